@@ -1,0 +1,91 @@
+# jgw — top-level build. Each folder adds its part through its module.mk;
+# this file holds what they share: flags, the build tree, and the phony goals.
+#
+#   make            all binaries            make check       every test
+#   make check SAN=1  tests under ASan+UBSan make bench     measurements
+#   make fuzz       bounded fuzz runs        make deps       install build deps
+#   make demo       the live demo            make install    PREFIX / DESTDIR
+
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR  ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+DATADIR ?= $(PREFIX)/share/jgw
+DESTDIR ?=
+
+CC      ?= cc
+B       := build
+SAN     ?=
+WERROR  ?= $(if $(CI),-Werror,)
+
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wpointer-arith -Wformat=2 -Wno-format-nonliteral $(WERROR)
+OPT     ?= -O2 -g
+HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+ifeq ($(SAN),1)
+B       := build-san
+OPT     := -O1 -g -fno-omit-frame-pointer
+HARDEN  := -fsanitize=address,undefined -fno-sanitize-recover=all
+LDSAN   := -fsanitize=address,undefined
+endif
+INCS    := -I. -I$(B)
+CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(HARDEN) $(INCS) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDSAN) $(LDFLAGS)
+
+# Filled in by the module.mk files.
+BINS     :=
+SBINS    :=
+CHECKS   :=
+BENCHES  :=
+FUZZERS  :=
+DEBS     := build-essential pkg-config clang libclang-rt-14-dev bison flex \
+            libssl-dev libcmocka-dev
+OBJS_ALL :=
+
+all: binaries
+
+include filters/module.mk
+include tunnels/module.mk
+include gateway/module.mk
+include tests/module.mk
+include image/module.mk
+
+binaries: $(BINS) $(SBINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# Generated sources (bison/flex) are compiled from the build tree.
+$(B)/%.o: $(B)/%.c
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Wno-unused-function -c -o $@ $<
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(sort $(DEBS))
+
+check: check-clean-results
+	@$(MAKE) --no-print-directory $(CHECKS)
+	@tests/lib/tally.sh $(B)/results
+
+check-clean-results:
+	@rm -rf $(B)/results
+
+bench: $(BENCHES)
+
+fuzz: $(FUZZERS)
+
+install: binaries
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSCONFDIR)/jgw
+	$(if $(SBINS),install -m 0755 $(SBINS) $(DESTDIR)$(SBINDIR))
+	$(if $(BINS),install -m 0755 $(BINS) $(DESTDIR)$(BINDIR))
+	install -m 0644 conf/catalog.jcat $(DESTDIR)$(DATADIR)/catalog.jcat
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all binaries deps check check-clean-results bench fuzz install clean
+.DELETE_ON_ERROR:
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,108 @@
+/*
+ * inspect.h — the JMSG inspection engine (wire.md §2–§6).
+ *
+ * One engine, used live by jgwd, by jgw-replay on captured traffic, by
+ * jgw-inspect and by the fuzzers. It is incremental: bytes may arrive split
+ * at any offset, and the verdicts are the same as for the whole stream at
+ * once. It never copies a field value out of the stream and never prints
+ * one; what it reports is frame metadata (type, codes, lengths, counts).
+ *
+ * A struct insp_conn follows one relayed connection, both directions:
+ * frames arriving from the site LAN and frames arriving from the WAN peer.
+ */
+#ifndef JGW_INSPECT_H
+#define JGW_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "filters/catalog.h"
+#include "filters/jmsg.h"
+
+/* Deny reasons: names are wire.md §6, stable, used in audit records. */
+enum insp_reason {
+	INSP_OK = 0,
+	INSP_BAD_MAGIC, INSP_BAD_VERSION, INSP_BAD_FLAGS, INSP_BAD_RESERVED,
+	INSP_UNKNOWN_TYPE, INSP_DIRECTION_NOT_ALLOWED, INSP_BODY_TOO_LARGE,
+	INSP_SEQ_NOT_INCREASING, INSP_CLOCK_SKEW, INSP_BAD_SENDER,
+	INSP_BAD_RECEIVER, INSP_SENDER_MISMATCH, INSP_RECEIVER_MISMATCH,
+	INSP_PAIR_CHANGED, INSP_UNSOLICITED_RESPONSE, INSP_DUPLICATE_RESPONSE,
+	INSP_TLV_TRUNCATED, INSP_TLV_ORDER, INSP_TLV_UNKNOWN_TAG, INSP_TLV_REPEAT,
+	INSP_TLV_MISSING, INSP_TLV_TRAILING, INSP_BAD_VALUE, INSP_RATE_LIMITED,
+	INSP_TRUNCATED_FRAME,
+	INSP_REASON_COUNT
+};
+
+const char *insp_reason_name(enum insp_reason reason);
+
+/* Where a frame came from, seen from this gateway. */
+enum insp_dir {
+	INSP_FROM_LAN = 0,   /* sent by a server of this site */
+	INSP_FROM_WAN = 1,   /* sent by the peer gateway's site, through the tunnel */
+};
+
+/* What the engine needs to know of the gateway it works for. */
+struct insp_params {
+	const struct cat_catalog *catalog;
+	jmsg_node local;             /* the node this gateway serves */
+	int64_t skew_ms;             /* clock tolerance; default 300000 */
+	uint32_t max_outstanding;    /* unanswered requests per connection; default 1024 */
+};
+
+/* Metadata of one inspected frame. No field values: safe to log and audit. */
+struct insp_frame {
+	enum insp_dir dir;
+	uint64_t index;              /* 1-based frame number in this direction */
+	uint64_t offset;             /* stream offset of its first byte, this direction */
+	uint64_t length;             /* header + body bytes seen (less on a truncated frame) */
+	uint16_t type;
+	const char *type_name;       /* NULL when the type is unknown */
+	enum cat_system system;      /* 0 when unknown */
+	uint8_t flags;
+	uint32_t body_len;
+	uint64_t seq, ref;
+	int64_t time_ms;
+	jmsg_node sender, receiver;  /* "" until the header is complete */
+	uint32_t records;            /* 0x8001 containers in the body */
+	bool allowed;
+	enum insp_reason reason;     /* INSP_OK when allowed */
+	uint16_t field;              /* the tag, on INSP_BAD_VALUE (and TLV reasons) */
+};
+
+typedef void (*insp_frame_fn)(void *arg, const struct insp_frame *frame);
+
+struct insp_conn;
+
+/* peer: the WAN peer's node code from its certificate, or NULL while unknown
+ * (an egress connection learns it when the tunnel is up: insp_conn_set_peer). */
+struct insp_conn *insp_conn_new(const struct insp_params *params, const char *peer);
+bool insp_conn_set_peer(struct insp_conn *conn, const char *peer);
+void insp_conn_free(struct insp_conn *conn);
+
+/*
+ * Inspect len more bytes of direction dir, with the gateway clock at now_ms.
+ * Calls fn once per frame whose verdict became known (in order). Returns
+ * false once the connection is denied: nothing after a bad frame is
+ * inspected or forwarded, and later calls return false at once.
+ */
+bool insp_feed(struct insp_conn *conn, enum insp_dir dir, const uint8_t *data,
+	       size_t len, int64_t now_ms, insp_frame_fn fn, void *arg);
+
+/*
+ * End of stream in direction dir: a partial frame left over is a deny with
+ * INSP_TRUNCATED_FRAME (reported through fn). Returns false if so.
+ */
+bool insp_finish(struct insp_conn *conn, enum insp_dir dir, int64_t now_ms,
+		 insp_frame_fn fn, void *arg);
+
+/* Stream offset up to which every frame of dir is complete and allowed:
+ * the relay may forward bytes before it and must hold the rest. */
+uint64_t insp_allowed_offset(const struct insp_conn *conn, enum insp_dir dir);
+
+/* The first receiver seen from the LAN (egress picks its peer from it). */
+const char *insp_conn_first_receiver(const struct insp_conn *conn);
+
+bool insp_conn_denied(const struct insp_conn *conn);
+
+#endif

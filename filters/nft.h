@@ -1,0 +1,91 @@
+/*
+ * nft.h — the gateway's nftables table, programmed over netlink
+ * (libnftnl + libmnl), never by running nft.
+ *
+ * The whole table is generated from an nft_policy and replaced in one netlink
+ * batch: the kernel applies all of it or none. Run-time changes touch only
+ * set elements (the quarantine set). Drops are logged to an NFLOG group that
+ * nft_log reads and summarises.
+ */
+#ifndef JGW_NFT_H
+#define JGW_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct nft_prefix {
+	int family;                  /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint8_t len;                 /* prefix length */
+};
+
+/* An output destination the appliance needs (peer WAN ports, local
+ * servers, the audit collector, DNS, NTP). */
+struct nft_dest {
+	struct nft_prefix prefix;
+	uint8_t proto;               /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;
+};
+
+struct nft_policy {
+	const char *table;           /* inet table name, "jgw" */
+	const char *wan_if, *lan_if; /* NULL: any interface */
+	uint16_t wan_port, lan_port, ssh_port;   /* ssh_port 0: none */
+	const struct nft_prefix *peers;   size_t n_peers;    /* may reach wan_port */
+	const struct nft_prefix *servers; size_t n_servers;  /* may reach lan_port */
+	const struct nft_prefix *mgmt;    size_t n_mgmt;     /* may reach ssh */
+	const struct nft_dest *out;       size_t n_out;      /* output allowed */
+	uint32_t rate_per_s, rate_burst;  /* new connections per source on wan_port */
+	uint32_t conn_limit;              /* concurrent connections per source */
+	uint32_t quarantine_timeout_s;    /* default element timeout */
+	uint16_t nflog_group;
+};
+
+/* Replace the table in one batch. On a kernel error, err names the failing
+ * command and the extended-ack message. 0 on success, -1 on error. */
+int nft_apply(const struct nft_policy *policy, char *err, size_t errlen);
+/* The same ruleset in nft syntax (nft -c -f accepts it). */
+int nft_print(const struct nft_policy *policy, FILE *out);
+int nft_table_delete(const char *table, char *err, size_t errlen);
+
+/* Quarantine set: add (timeout_s 0 = the set default), delete, list. */
+int nft_quarantine_add(const char *table, const struct nft_prefix *addr,
+		       uint32_t timeout_s, char *err, size_t errlen);
+int nft_quarantine_del(const char *table, const struct nft_prefix *addr,
+		       char *err, size_t errlen);
+typedef void (*nft_quarantine_fn)(void *arg, const struct nft_prefix *addr,
+				  uint64_t expires_ms);
+int nft_quarantine_list(const char *table, nft_quarantine_fn fn, void *arg,
+			char *err, size_t errlen);
+
+/* Named counters of the table. */
+typedef void (*nft_counter_fn)(void *arg, const char *name, uint64_t packets,
+			       uint64_t bytes);
+int nft_counters(const char *table, nft_counter_fn fn, void *arg, char *err,
+		 size_t errlen);
+
+/* NFLOG drop summaries. */
+struct nft_drop {
+	char rule[32];               /* the log prefix naming the rule */
+	struct nft_prefix src;
+	uint8_t proto;
+	uint16_t dst_port;
+	uint64_t packets, bytes;
+};
+struct nft_log;
+struct nft_log *nft_log_open(uint16_t group, char *err, size_t errlen);
+int nft_log_fd(const struct nft_log *log);
+/* Read what is waiting (non-blocking) into the current interval. */
+int nft_log_read(struct nft_log *log);
+/* Hand out and reset the interval's summaries. */
+typedef void (*nft_drop_fn)(void *arg, const struct nft_drop *drop);
+void nft_log_flush(struct nft_log *log, nft_drop_fn fn, void *arg);
+uint64_t nft_log_overruns(const struct nft_log *log);
+void nft_log_close(struct nft_log *log);
+
+bool nft_prefix_parse(const char *s, struct nft_prefix *out);
+const char *nft_prefix_str(const struct nft_prefix *p, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * audit.h — audit records (audit.md): the forward-secure HMAC chain, the
+ * local spool (source of truth) and the RELP/TLS mirror to the collector.
+ *
+ * Records hold metadata only. Callers build one record at a time with the
+ * audit_rec_* calls (no allocation; JSON escaping is done here), then commit
+ * it: it gets its seq and mac and is appended to the spool, made durable by
+ * group commit (fdatasync at least every commit_ms). The mirror runs in its
+ * own thread and only reads the spool, so a collector that is away never
+ * blocks the relay and never loses a record.
+ */
+#ifndef JGW_AUDIT_H
+#define JGW_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct audit_params {
+	const char *gw;               /* this gateway's node code */
+	const char *spool_dir;
+	const char *key_file;         /* current k_epoch, 32 bytes; rewritten at each epoch */
+	uint64_t rotate_bytes;        /* rotate a spool file at this size */
+	uint32_t commit_ms;           /* group-commit interval, <= 100 */
+	uint32_t epoch_s;             /* key epoch length; 3600 */
+	uint8_t disk_alarm_pct, disk_limit_pct;
+	bool fail_closed;             /* at the limit: refuse new tunnels (default) */
+	/* Mirror; collector_host NULL: no mirror. */
+	const char *collector_host;
+	uint16_t collector_port;
+	const char *collector_ca, *collector_cert, *collector_key;
+};
+
+struct audit;
+struct audit_rec;
+
+struct audit *audit_open(const struct audit_params *params, char *err, size_t errlen);
+/* Writes a seal record, flushes, stops the mirror. */
+void audit_close(struct audit *audit);
+
+/* Build and commit one record. Values are escaped here; keys are literals. */
+struct audit_rec *audit_rec_begin(struct audit *audit, const char *event);
+void audit_rec_str(struct audit_rec *rec, const char *key, const char *value);
+void audit_rec_u64(struct audit_rec *rec, const char *key, uint64_t value);
+void audit_rec_i64(struct audit_rec *rec, const char *key, int64_t value);
+void audit_rec_bool(struct audit_rec *rec, const char *key, bool value);
+/* 0 when appended; -1 when lost (disk full under count-loss; counted). */
+int audit_rec_commit(struct audit_rec *rec);
+
+/* Timers: group commit, key epoch, disk check. Call at least every
+ * audit_next_ms() milliseconds. */
+void audit_tick(struct audit *audit, int64_t now_ms);
+uint32_t audit_next_ms(const struct audit *audit);
+
+/* False when the disk limit is reached under fail-closed: refuse new tunnels. */
+bool audit_admit(const struct audit *audit);
+
+struct audit_stats {
+	uint64_t records, lost, last_seq, mirrored_seq, spool_bytes;
+	uint32_t epoch;
+	bool disk_alarm, disk_full, collector_up;
+};
+void audit_get_stats(const struct audit *audit, struct audit_stats *out);
+
+/* jgwctl audit init: make k0 (written to key_out, and as the first k_epoch
+ * to key_file). */
+int audit_init_key(const char *key_out, const char *key_file, char *err, size_t errlen);
+
+/* jgwctl audit verify: check spool files or collector copies with k0.
+ * Prints a line per problem; the first bad record is named with why
+ * (changed, removed, reordered, forged, cut-tail, ...). 0 if all good. */
+int audit_verify(const char *k0_file, const char *const *paths, size_t n_paths, FILE *out);
+
+#endif

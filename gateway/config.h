@@ -1,0 +1,136 @@
+/*
+ * config.h — the gateway's configuration (conf/*.conf, /etc/jgw/jgw.conf).
+ *
+ * One grammar (bison/flex, gateway/config.y and config.l) for everything:
+ * site, listeners, local servers, peer directory, TLS files, timeouts,
+ * limits, catalog, firewall and audit settings, with `include`. cfg_load()
+ * is the only way in: it parses, runs every semantic check in one place,
+ * loads the catalog, and reports every error as file:line:col. jgwd, jgwd -n
+ * and `jgwctl check` all call it, so check mode is the daemon's own parser.
+ *
+ * A loaded configuration is immutable: a reload builds a new one beside the
+ * old and swaps only when it loaded cleanly.
+ */
+#ifndef JGW_CONFIG_H
+#define JGW_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "filters/catalog.h"
+#include "filters/jmsg.h"
+#include "filters/nft.h"
+
+/* An address and port, ready for bind()/connect(). */
+struct cfg_endpoint {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+struct cfg_peer {
+	jmsg_node node;
+	struct cfg_endpoint *addrs;  /* where to dial it; also its allowed sources */
+	size_t n_addrs;
+};
+
+enum cfg_disk_policy { CFG_DISK_FAIL_CLOSED = 0, CFG_DISK_COUNT_LOSS };
+
+struct jgw_config {
+	char *path;                  /* top file */
+	char sha256[65];             /* of the top file and its includes, in order */
+	uint64_t generation;         /* set by the daemon on load */
+
+	jmsg_node site;              /* this gateway's node */
+	char *catalog_path;
+	struct cat_catalog *catalog; /* loaded by cfg_load */
+
+	struct cfg_endpoint lan_listen, wan_listen;
+	char *lan_ifname, *wan_ifname;    /* NULL: any interface */
+	char *control_path;               /* control socket */
+	char *user, *group;               /* privilege drop; NULL: stay */
+	char *pid_file;
+
+	/* Local servers of this site, per system; has_* false when absent. */
+	struct cfg_endpoint juki_server, fuhyo_server;
+	bool has_juki, has_fuhyo;
+	struct nft_prefix *servers;       /* LAN sources allowed to connect */
+	size_t n_servers;
+	struct nft_prefix *mgmt;          /* management network(s) */
+	size_t n_mgmt;
+	uint16_t ssh_port;                /* 0: no SSH rule */
+
+	struct {
+		char *cert, *key, *ca;
+		char **crls;
+		size_t n_crls;
+		int crl_policy;               /* enum tls_crl_policy */
+		uint32_t crl_alarm_s;
+		bool tls12;
+	} tls;
+
+	struct cfg_peer *peers;           /* sorted by node code */
+	size_t n_peers;
+
+	struct {
+		uint32_t handshake_ms, idle_ms, connect_ms, shutdown_ms;
+	} timeouts;
+
+	struct {
+		uint32_t tunnels, per_peer, outstanding, buffer_bytes;
+		int64_t skew_ms;
+	} limits;
+
+	struct {
+		bool enabled;
+		char *table;                  /* "jgw" */
+		uint16_t nflog_group;
+		uint32_t rate_per_s, rate_burst, conn_limit;
+		uint32_t q_failures, q_window_s, q_timeout_s;
+		bool keep_on_stop;            /* default true: fail closed */
+		struct cfg_endpoint *dns, *ntp;
+		size_t n_dns, n_ntp;
+		uint32_t drop_interval_s;
+	} firewall;
+
+	struct {
+		char *spool_dir;
+		char *key_file;               /* current chain key (k_epoch) */
+		uint64_t rotate_bytes;
+		uint32_t commit_ms;
+		uint32_t stats_interval_s;
+		bool has_collector;
+		char *collector_host;
+		uint16_t collector_port;
+		char *collector_ca, *collector_cert, *collector_key;
+		uint8_t disk_alarm_pct, disk_limit_pct;
+		enum cfg_disk_policy disk_policy;
+	} audit;
+};
+
+typedef void (*cfg_error_fn)(void *arg, const char *msg);
+
+/* Parse, check and load (catalog included). Every error goes to err (stderr
+ * when NULL) as "file:line:col: message"; NULL when there was any. */
+struct jgw_config *cfg_load(const char *path, cfg_error_fn err, void *arg);
+void cfg_free(struct jgw_config *cfg);
+
+const struct cfg_peer *cfg_peer_find(const struct jgw_config *cfg, const char *node);
+
+/* Is node an acceptable tunnel peer for this site? In the directory, and for
+ * a prefecture site a municipality of that prefecture (or 機構). why gets a
+ * reason name when not: "unknown-peer", "wrong-prefecture". */
+bool cfg_peer_allowed(const struct jgw_config *cfg, const char *node, const char **why);
+
+/* Is a LAN source address one of this site's servers? */
+bool cfg_server_allowed(const struct jgw_config *cfg, const struct sockaddr *sa);
+
+/* The firewall policy of this configuration; arrays point into cfg. */
+bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out);
+
+/* Human form of an endpoint: "192.0.2.1:7443" or "[2001:db8::1]:7443". */
+const char *cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len);
+
+#endif

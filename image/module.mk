@@ -1,0 +1,1 @@
+# image/ — the appliance image (make image, make image-test).

@@ -1,0 +1,4 @@
+# tests/ — shared test plumbing. Each module.mk adds its groups to CHECKS;
+# a group writes $(RES)/GROUP.res with "GROUP: P passed, F failed, S skipped".
+RES := $(B)/results
+DEBS += iproute2 nftables openssl

@@ -1,0 +1,99 @@
+/*
+ * tls.h — mutually authenticated TLS 1.3 tunnels (OpenSSL 3).
+ *
+ * A tls_ctx is one configuration generation's view of TLS: own certificate
+ * and key, trust anchors, CRLs, protocol floor, and the peer-acceptance
+ * callback. Peer identity (exactly one subjectAltName URI urn:jgw:node:CODE)
+ * is checked on every connection, resumed sessions included; session tickets
+ * and IDs are bound to the generation, so a session from an older
+ * configuration is never resumed.
+ *
+ * Connections are non-blocking: every call that can block returns
+ * TLS_WANT_READ/TLS_WANT_WRITE and is retried when the fd is ready.
+ */
+#ifndef JGW_TLS_H
+#define JGW_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "filters/jmsg.h"
+
+enum tls_crl_policy {
+	TLS_CRL_FAIL_CLOSED = 0,   /* a stale CRL refuses every peer (default) */
+	TLS_CRL_FAIL_OPEN,         /* a stale CRL is used and alarmed */
+};
+
+struct tls_params {
+	const char *cert_file;        /* PEM chain, leaf first */
+	const char *key_file;         /* PEM key: ECDSA P-256, Ed25519 or RSA */
+	const char *ca_file;          /* trust anchors */
+	const char *const *crl_files; /* PEM CRLs; n_crl may be 0 */
+	size_t n_crl;
+	bool allow_tls12;             /* false: TLS 1.3 only (default) */
+	enum tls_crl_policy crl_policy;
+	uint32_t crl_alarm_s;         /* alarm this long before nextUpdate */
+	uint64_t generation;          /* configuration generation: binds sessions */
+	/* Is this (valid) node code an acceptable peer for this site? Set why
+	 * to a reason name ("unknown-peer", "wrong-prefecture") when not. */
+	bool (*peer_ok)(void *arg, const char *node, const char **why);
+	void *peer_ok_arg;
+};
+
+enum tls_io {
+	TLS_OK = 0,
+	TLS_WANT_READ = -2,
+	TLS_WANT_WRITE = -3,
+	TLS_CLOSED = -4,      /* orderly close by the peer */
+	TLS_ERROR = -5,       /* see tls_conn_reason() */
+};
+
+struct tls_ctx;
+struct tls_conn;
+
+/* Build a context; on failure returns NULL with a message in err. */
+struct tls_ctx *tls_ctx_new(const struct tls_params *params, char *err, size_t errlen);
+void tls_ctx_free(struct tls_ctx *ctx);
+
+/* CRL freshness: seconds until the earliest nextUpdate (negative when
+ * stale), for alarms; INT64_MAX when no CRL is configured. */
+int64_t tls_ctx_crl_remaining(const struct tls_ctx *ctx, int64_t now_s);
+
+/* Certificate serial (hex) and SHA-256 fingerprint of a PEM file's first
+ * certificate, e.g. to decide whether a reload revokes a live peer. */
+bool tls_cert_file_info(const char *path, char *serial, size_t serial_len,
+			char *sha256_hex, size_t sha_len);
+
+/* Server side of a tunnel on an accepted, non-blocking fd. */
+struct tls_conn *tls_conn_accept(struct tls_ctx *ctx, int fd);
+/* Client side on a connecting fd; expected: the node the peer must prove. */
+struct tls_conn *tls_conn_connect(struct tls_ctx *ctx, int fd, const char *expected);
+void tls_conn_free(struct tls_conn *conn);   /* does not close fd */
+
+/* Drive the handshake: TLS_OK once done and the peer identity checked. */
+int tls_conn_handshake(struct tls_conn *conn);
+/* > 0 bytes, or a negative enum tls_io. */
+ssize_t tls_conn_read(struct tls_conn *conn, void *buf, size_t len);
+ssize_t tls_conn_write(struct tls_conn *conn, const void *buf, size_t len);
+/* Send close_notify; TLS_WANT_* while pending. */
+int tls_conn_shutdown(struct tls_conn *conn);
+/* Bytes already decrypted and buffered inside OpenSSL. */
+size_t tls_conn_pending(const struct tls_conn *conn);
+
+/* After a successful handshake. */
+const char *tls_conn_peer_node(const struct tls_conn *conn);
+const char *tls_conn_version(const struct tls_conn *conn);   /* "TLSv1.3" */
+const char *tls_conn_cipher(const struct tls_conn *conn);
+const char *tls_conn_cert_serial(const struct tls_conn *conn); /* hex */
+const char *tls_conn_cert_sha256(const struct tls_conn *conn); /* hex */
+bool tls_conn_resumed(const struct tls_conn *conn);
+
+/* Why a handshake failed, as an audit reason name: cert-expired,
+ * cert-not-yet-valid, cert-revoked, unknown-ca, crl-stale, no-identity,
+ * identity-count, bad-identity, unknown-peer, wrong-prefecture,
+ * identity-mismatch, no-client-cert, protocol-version, handshake-failed. */
+const char *tls_conn_reason(const struct tls_conn *conn);
+
+#endif
