@@ -41,7 +41,25 @@ BENCHES  :=
 FUZZERS  :=
 DEBS     := build-essential pkg-config clang libclang-rt-14-dev bison flex \
             libssl-dev libcmocka-dev
-OBJS_ALL :=
+
+# Sources and link flags per library, appended to by every module.mk (any
+# module may add to any library; e.g. filters/nft.mk adds gateway/quar.c).
+FILTERS_SRCS :=
+FILTERS_GEN  :=
+LIBS_FILTERS :=
+TUNNELS_SRCS :=
+LIBS_TUNNELS :=
+GATEWAY_SRCS :=
+GATEWAY_GEN  :=
+LIBS_GATEWAY :=
+TEST_SRCS    :=
+LIB_FILTERS  := $(B)/libfilters.a
+LIB_TUNNELS  := $(B)/libtunnels.a
+LIB_GATEWAY  := $(B)/libgateway.a
+LIB_TEST     := $(B)/libjgwtest.a
+# Everything a program of the project links with, in dependency order.
+JGW_LIBS     := $(LIB_GATEWAY) $(LIB_TUNNELS) $(LIB_FILTERS)
+JGW_LDLIBS    = $(LIBS_GATEWAY) $(LIBS_TUNNELS) $(LIBS_FILTERS)
 
 all: binaries
 

@@ -1,11 +1,6 @@
 # filters/ — the JMSG engine and catalog (owner: engine), the nftables
 # builder (filters/nft.mk) and pcap replay (filters/replay/module.mk).
-# Objects go into $(B)/libfilters.a; programs link gateway → tunnels → filters.
-
-FILTERS_SRCS := filters/jmsg.c
-FILTERS_GEN  :=
-LIB_FILTERS  := $(B)/libfilters.a
-LIBS_FILTERS :=
+FILTERS_SRCS += filters/jmsg.c
 
 -include filters/nft.mk
 -include filters/replay/module.mk

@@ -2,3 +2,8 @@
 # a group writes $(RES)/GROUP.res with "GROUP: P passed, F failed, S skipped".
 RES := $(B)/results
 DEBS += iproute2 nftables openssl
+-include $(wildcard tests/*/module.mk)
+
+TEST_OBJS = $(TEST_SRCS:%.c=$(B)/%.o)
+$(LIB_TEST): $(TEST_OBJS)
+	$(AR) rcs $@ $^

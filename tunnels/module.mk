@@ -1,7 +1,5 @@
-# tunnels/ — TLS 1.3 mutual authentication. Objects into $(B)/libtunnels.a.
-TUNNELS_SRCS :=
-LIB_TUNNELS  := $(B)/libtunnels.a
-LIBS_TUNNELS := -lssl -lcrypto
+# tunnels/ — TLS 1.3 mutual authentication.
+LIBS_TUNNELS += -lssl -lcrypto
 TUNNELS_OBJS = $(TUNNELS_SRCS:%.c=$(B)/%.o)
 $(LIB_TUNNELS): $(TUNNELS_OBJS)
 	$(AR) rcs $@ $^
