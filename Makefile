@@ -106,4 +106,4 @@ clean:
 .PHONY: all binaries deps check check-clean-results bench fuzz install clean
 .DELETE_ON_ERROR:
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(patsubst %.o,%.d,$(shell find $(B) -name '*.o' -type f 2>/dev/null))

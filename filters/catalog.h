@@ -39,6 +39,9 @@ struct cat_field {
 	uint32_t n;                 /* N of digits/text/uint/bytes */
 	const char *const *enums;   /* enum values, n_enums of them */
 	size_t n_enums;
+	/* Bounds of a value's length, from the kind (set by cat_load), so the
+	 * engine can refuse a value before reading it. */
+	uint32_t len_min, len_max;
 };
 
 struct cat_shape;
@@ -47,6 +50,7 @@ struct cat_shape;
  * the shape of its contents. Entries are sorted by ascending tag. */
 struct cat_item {
 	const struct cat_field *field;
+	uint16_t tag;               /* field->tag, kept here for the engine's lookups */
 	uint32_t min, max;          /* repeat bounds; optional = 0..1 */
 	const struct cat_shape *inner;  /* containers only */
 };
@@ -76,7 +80,8 @@ struct cat_type {
 	const char *basis;           /* legal basis, for auditors; may be "" */
 	enum cat_pattern pattern;
 	enum cat_dir dir;
-	enum jmsg_role from, to;     /* CAT_DIR_ROLES / CAT_DIR_OWN_PREF */
+	enum jmsg_role from, to;     /* CAT_DIR_ROLES / CAT_DIR_OWN_PREF;
+	                              * JMSG_ROLE_INVALID here means any role */
 	/* Responses: the request/notice codes this type may answer; answers_any
 	 * means any request or notice (ack, nack). */
 	bool answers_any;
@@ -95,6 +100,9 @@ typedef void (*cat_error_fn)(void *arg, const char *msg);
 /* Load and check a catalog file. Every error is reported (not only the
  * first) through err (stderr when NULL); NULL is returned if any was found. */
 struct cat_catalog *cat_load(const char *path, cat_error_fn err, void *arg);
+/* The same from memory; name is used in error positions. */
+struct cat_catalog *cat_load_buffer(const char *name, const char *data, size_t len,
+				    cat_error_fn err, void *arg);
 void cat_free(struct cat_catalog *cat);
 
 const struct cat_type *cat_type_by_code(const struct cat_catalog *cat, uint16_t code);

@@ -31,6 +31,11 @@ enum insp_reason {
 	INSP_TLV_TRUNCATED, INSP_TLV_ORDER, INSP_TLV_UNKNOWN_TAG, INSP_TLV_REPEAT,
 	INSP_TLV_MISSING, INSP_TLV_TRAILING, INSP_BAD_VALUE, INSP_RATE_LIMITED,
 	INSP_TRUNCATED_FRAME,
+	/* Captured traffic only (jgw-replay): the stream lost bytes, or a copy
+	 * of a byte differed from the first ("gap", "overlap-conflict"). */
+	INSP_GAP, INSP_OVERLAP_CONFLICT,
+	/* "bad-ref": a request or notice whose ref is not 0 (wire.md §2). */
+	INSP_BAD_REF,
 	INSP_REASON_COUNT
 };
 

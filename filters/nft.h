@@ -3,9 +3,11 @@
  * (libnftnl + libmnl), never by running nft.
  *
  * The whole table is generated from an nft_policy and replaced in one netlink
- * batch: the kernel applies all of it or none. Run-time changes touch only
- * set elements (the quarantine set). Drops are logged to an NFLOG group that
- * nft_log reads and summarises.
+ * batch: the kernel applies all of it or none. Named counters and the
+ * quarantine elements of a replaced table are carried over. Run-time
+ * changes touch only set elements (the quarantine set). Drops are logged to
+ * an NFLOG group that nft_log reads and summarises. The layout of the table
+ * is described in docs/firewall.md.
  */
 #ifndef JGW_NFT_H
 #define JGW_NFT_H
@@ -43,14 +45,22 @@ struct nft_policy {
 	uint16_t nflog_group;
 };
 
-/* Replace the table in one batch. On a kernel error, err names the failing
+/* Fixed parts of the ruleset (limits on essential ICMP, dynamic set sizes). */
+#define NFT_DYNSET_SIZE     65535  /* sources tracked by the WAN rate/count sets */
+#define NFT_RATE_TIMEOUT_S  60     /* idle rate-limit state expires after this */
+
+/* Replace the table in one batch. Quarantine elements of the table being
+ * replaced are carried over (with their remaining time) in the same batch. On a kernel error, err names the failing
  * command and the extended-ack message. 0 on success, -1 on error. */
 int nft_apply(const struct nft_policy *policy, char *err, size_t errlen);
 /* The same ruleset in nft syntax (nft -c -f accepts it). */
 int nft_print(const struct nft_policy *policy, FILE *out);
 int nft_table_delete(const char *table, char *err, size_t errlen);
 
-/* Quarantine set: add (timeout_s 0 = the set default), delete, list. */
+/* Quarantine sets (quarantine4, quarantine6): single addresses only (a
+ * prefix shorter than /32 or /128 is refused). add (timeout_s 0 = the set
+ * default; an address already present keeps its timer), delete, list
+ * (expires_ms: milliseconds left). */
 int nft_quarantine_add(const char *table, const struct nft_prefix *addr,
 		       uint32_t timeout_s, char *err, size_t errlen);
 int nft_quarantine_del(const char *table, const struct nft_prefix *addr,
@@ -66,7 +76,10 @@ typedef void (*nft_counter_fn)(void *arg, const char *name, uint64_t packets,
 int nft_counters(const char *table, nft_counter_fn fn, void *arg, char *err,
 		 size_t errlen);
 
-/* NFLOG drop summaries. */
+/* NFLOG drop summaries, keyed by (rule, source, protocol, destination port),
+ * at most NFT_LOG_KEYS per interval; drops of further keys are added to one
+ * entry with rule "overflow" and no source. */
+#define NFT_LOG_KEYS 4096
 struct nft_drop {
 	char rule[32];               /* the log prefix naming the rule */
 	struct nft_prefix src;
@@ -77,7 +90,9 @@ struct nft_drop {
 struct nft_log;
 struct nft_log *nft_log_open(uint16_t group, char *err, size_t errlen);
 int nft_log_fd(const struct nft_log *log);
-/* Read what is waiting (non-blocking) into the current interval. */
+/* Read what is waiting (non-blocking, at most 256 datagrams per call: call
+ * again while the descriptor is readable) into the current interval.
+ * Returns the datagrams read, -1 on a socket error. */
 int nft_log_read(struct nft_log *log);
 /* Hand out and reset the interval's summaries. */
 typedef void (*nft_drop_fn)(void *arg, const struct nft_drop *drop);
@@ -85,7 +100,13 @@ void nft_log_flush(struct nft_log *log, nft_drop_fn fn, void *arg);
 uint64_t nft_log_overruns(const struct nft_log *log);
 void nft_log_close(struct nft_log *log);
 
+/* "192.0.2.1", "192.0.2.0/24", "2001:db8::/32" (host bits must be zero). */
 bool nft_prefix_parse(const char *s, struct nft_prefix *out);
+/* Address, or address/len when len is not the full length; buf >= 64. */
 const char *nft_prefix_str(const struct nft_prefix *p, char *buf, size_t len);
+/* A host prefix (/32, /128) from an IPv4/IPv6 socket address; v4-mapped
+ * IPv6 addresses become IPv4. False for any other family. */
+struct sockaddr;
+bool nft_prefix_from_sockaddr(const struct sockaddr *sa, struct nft_prefix *out);
 
 #endif

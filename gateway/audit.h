@@ -8,6 +8,9 @@
  * group commit (fdatasync at least every commit_ms). The mirror runs in its
  * own thread and only reads the spool, so a collector that is away never
  * blocks the relay and never loses a record.
+ *
+ * Not thread-safe: one thread (the daemon's loop) calls everything here.
+ * Line format, chain, key handling and verify messages: docs/audit.md.
  */
 #ifndef JGW_AUDIT_H
 #define JGW_AUDIT_H
@@ -20,11 +23,12 @@
 struct audit_params {
 	const char *gw;               /* this gateway's node code */
 	const char *spool_dir;
-	const char *key_file;         /* current k_epoch, 32 bytes; rewritten at each epoch */
-	uint64_t rotate_bytes;        /* rotate a spool file at this size */
-	uint32_t commit_ms;           /* group-commit interval, <= 100 */
-	uint32_t epoch_s;             /* key epoch length; 3600 */
-	uint8_t disk_alarm_pct, disk_limit_pct;
+	const char *key_file;         /* current k_epoch ("jgw-audit-key EPOCH HEX64");
+	                               * rewritten atomically at each epoch */
+	uint64_t rotate_bytes;        /* rotate a spool file at this size; 0: 64 MiB */
+	uint32_t commit_ms;           /* group-commit interval, <= 100; 0: 100 */
+	uint32_t epoch_s;             /* key epoch length; 0: 3600 */
+	uint8_t disk_alarm_pct, disk_limit_pct;   /* of the spool's file system; 0: 80, 95 */
 	bool fail_closed;             /* at the limit: refuse new tunnels (default) */
 	/* Mirror; collector_host NULL: no mirror. */
 	const char *collector_host;
@@ -39,7 +43,12 @@ struct audit *audit_open(const struct audit_params *params, char *err, size_t er
 /* Writes a seal record, flushes, stops the mirror. */
 void audit_close(struct audit *audit);
 
-/* Build and commit one record. Values are escaped here; keys are literals. */
+/* Build and commit one record. Values are escaped here (invalid UTF-8
+ * becomes U+FFFD); keys are literals of [a-z0-9_]. One record is open at a
+ * time: beginning another drops the open one (counted as lost). Fields that
+ * do not fit a 4 KiB line, or have an invalid name, are left out and the
+ * record carries "truncated":true. NULL from begin: no audit (the other
+ * calls accept NULL and do nothing; commit returns -1). */
 struct audit_rec *audit_rec_begin(struct audit *audit, const char *event);
 void audit_rec_str(struct audit_rec *rec, const char *key, const char *value);
 void audit_rec_u64(struct audit_rec *rec, const char *key, uint64_t value);
@@ -49,7 +58,10 @@ void audit_rec_bool(struct audit_rec *rec, const char *key, bool value);
 int audit_rec_commit(struct audit_rec *rec);
 
 /* Timers: group commit, key epoch, disk check. Call at least every
- * audit_next_ms() milliseconds. */
+ * audit_next_ms() milliseconds. now_ms: the caller's millisecond clock;
+ * only its advance matters (the commit and disk timers run on the audit's
+ * own monotonic clock; a clock moving ahead can bring an epoch change
+ * forward, never delay one). */
 void audit_tick(struct audit *audit, int64_t now_ms);
 uint32_t audit_next_ms(const struct audit *audit);
 
@@ -58,18 +70,24 @@ bool audit_admit(const struct audit *audit);
 
 struct audit_stats {
 	uint64_t records, lost, last_seq, mirrored_seq, spool_bytes;
+	uint64_t fdatasyncs;          /* group commits done */
+	/* last_seq: the last durable (committed) record; mirrored_seq: the
+	 * collector has acknowledged every record up to it. */
 	uint32_t epoch;
 	bool disk_alarm, disk_full, collector_up;
 };
 void audit_get_stats(const struct audit *audit, struct audit_stats *out);
 
-/* jgwctl audit init: make k0 (written to key_out, and as the first k_epoch
- * to key_file). */
+/* jgwctl audit init: make k0 (written to key_out as hex, "-" or NULL for
+ * stdout; never over an existing file) and install it as the epoch-0 key
+ * in key_file (refused if key_file exists). */
 int audit_init_key(const char *key_out, const char *key_file, char *err, size_t errlen);
 
 /* jgwctl audit verify: check spool files or collector copies with k0.
  * Prints a line per problem; the first bad record is named with why
- * (changed, removed, reordered, forged, cut-tail, ...). 0 if all good. */
+ * (changed, removed, reordered, forged, spliced, replayed, unsealed-epoch,
+ * malformed). 0: intact and sealed; 3: intact with warnings (tail not
+ * sealed, torn tail); 1: bad. */
 int audit_verify(const char *k0_file, const char *const *paths, size_t n_paths, FILE *out);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * config.h — the gateway's configuration (conf/*.conf, /etc/jgw/jgw.conf).
+ * config.h — the gateway's configuration (/etc/jgw/jgw.conf; examples in conf/).
  *
  * One grammar (bison/flex, gateway/config.y and config.l) for everything:
  * site, listeners, local servers, peer directory, TLS files, timeouts,
@@ -32,7 +32,7 @@ struct cfg_endpoint {
 
 struct cfg_peer {
 	jmsg_node node;
-	struct cfg_endpoint *addrs;  /* where to dial it; also its allowed sources */
+	struct cfg_endpoint *addrs;  /* where to dial it, in order; also its allowed sources */
 	size_t n_addrs;
 };
 
@@ -113,24 +113,33 @@ struct jgw_config {
 typedef void (*cfg_error_fn)(void *arg, const char *msg);
 
 /* Parse, check and load (catalog included). Every error goes to err (stderr
- * when NULL) as "file:line:col: message"; NULL when there was any. */
+ * when NULL) as "file:line:col: message"; NULL when there was any. Defaults
+ * and the grammar: docs/configuration.md. generation is left 0. */
 struct jgw_config *cfg_load(const char *path, cfg_error_fn err, void *arg);
 void cfg_free(struct jgw_config *cfg);
 
+/* The directory entry of a node code (binary search); NULL when absent. */
 const struct cfg_peer *cfg_peer_find(const struct jgw_config *cfg, const char *node);
 
 /* Is node an acceptable tunnel peer for this site? In the directory, and for
  * a prefecture site a municipality of that prefecture (or 機構). why gets a
- * reason name when not: "unknown-peer", "wrong-prefecture". */
+ * reason name when not: "wrong-prefecture" for a node the site's role rules
+ * exclude (checked first), else "unknown-peer" (not in the directory,
+ * invalid, or the site itself). */
 bool cfg_peer_allowed(const struct jgw_config *cfg, const char *node, const char **why);
 
-/* Is a LAN source address one of this site's servers? */
+/* Is a LAN source address one of this site's servers (lan-allow, or the
+ * local servers' addresses when none is given)? IPv4-mapped IPv6 addresses
+ * are matched as IPv4. */
 bool cfg_server_allowed(const struct jgw_config *cfg, const struct sockaddr *sa);
 
-/* The firewall policy of this configuration; arrays point into cfg. */
+/* The firewall policy of this configuration; arrays point into cfg and live
+ * until cfg_free. Filled whether or not firewall.enabled is set (the caller
+ * decides); false only for NULL arguments. */
 bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out);
 
-/* Human form of an endpoint: "192.0.2.1:7443" or "[2001:db8::1]:7443". */
+/* Human form of an endpoint: "192.0.2.1:7443" or "[2001:db8::1]:7443";
+ * truncated to len, never overrun. Returns buf. */
 const char *cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len);
 
 #endif

@@ -10,6 +10,9 @@
  *
  * Connections are non-blocking: every call that can block returns
  * TLS_WANT_READ/TLS_WANT_WRITE and is retried when the fd is ready.
+ *
+ * A tls_ctx and its connections belong to one thread (one event loop per
+ * core, each with its own tls_ctx): the client session cache is not locked.
  */
 #ifndef JGW_TLS_H
 #define JGW_TLS_H
@@ -53,13 +56,20 @@ enum tls_io {
 struct tls_ctx;
 struct tls_conn;
 
-/* Build a context; on failure returns NULL with a message in err. */
+/* Build a context; on failure returns NULL with a message in err (a file
+ * that cannot be read or parsed, a key that does not match, a CRL that no
+ * trust anchor signed). */
 struct tls_ctx *tls_ctx_new(const struct tls_params *params, char *err, size_t errlen);
 void tls_ctx_free(struct tls_ctx *ctx);
+/* The node code of our own certificate (its urn:jgw:node: URI), or NULL when
+ * it has no valid one: the daemon checks it against the configured node. */
+const char *tls_ctx_node(const struct tls_ctx *ctx);
 
 /* CRL freshness: seconds until the earliest nextUpdate (negative when
  * stale), for alarms; INT64_MAX when no CRL is configured. */
 int64_t tls_ctx_crl_remaining(const struct tls_ctx *ctx, int64_t now_s);
+/* True when a CRL goes stale within params.crl_alarm_s (or already has). */
+bool tls_ctx_crl_alarm(const struct tls_ctx *ctx, int64_t now_s);
 
 /* Certificate serial (hex) and SHA-256 fingerprint of a PEM file's first
  * certificate, e.g. to decide whether a reload revokes a live peer. */
@@ -90,10 +100,24 @@ const char *tls_conn_cert_serial(const struct tls_conn *conn); /* hex */
 const char *tls_conn_cert_sha256(const struct tls_conn *conn); /* hex */
 bool tls_conn_resumed(const struct tls_conn *conn);
 
+/* On reload: would this established tunnel's peer be accepted by another
+ * (the new) context — chain, revocation, CRL policy, identity, peer_ok?
+ * NULL when it would; otherwise the reason (cert-revoked, unknown-peer, ...,
+ * or the name peer_ok gave), and the daemon closes the tunnel. */
+const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *ctx);
+
 /* Why a handshake failed, as an audit reason name: cert-expired,
- * cert-not-yet-valid, cert-revoked, unknown-ca, crl-stale, no-identity,
- * identity-count, bad-identity, unknown-peer, wrong-prefecture,
- * identity-mismatch, no-client-cert, protocol-version, handshake-failed. */
+ * cert-not-yet-valid, cert-revoked, unknown-ca, crl-stale, crl-missing (no
+ * CRL of the peer's issuer), cert-invalid (any other chain error),
+ * no-identity, identity-count, bad-identity, unknown-peer, wrong-prefecture
+ * (or another name peer_ok gave), identity-mismatch, no-client-cert,
+ * protocol-version, refused-by-peer (the peer sent an alert), and
+ * handshake-failed. After a read/write TLS_ERROR: refused-by-peer or
+ * tls-error. NULL while nothing failed.
+ *
+ * In TLS 1.3 the client finishes its handshake before the server has checked
+ * the client certificate, so a client that is refused learns it from its
+ * first tls_conn_read(): TLS_ERROR with reason refused-by-peer. */
 const char *tls_conn_reason(const struct tls_conn *conn);
 
 #endif

@@ -32,7 +32,9 @@ void jf_resident_code(uint64_t index, char out[12]);
 void jf_individual_number(uint64_t index, char out[13]);
 
 /* Bodies of the catalog's shapes (catalog.md), valid, for a municipality
- * lgcode: R and F batches of n records, T, Q, G, N, D (doc_len bytes), A. */
+ * lgcode: R and F batches of n records, T, Q, G, N, D (doc_len bytes, at
+ * most 65535: a TLV length is 16 bits; 0 leaves the document out), A
+ * (result 0 = accepted; any other result adds a detail text). */
 void jf_body_R(struct jf_buf *b, unsigned n, uint64_t index, const char *lgcode);
 void jf_body_F(struct jf_buf *b, unsigned n, uint64_t index, const char *lgcode);
 void jf_body_T(struct jf_buf *b, uint64_t index, const char *lgcode);
@@ -53,7 +55,9 @@ struct jf_hdr {
 	int64_t body_len_override;       /* >= 0: header claims this length */
 };
 
-/* Append a frame (header + body) to out. */
+/* Append a frame (header + body) to out. Set body_len_override to -1 for
+ * the real length (0 would claim an empty body). A NULL sender/receiver
+ * is written as six spaces. */
 void jf_frame(struct jf_buf *out, const struct jf_hdr *h, const uint8_t *body, size_t body_len);
 
 #endif

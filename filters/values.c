@@ -1,0 +1,248 @@
+/* values.c — value kinds (wire.md §4). */
+#include "filters/values.h"
+
+#include <string.h>
+
+#include "filters/jmsg.h"
+
+bool val_digits(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)(p[i] - '0') > 9)
+			return false;
+	return true;
+}
+
+static char mod11_check(int sum)
+{
+	int r = sum % 11;
+	return (char)('0' + (r <= 1 ? 0 : 11 - r));
+}
+
+char val_resident_check(const uint8_t first10[10])
+{
+	/* weights 2,3,4,5,6,7,2,3,4,5 from the rightmost of the ten */
+	static const int weight[10] = { 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
+	int sum = 0;
+
+	for (int i = 0; i < 10; i++)
+		sum += (first10[i] - '0') * weight[i];
+	return mod11_check(sum);
+}
+
+char val_individual_check(const uint8_t first11[11])
+{
+	static const int weight[11] = { 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
+	int sum = 0;
+
+	for (int i = 0; i < 11; i++)
+		sum += (first11[i] - '0') * weight[i];
+	return mod11_check(sum);
+}
+
+bool val_resident_code(const uint8_t *p, size_t n)
+{
+	return n == VAL_RESIDENT_LEN && val_digits(p, n) &&
+	       val_resident_check(p) == (char)p[10];
+}
+
+bool val_individual_number(const uint8_t *p, size_t n)
+{
+	return n == VAL_INDIVIDUAL_LEN && val_digits(p, n) &&
+	       val_individual_check(p) == (char)p[11];
+}
+
+static int num(const uint8_t *p, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (p[i] - '0');
+	return v;
+}
+
+bool val_date(const uint8_t *p, size_t n)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (n != VAL_DATE_LEN || !val_digits(p, n))
+		return false;
+	int year = num(p, 4), month = num(p + 4, 2), day = num(p + 6, 2);
+	if (year < VAL_YEAR_MIN || year > VAL_YEAR_MAX || month < 1 || month > 12 || day < 1)
+		return false;
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	int last = mdays[month - 1] + (month == 2 && leap);
+	return day <= last;
+}
+
+bool val_nodecode(const uint8_t *p, size_t n)
+{
+	return n == JMSG_NODE_LEN && jmsg_node_role(p) != JMSG_ROLE_INVALID;
+}
+
+bool val_lgcode(const uint8_t *p, size_t n)
+{
+	if (n != JMSG_NODE_LEN)
+		return false;
+	enum jmsg_role role = jmsg_node_role(p);
+	return role == JMSG_ROLE_PREFECTURE || role == JMSG_ROLE_MUNICIPALITY;
+}
+
+void val_utf8_init(struct val_utf8 *u)
+{
+	u->need = 0;
+	u->lo = 0x80;
+	u->hi = 0xBF;
+}
+
+/* Eight bytes at once are plain printable ASCII: no high bit, nothing
+ * below 0x20, no DEL. */
+static bool ascii8(const uint8_t *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t below20 = (x - ones * 0x20) & ~x;
+	uint64_t del = x ^ (ones * 0x7F);
+	uint64_t isdel = (del - ones) & ~del;
+	return ((x | below20 | isdel) & high) == 0;
+}
+
+bool val_utf8_feed(struct val_utf8 *u, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = p[i];
+		if (u->need > 0) {
+			if (c < u->lo || c > u->hi)
+				return false;
+			u->need--;
+			u->lo = 0x80;
+			u->hi = 0xBF;
+			i++;
+			continue;
+		}
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7F)
+				return false;
+			i++;
+			while (i + 8 <= n && ascii8(p + i))
+				i += 8;
+			continue;
+		}
+		if (c < 0xC2 || c > 0xF4)
+			return false;
+		if (c < 0xE0) {
+			u->need = 1;
+		} else if (c < 0xF0) {
+			u->need = 2;
+			if (c == 0xE0)
+				u->lo = 0xA0;       /* overlong */
+			else if (c == 0xED)
+				u->hi = 0x9F;       /* surrogates */
+		} else {
+			u->need = 3;
+			if (c == 0xF0)
+				u->lo = 0x90;       /* overlong */
+			else if (c == 0xF4)
+				u->hi = 0x8F;       /* above U+10FFFF */
+		}
+		i++;
+		/* Whole three-byte characters (most of Japanese text) in one step. */
+		if (u->need == 2 && u->lo == 0x80 && u->hi == 0xBF && i + 2 <= n) {
+			if ((p[i] & 0xC0) != 0x80 || (p[i + 1] & 0xC0) != 0x80)
+				return false;
+			u->need = 0;
+			i += 2;
+		}
+	}
+	return true;
+}
+
+bool val_utf8_complete(const struct val_utf8 *u)
+{
+	return u->need == 0;
+}
+
+/* Whole-value fast path: runs of printable ASCII and of the three-byte
+ * characters that need no range check beyond continuation bytes (lead
+ * E1..EC, EE, EF: most of Japanese text); anything else goes through the
+ * streaming validator from that point. */
+bool val_text(const uint8_t *p, size_t n, size_t max)
+{
+	struct val_utf8 u;
+	size_t i = 0;
+
+	if (n < 1 || n > max)
+		return false;
+	while (i < n) {
+		uint8_t c = p[i];
+		if (c >= 0x20 && c < 0x7F) {
+			i++;
+			while (i + 8 <= n && ascii8(p + i))
+				i += 8;
+		} else if (((c >= 0xE1 && c <= 0xEC) || c >= 0xEE) && c <= 0xEF && i + 3 <= n &&
+			   (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
+			i += 3;
+		} else {
+			break;
+		}
+	}
+	val_utf8_init(&u);
+	return val_utf8_feed(&u, p + i, n - i) && val_utf8_complete(&u);
+}
+
+bool val_enum(const struct cat_field *f, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < f->n_enums; i++) {
+		const char *e = f->enums[i];
+		size_t j = 0;
+		while (j < n && e[j] != '\0' && (uint8_t)e[j] == p[j])
+			j++;
+		if (j == n && e[n] == '\0')
+			return true;
+	}
+	return false;
+}
+
+bool val_length_ok(const struct cat_field *f, size_t n)
+{
+	switch (f->kind) {
+	case CAT_DIGITS:     return n == f->n;
+	case CAT_NODECODE:
+	case CAT_LGCODE:     return n == JMSG_NODE_LEN;
+	case CAT_RESIDENT:   return n == VAL_RESIDENT_LEN;
+	case CAT_INDIVIDUAL: return n == VAL_INDIVIDUAL_LEN;
+	case CAT_DATE:       return n == VAL_DATE_LEN;
+	case CAT_TEXT:
+	case CAT_BYTES:      return n >= 1 && n <= f->n;
+	case CAT_UINT:       return n == f->n;
+	case CAT_ENUM:
+		for (size_t i = 0; i < f->n_enums; i++)
+			if (strlen(f->enums[i]) == n)
+				return true;
+		return false;
+	case CAT_CONTAINER:  return true;
+	}
+	return false;
+}
+
+bool val_check(const struct cat_field *f, const uint8_t *p, size_t n)
+{
+	if (!val_length_ok(f, n))
+		return false;
+	switch (f->kind) {
+	case CAT_DIGITS:     return val_digits(p, n);
+	case CAT_NODECODE:   return val_nodecode(p, n);
+	case CAT_LGCODE:     return val_lgcode(p, n);
+	case CAT_RESIDENT:   return val_resident_code(p, n);
+	case CAT_INDIVIDUAL: return val_individual_number(p, n);
+	case CAT_DATE:       return val_date(p, n);
+	case CAT_TEXT:       return val_text(p, n, f->n);
+	case CAT_ENUM:       return val_enum(f, p, n);
+	case CAT_UINT:
+	case CAT_BYTES:      return true;
+	case CAT_CONTAINER:  return false;
+	}
+	return false;
+}

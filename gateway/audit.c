@@ -1,0 +1,861 @@
+/*
+ * audit.c — the audit writer: records, the HMAC chain, the spool with group
+ * commit and rotation, key epochs and seals, and the disk policy.
+ *
+ * Single-threaded by contract (the daemon's event loop); the mirror thread
+ * only reads spool files and learns the durable seq through
+ * audit_mirror_notify(). Ordering rules that make restarts safe:
+ *   - a record is written with one write(); a failed write is cut back, so
+ *     the spool never keeps a half record of ours;
+ *   - a seal is made durable before the key file moves to the next epoch, and
+ *     the key file moves before any record of the new epoch is written;
+ *   - every run writes in a fresh epoch (start-up epoch change).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "gateway/audit.h"
+#include "gateway/audit_impl.h"
+#include "gateway/log.h"
+
+#define AUDIT_MAGIC      0x4a415544u   /* "JAUD" */
+#define FIELDS_MAX       (AUDIT_LINE_MAX - 256)
+#define DISK_CHECK_MS    1000
+#define DISK_CHECK_BYTES (64 * 1024)   /* and after this much written */
+#define DEFAULT_ROTATE   (64ull << 20)
+
+struct audit_rec {
+	struct audit *owner;
+	bool busy, truncated;
+	char event[16];
+	size_t len;
+	char fields[FIELDS_MAX];
+};
+
+struct audit {
+	uint32_t magic;
+	struct audit_params p;
+	char *gw, *spool_dir, *key_file;
+	char *c_host, *c_ca, *c_cert, *c_key;
+	int dir_fd, fd;
+	uint64_t file_bytes, spool_bytes, unchecked_bytes;
+	uint64_t seq, durable_seq;
+	uint8_t prev_mac[AUDIT_MAC_LEN];
+	uint8_t key[AUDIT_KEY_LEN];
+	uint32_t epoch;
+	uint64_t epoch_records;
+	int64_t epoch_start_ms, last_sync_ms, last_disk_ms;
+	int64_t tick_base;        /* caller's clock minus ours, from the first tick */
+	bool tick_base_set;
+	bool dirty, disk_alarm, disk_full, in_internal, write_failing;
+	uint64_t records, lost, lost_unreported, syncs;
+	struct audit_rec rec;
+	struct audit_mirror *mirror;
+};
+
+static bool
+is_word(const char *s, size_t max, bool upper_ok)
+{
+	size_t n = 0;
+	for (; s && s[n]; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+		      (upper_ok && ((c >= 'A' && c <= 'Z') || c == '-'))))
+			return false;
+	}
+	return s && n > 0 && n < max;
+}
+
+static void lose(struct audit *a);
+
+/* ---------- JSON building ---------- */
+
+#define TRUNC_MARK ",\"truncated\":true"
+
+static bool
+put(struct audit_rec *rec, const char *s, size_t n)
+{
+	/* Room is always kept for the truncation mark. */
+	if (rec->len + n >= sizeof(rec->fields) - sizeof(TRUNC_MARK))
+		return false;
+	memcpy(rec->fields + rec->len, s, n);
+	rec->len += n;
+	return true;
+}
+
+/* Length of a valid UTF-8 sequence at s (1..4), 0 when invalid. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))
+			return 0;   /* overlong, surrogate */
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* JSON string body; invalid UTF-8 becomes U+FFFD so every line is valid JSON. */
+static bool
+put_escaped(struct audit_rec *rec, const char *value)
+{
+	const unsigned char *s = (const unsigned char *)value;
+	char esc[8];
+	while (*s) {
+		size_t n = utf8_len(s);
+		bool ok;
+		if (n == 0) {
+			ok = put(rec, "\\ufffd", 6);
+			n = 1;
+		} else if (*s == '"' || *s == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*s;
+			ok = put(rec, esc, 2);
+		} else if (*s < 0x20 || *s == 0x7f) {
+			const char *named = *s == '\n' ? "\\n" : *s == '\r' ? "\\r" :
+			                    *s == '\t' ? "\\t" : NULL;
+			if (named)
+				ok = put(rec, named, 2);
+			else
+				ok = put(rec, esc, (size_t)snprintf(esc, sizeof(esc), "\\u%04x", *s));
+		} else {
+			ok = put(rec, (const char *)s, n);
+		}
+		if (!ok)
+			return false;
+		s += n;
+	}
+	return true;
+}
+
+/* ,"key": — on overflow the record is marked and the field dropped whole. */
+static bool
+put_key(struct audit_rec *rec, const char *key)
+{
+	if (!is_word(key, 32, false)) {
+		log_err("audit: invalid field name in a %s record", rec->event);
+		return false;
+	}
+	return put(rec, ",\"", 2) && put(rec, key, strlen(key)) && put(rec, "\":", 2);
+}
+
+static void
+field_done(struct audit_rec *rec, bool ok, size_t mark)
+{
+	if (!ok) {
+		rec->len = mark;
+		rec->truncated = true;
+	}
+}
+
+struct audit_rec *
+audit_rec_begin(struct audit *audit, const char *event)
+{
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return NULL;
+	if (audit->rec.busy) {
+		/* A caller bug; refusing would silence the audit for good. */
+		log_err("audit: a %s record was never committed (counted as lost)",
+		        audit->rec.event);
+		lose(audit);
+	}
+	if (!is_word(event, sizeof(audit->rec.event), false)) {
+		log_err("audit: invalid event name");
+		return NULL;
+	}
+	struct audit_rec *rec = &audit->rec;
+	rec->owner = audit;
+	rec->busy = true;
+	rec->truncated = false;
+	rec->len = 0;
+	snprintf(rec->event, sizeof(rec->event), "%s", event);
+	return rec;
+}
+
+void
+audit_rec_str(struct audit_rec *rec, const char *key, const char *value)
+{
+	if (!rec || !rec->busy)
+		return;
+	size_t mark = rec->len;
+	bool ok = put_key(rec, key) && put(rec, "\"", 1) &&
+	          put_escaped(rec, value ? value : "") && put(rec, "\"", 1);
+	field_done(rec, ok, mark);
+}
+
+void
+audit_rec_u64(struct audit_rec *rec, const char *key, uint64_t value)
+{
+	char num[24];
+	if (!rec || !rec->busy)
+		return;
+	size_t mark = rec->len;
+	int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
+	bool ok = put_key(rec, key) && put(rec, num, (size_t)n);
+	field_done(rec, ok, mark);
+}
+
+void
+audit_rec_i64(struct audit_rec *rec, const char *key, int64_t value)
+{
+	char num[24];
+	if (!rec || !rec->busy)
+		return;
+	size_t mark = rec->len;
+	int n = snprintf(num, sizeof(num), "%lld", (long long)value);
+	bool ok = put_key(rec, key) && put(rec, num, (size_t)n);
+	field_done(rec, ok, mark);
+}
+
+void
+audit_rec_bool(struct audit_rec *rec, const char *key, bool value)
+{
+	if (!rec || !rec->busy)
+		return;
+	size_t mark = rec->len;
+	const char *v = value ? "true" : "false";
+	bool ok = put_key(rec, key) && put(rec, v, strlen(v));
+	field_done(rec, ok, mark);
+}
+
+/* ---------- spool ---------- */
+
+/* RFC 3339 UTC with microseconds: always 27 characters. */
+static void
+format_ts(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n != 19)
+		n = (size_t)snprintf(out, 32, "%s", "0000-00-00T00:00:00");
+	snprintf(out + n, 32 - n, ".%06ldZ", (long)(ts.tv_nsec / 1000) % 1000000);
+}
+
+static int
+sync_spool(struct audit *a)
+{
+	if (!a->dirty)
+		return 0;
+	if (fdatasync(a->fd) != 0) {
+		log_err("audit: fdatasync of the spool: %s", strerror(errno));
+		return -1;
+	}
+	a->syncs++;
+	a->dirty = false;
+	a->durable_seq = a->seq;
+	a->last_sync_ms = audit_now_ms();
+	if (a->mirror)
+		audit_mirror_notify(a->mirror, a->durable_seq);
+	return 0;
+}
+
+static int
+open_spool_file(struct audit *a, uint64_t first_seq)
+{
+	char name[40];
+	snprintf(name, sizeof(name), AUDIT_FILE_FMT, (unsigned long long)first_seq);
+	int fd = openat(a->dir_fd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+	                0640);
+	if (fd < 0) {
+		log_err("audit: %s/%s: %s", a->spool_dir, name, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || fsync(a->dir_fd) != 0) {
+		log_err("audit: %s/%s: %s", a->spool_dir, name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = fd;
+	a->file_bytes = (uint64_t)st.st_size;
+	return 0;
+}
+
+static void
+rotate_if_due(struct audit *a)
+{
+	if (a->file_bytes < a->p.rotate_bytes)
+		return;
+	/* The old file is complete and durable before the next one starts. */
+	if (sync_spool(a) != 0)
+		return;
+	if (open_spool_file(a, a->seq + 1) != 0)
+		log_err("audit: rotation failed; still appending to the current file");
+}
+
+static void disk_check(struct audit *a, int64_t now_ms);
+
+static void
+lose(struct audit *a)
+{
+	a->lost++;
+	a->lost_unreported++;
+}
+
+/* Append one line: header, fields, mac. 0 or -1 (counted as lost). */
+static int
+append(struct audit *a, const char *event, const char *fields, size_t fields_len)
+{
+	char line[AUDIT_LINE_MAX + 2], ts[32];
+	uint8_t mac[AUDIT_MAC_LEN];
+
+	format_ts(ts);
+	int n = snprintf(line, sizeof(line),
+	                 "{\"ts\":\"%s\",\"seq\":%llu,\"gw\":\"%s\",\"event\":\"%s\",\"epoch\":%u",
+	                 ts, (unsigned long long)(a->seq + 1), a->gw, event, a->epoch);
+	size_t len = (size_t)n;
+	if (len + fields_len + AUDIT_MAC_TAIL + 1 > sizeof(line)) {
+		lose(a);   /* cannot happen with FIELDS_MAX; kept as a guard */
+		return -1;
+	}
+	memcpy(line + len, fields, fields_len);
+	len += fields_len;
+	audit_chain_mac(a->key, a->prev_mac, line, len, mac);
+	memcpy(line + len, AUDIT_MAC_TAG, sizeof(AUDIT_MAC_TAG) - 1);
+	len += sizeof(AUDIT_MAC_TAG) - 1;
+	audit_hex(mac, AUDIT_MAC_LEN, line + len);
+	len += 2 * AUDIT_MAC_LEN;
+	memcpy(line + len, "\"}\n", 3);
+	len += 3;
+
+	ssize_t w;
+	do
+		w = write(a->fd, line, len);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)len) {
+		int e = w < 0 ? errno : ENOSPC;
+		/* Never leave a torn record of ours behind a live writer. */
+		if (w > 0 && ftruncate(a->fd, (off_t)a->file_bytes) != 0)
+			log_err("audit: cannot cut a partial record: %s", strerror(errno));
+		if (!a->write_failing)
+			log_err("audit: spool write: %s: records are being lost (counted)",
+			        strerror(e));
+		a->write_failing = true;
+		if (e == ENOSPC || e == EDQUOT)
+			a->disk_full = true;
+		lose(a);
+		return -1;
+	}
+	if (a->write_failing)
+		log_info("audit: spool writable again after %llu lost records",
+		         (unsigned long long)a->lost_unreported);
+	a->write_failing = false;
+	a->seq++;
+	memcpy(a->prev_mac, mac, AUDIT_MAC_LEN);
+	a->file_bytes += len;
+	a->spool_bytes += len;
+	a->records++;
+	a->epoch_records++;
+	a->dirty = true;
+	a->unchecked_bytes += len;
+	int64_t now = audit_now_ms();
+	if (now - a->last_sync_ms >= (int64_t)a->p.commit_ms)
+		sync_spool(a);
+	rotate_if_due(a);
+	/* A burst fills a small disk faster than the timer looks at it. */
+	if (a->unchecked_bytes >= DISK_CHECK_BYTES)
+		disk_check(a, now);
+	return 0;
+}
+
+/* A record of the audit module itself (seal, loss and disk notices). */
+static int
+append_internal(struct audit *a, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+append_internal(struct audit *a, const char *event, const char *fmt, ...)
+{
+	char fields[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(fields, sizeof(fields), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(fields))
+		return -1;
+	a->in_internal = true;
+	int rc = append(a, event, fields, (size_t)n);
+	a->in_internal = false;
+	return rc;
+}
+
+static int
+report_loss(struct audit *a)
+{
+	uint64_t lost = a->lost_unreported;
+	if (append_internal(a, "stats", ",\"source\":\"audit\",\"lost\":%llu,\"lost_total\":%llu",
+	                    (unsigned long long)lost, (unsigned long long)a->lost) != 0)
+		return -1;
+	a->lost_unreported -= lost;
+	return 0;
+}
+
+int
+audit_rec_commit(struct audit_rec *rec)
+{
+	if (!rec || !rec->busy || !rec->owner || rec->owner->magic != AUDIT_MAGIC)
+		return -1;
+	struct audit *a = rec->owner;
+	rec->busy = false;
+	if (a->disk_full && !a->p.fail_closed) {
+		lose(a);   /* count-loss policy: dropped, counted, reported later */
+		return -1;
+	}
+	if (a->lost_unreported > 0 && report_loss(a) != 0) {
+		lose(a);
+		return -1;
+	}
+	if (rec->truncated) {
+		memcpy(rec->fields + rec->len, TRUNC_MARK, sizeof(TRUNC_MARK) - 1);
+		rec->len += sizeof(TRUNC_MARK) - 1;
+	}
+	return append(a, rec->event, rec->fields, rec->len);
+}
+
+/* ---------- epochs ---------- */
+
+/* Seal the current epoch and move the key on. The seal is durable before the
+ * key file changes, and the key file changes before the next record. */
+static int
+epoch_change(struct audit *a, const char *reason, int64_t now_ms)
+{
+	char err[512];
+	uint8_t next[AUDIT_KEY_LEN];
+
+	if (append_internal(a, "seal", ",\"reason\":\"%s\",\"epoch_records\":%llu,"
+	                    "\"lost_total\":%llu,\"next_epoch\":%u", reason,
+	                    (unsigned long long)a->epoch_records + 1,
+	                    (unsigned long long)a->lost, a->epoch + 1) != 0 ||
+	    sync_spool(a) != 0) {
+		log_err("audit: cannot seal epoch %u (%s)", a->epoch, reason);
+		return -1;
+	}
+	memcpy(next, a->key, sizeof(next));
+	audit_key_evolve(next);
+	if (audit_key_store(a->key_file, a->epoch + 1, next, err, sizeof(err)) != 0) {
+		/* Keep the old key: records stay verifiable, the next tick retries. */
+		log_err("audit: key epoch change failed: %s", err);
+		OPENSSL_cleanse(next, sizeof(next));
+		return -1;
+	}
+	memcpy(a->key, next, sizeof(next));
+	OPENSSL_cleanse(next, sizeof(next));
+	a->epoch++;
+	a->epoch_records = 0;
+	a->epoch_start_ms = now_ms;
+	return 0;
+}
+
+static int
+start_epoch(struct audit *a, char *err, size_t errlen)
+{
+	uint8_t next[AUDIT_KEY_LEN];
+	memcpy(next, a->key, sizeof(next));
+	audit_key_evolve(next);
+	if (audit_key_store(a->key_file, a->epoch + 1, next, err, errlen) != 0) {
+		OPENSSL_cleanse(next, sizeof(next));
+		return -1;
+	}
+	memcpy(a->key, next, sizeof(next));
+	OPENSSL_cleanse(next, sizeof(next));
+	a->epoch++;
+	return 0;
+}
+
+/* ---------- disk ---------- */
+
+static void
+disk_check(struct audit *a, int64_t now_ms)
+{
+	struct statvfs vfs;
+	a->last_disk_ms = now_ms;
+	a->unchecked_bytes = 0;
+	if (statvfs(a->spool_dir, &vfs) != 0 || vfs.f_blocks == 0)
+		return;
+	unsigned pct = (unsigned)((vfs.f_blocks - vfs.f_bavail) * 100 / vfs.f_blocks);
+	bool alarm = pct >= a->p.disk_alarm_pct, full = pct >= a->p.disk_limit_pct;
+	if (alarm != a->disk_alarm) {
+		a->disk_alarm = alarm;
+		if (alarm)
+			log_warn("audit: spool disk %u%% used (alarm at %u%%)", pct,
+			         a->p.disk_alarm_pct);
+		else
+			log_info("audit: spool disk %u%% used, alarm cleared", pct);
+		append_internal(a, "stats", ",\"source\":\"audit\",\"disk_alarm\":%s,"
+		                "\"disk_pct\":%u", alarm ? "true" : "false", pct);
+	}
+	if (full != a->disk_full) {
+		if (full)
+			log_err("audit: spool disk at its limit (%u%%): %s", pct,
+			        a->p.fail_closed ? "refusing new tunnels" : "records are lost (counted)");
+		else
+			log_info("audit: spool disk below its limit again (%u%%)", pct);
+		a->disk_full = full;
+	}
+}
+
+void
+audit_tick(struct audit *audit, int64_t now_ms)
+{
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return;
+	/* Commit and disk timers run on our monotonic clock, so a caller's
+	 * wall clock stepping back can never delay a group commit. The epoch
+	 * timer also honours the caller's clock moving ahead. */
+	int64_t mono = audit_now_ms();
+	if (!audit->tick_base_set) {
+		audit->tick_base = now_ms - mono;
+		audit->tick_base_set = true;
+	}
+	int64_t caller = now_ms - audit->tick_base;
+	int64_t epoch_now = caller > mono ? caller : mono;
+	if (audit->dirty && mono - audit->last_sync_ms >= (int64_t)audit->p.commit_ms)
+		sync_spool(audit);
+	if (mono - audit->last_disk_ms >= DISK_CHECK_MS)
+		disk_check(audit, mono);
+	if (audit->lost_unreported > 0 && !audit->disk_full)
+		report_loss(audit);
+	if (audit->p.epoch_s > 0 &&
+	    epoch_now - audit->epoch_start_ms >= (int64_t)audit->p.epoch_s * 1000)
+		epoch_change(audit, "epoch", epoch_now);
+}
+
+uint32_t
+audit_next_ms(const struct audit *audit)
+{
+	int64_t now = audit_now_ms(), next = DISK_CHECK_MS;
+	if (audit->dirty)
+		next = audit->last_sync_ms + audit->p.commit_ms - now;
+	int64_t disk = audit->last_disk_ms + DISK_CHECK_MS - now;
+	int64_t ep = audit->epoch_start_ms + (int64_t)audit->p.epoch_s * 1000 - now;
+	if (disk < next)
+		next = disk;
+	if (audit->p.epoch_s > 0 && ep < next)
+		next = ep;
+	return next < 0 ? 0 : (uint32_t)next;
+}
+
+bool
+audit_admit(const struct audit *audit)
+{
+	return audit && audit->magic == AUDIT_MAGIC && !(audit->disk_full && audit->p.fail_closed);
+}
+
+void
+audit_get_stats(const struct audit *audit, struct audit_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->records = audit->records;
+	out->lost = audit->lost;
+	out->last_seq = audit->durable_seq;
+	out->spool_bytes = audit->spool_bytes;
+	out->epoch = audit->epoch;
+	out->disk_alarm = audit->disk_alarm;
+	out->disk_full = audit->disk_full;
+	out->fdatasyncs = audit->syncs;
+	if (audit->mirror) {
+		out->mirrored_seq = audit_mirror_acked(audit->mirror);
+		out->collector_up = audit_mirror_up(audit->mirror);
+	}
+}
+
+/* ---------- open / recover / close ---------- */
+
+struct tail {
+	bool found;
+	struct audit_line last;
+	char last_text[AUDIT_LINE_MAX + 1];
+	bool have_prev;
+	uint8_t prev_mac[AUDIT_MAC_LEN];
+	uint64_t torn_bytes;
+	bool append_ok;       /* the newest file ends cleanly: keep appending */
+	uint64_t newest_first;
+	bool have_newest;
+};
+
+/* Last complete record of one file; *end is where it ends (bytes). */
+static bool
+file_last_record(const char *buf, size_t len, struct tail *t, size_t *end)
+{
+	const char *p = buf, *stop = buf + len;
+	bool found = false;
+	struct audit_line cur;
+	*end = 0;
+	while (p < stop) {
+		const char *nl = memchr(p, '\n', (size_t)(stop - p));
+		if (!nl)
+			break;
+		if (audit_line_parse(p, (size_t)(nl - p), &cur) == 0) {
+			t->have_prev = found;
+			if (found)
+				memcpy(t->prev_mac, t->last.mac, AUDIT_MAC_LEN);
+			t->last = cur;
+			found = true;
+			*end = (size_t)(nl + 1 - buf);
+		}
+		p = nl + 1;
+	}
+	if (found) {
+		memcpy(t->last_text, t->last.text, t->last.len);
+		t->last.text = t->last_text;
+	}
+	return found;
+}
+
+static int
+recover(struct audit *a, struct tail *t, char *err, size_t errlen)
+{
+	char **names = NULL, path[4096];
+	uint64_t *firsts = NULL;
+	size_t n = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (audit_spool_list(a->spool_dir, &names, &firsts, &n) != 0) {
+		snprintf(err, errlen, "%s: %s", a->spool_dir, strerror(errno));
+		return -1;
+	}
+	for (size_t i = n; i-- > 0 && !t->found;) {
+		char *buf;
+		size_t len, end;
+		snprintf(path, sizeof(path), "%s/%s", a->spool_dir, names[i]);
+		if (audit_slurp(path, &buf, &len) != 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			audit_spool_list_free(names, firsts, n);
+			return -1;
+		}
+		bool found = file_last_record(buf, len, t, &end);
+		free(buf);
+		t->found = found;
+		if (i == n - 1) {
+			t->have_newest = true;
+			t->newest_first = firsts[i];
+			t->torn_bytes = len - end;
+			t->append_ok = found && end == len;
+		}
+		if (!found && len > 0) {
+			/* No complete record at all: set it aside (never deleted). */
+			char aside[4200];
+			snprintf(aside, sizeof(aside), "%s.torn-%lld", path, (long long)time(NULL));
+			log_warn("audit: %s holds no complete record (%zu bytes); kept as %s",
+			         path, len, aside);
+			if (rename(path, aside) != 0) {
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+				audit_spool_list_free(names, firsts, n);
+				return -1;
+			}
+			t->have_newest = false;
+		} else if (!found) {
+			unlink(path);   /* empty file of a run that wrote nothing */
+			t->have_newest = false;
+		}
+	}
+	audit_spool_list_free(names, firsts, n);
+	return 0;
+}
+
+static int
+check_tail(struct audit *a, struct tail *t, char *err, size_t errlen)
+{
+	if (!t->found)
+		return 0;
+	if (strcmp(t->last.gw, a->gw) != 0) {
+		snprintf(err, errlen, "%s: spool belongs to gateway %s, not %s",
+		         a->spool_dir, t->last.gw, a->gw);
+		return -1;
+	}
+	if (t->last.epoch > a->epoch) {
+		snprintf(err, errlen, "%s: key file is at epoch %u but the spool reached "
+		         "epoch %u (an old key file restored?)", a->key_file, a->epoch,
+		         t->last.epoch);
+		return -1;
+	}
+	if (t->last.epoch == a->epoch && (t->have_prev || t->last.seq == 1)) {
+		uint8_t prev[AUDIT_MAC_LEN] = { 0 }, mac[AUDIT_MAC_LEN];
+		if (t->have_prev)
+			memcpy(prev, t->prev_mac, sizeof(prev));
+		audit_chain_mac(a->key, prev, t->last.text, t->last.body_len, mac);
+		if (CRYPTO_memcmp(mac, t->last.mac, sizeof(mac)) != 0) {
+			snprintf(err, errlen, "%s: the last record (seq %llu) does not verify "
+			         "with the key file (spool or key replaced)", a->spool_dir,
+			         (unsigned long long)t->last.seq);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static char *
+dup_opt(const char *s, bool *ok)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		*ok = false;
+	return d;
+}
+
+static void
+free_audit(struct audit *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->dir_fd >= 0)
+		close(a->dir_fd);
+	free(a->gw); free(a->spool_dir); free(a->key_file);
+	free(a->c_host); free(a->c_ca); free(a->c_cert); free(a->c_key);
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
+}
+
+static int
+params_copy(struct audit *a, const struct audit_params *p, char *err, size_t errlen)
+{
+	bool ok = true;
+	if (!is_word(p->gw, 16, true) || !p->spool_dir || !p->key_file) {
+		snprintf(err, errlen, "audit: gateway code, spool_dir and key_file are required "
+		         "(gateway code: letters, digits, '-', '_')");
+		return -1;
+	}
+	a->p = *p;
+	a->gw = dup_opt(p->gw, &ok);
+	a->spool_dir = dup_opt(p->spool_dir, &ok);
+	a->key_file = dup_opt(p->key_file, &ok);
+	a->c_host = dup_opt(p->collector_host, &ok);
+	a->c_ca = dup_opt(p->collector_ca, &ok);
+	a->c_cert = dup_opt(p->collector_cert, &ok);
+	a->c_key = dup_opt(p->collector_key, &ok);
+	if (!ok) {
+		snprintf(err, errlen, "audit: out of memory");
+		return -1;
+	}
+	a->p.gw = a->gw; a->p.spool_dir = a->spool_dir; a->p.key_file = a->key_file;
+	a->p.collector_host = a->c_host; a->p.collector_ca = a->c_ca;
+	a->p.collector_cert = a->c_cert; a->p.collector_key = a->c_key;
+	if (a->p.commit_ms == 0 || a->p.commit_ms > 100)
+		a->p.commit_ms = 100;
+	if (a->p.epoch_s == 0)
+		a->p.epoch_s = 3600;
+	if (a->p.rotate_bytes == 0)
+		a->p.rotate_bytes = DEFAULT_ROTATE;
+	if (a->p.rotate_bytes < AUDIT_LINE_MAX)
+		a->p.rotate_bytes = AUDIT_LINE_MAX;
+	if (a->p.disk_limit_pct == 0 || a->p.disk_limit_pct > 100)
+		a->p.disk_limit_pct = 95;
+	if (a->p.disk_alarm_pct == 0 || a->p.disk_alarm_pct > a->p.disk_limit_pct)
+		a->p.disk_alarm_pct = a->p.disk_limit_pct < 80 ? a->p.disk_limit_pct : 80;
+	return 0;
+}
+
+struct audit *
+audit_open(const struct audit_params *params, char *err, size_t errlen)
+{
+	struct audit *a = calloc(1, sizeof(*a));
+	struct tail t;
+	if (!a) {
+		snprintf(err, errlen, "audit: out of memory");
+		return NULL;
+	}
+	a->magic = AUDIT_MAGIC;
+	a->fd = a->dir_fd = -1;
+	if (params_copy(a, params, err, errlen) != 0)
+		goto fail;
+	if (mkdir(a->spool_dir, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", a->spool_dir, strerror(errno));
+		goto fail;
+	}
+	a->dir_fd = open(a->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->dir_fd < 0) {
+		snprintf(err, errlen, "%s: %s", a->spool_dir, strerror(errno));
+		goto fail;
+	}
+	if (audit_key_load(a->key_file, &a->epoch, a->key, err, errlen) != 0)
+		goto fail;
+	if (recover(a, &t, err, errlen) != 0 || check_tail(a, &t, err, errlen) != 0)
+		goto fail;
+	if (t.found) {
+		a->seq = a->durable_seq = t.last.seq;
+		memcpy(a->prev_mac, t.last.mac, AUDIT_MAC_LEN);
+	}
+	if (open_spool_file(a, t.have_newest && t.append_ok ? t.newest_first : a->seq + 1) != 0) {
+		snprintf(err, errlen, "%s: cannot open a spool file", a->spool_dir);
+		goto fail;
+	}
+	a->last_sync_ms = a->epoch_start_ms = audit_now_ms();
+	if (t.torn_bytes > 0)
+		log_warn("audit: torn record after seq %llu (%llu bytes, crash during a "
+		         "write); left in place, continuing in a new spool file",
+		         (unsigned long long)a->seq, (unsigned long long)t.torn_bytes);
+	/* The previous run ended without a seal: close its epoch now. */
+	if (t.found && strcmp(t.last.event, "seal") != 0 && t.last.epoch == a->epoch) {
+		log_warn("audit: previous run ended without a seal (crash); sealing epoch %u",
+		         a->epoch);
+		if (append_internal(a, "seal", ",\"reason\":\"recovery\",\"torn_bytes\":%llu,"
+		                    "\"next_epoch\":%u", (unsigned long long)t.torn_bytes,
+		                    a->epoch + 1) != 0 || sync_spool(a) != 0) {
+			snprintf(err, errlen, "%s: cannot write the recovery seal", a->spool_dir);
+			goto fail;
+		}
+		t.last.epoch = a->epoch;
+	}
+	/* Every run writes in a fresh epoch: k0 (epoch 0) is never used. */
+	if (a->epoch == 0 || (t.found && t.last.epoch >= a->epoch)) {
+		if (start_epoch(a, err, errlen) != 0)
+			goto fail;
+	}
+	a->epoch_records = 0;
+	disk_check(a, audit_now_ms());
+	if (a->c_host) {
+		a->mirror = audit_mirror_start(&a->p, err, errlen);
+		if (!a->mirror)
+			goto fail;
+		audit_mirror_notify(a->mirror, a->durable_seq);
+	}
+	return a;
+fail:
+	free_audit(a);
+	return NULL;
+}
+
+void
+audit_close(struct audit *audit)
+{
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return;
+	audit->rec.busy = false;
+	if (audit->lost_unreported > 0)
+		report_loss(audit);
+	epoch_change(audit, "shutdown", audit_now_ms());
+	sync_spool(audit);
+	if (audit->mirror)
+		audit_mirror_stop(audit->mirror, 2000);
+	free_audit(audit);
+}

@@ -1,0 +1,621 @@
+/* control.c — the control socket's line protocol (parse, format, client). */
+#include "gateway/control.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_WORDS 5
+#define CALL_TIMEOUT_MS 30000
+#define ANSWER_MAX ((size_t)4 * 1024 * 1024)
+
+bool control_parse_timeout(const char *word, uint32_t *seconds)
+{
+	unsigned long long v = 0, unit = 1;
+	const char *p = word;
+
+	if (!*p)
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned long long)(*p - '0');
+		if (v > CONTROL_TIMEOUT_MAX)
+			return false;
+	}
+	if (p == word)
+		return false;
+	if (*p == 's')
+		p++;
+	else if (*p == 'm')
+		unit = 60, p++;
+	else if (*p == 'h')
+		unit = 3600, p++;
+	if (*p || v == 0 || v * unit > CONTROL_TIMEOUT_MAX)
+		return false;
+	*seconds = (uint32_t)(v * unit);
+	return true;
+}
+
+/* Split on single spaces/tabs; false on too many words. */
+static int split(char *buf, char **words)
+{
+	int n = 0;
+	char *save = NULL;
+
+	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (n == MAX_WORDS)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool parse_words(int n, char **w, struct control_req *req, char *err, size_t errlen)
+{
+	static const struct { const char *name; enum control_cmd cmd; } simple[] = {
+		{ "status", CONTROL_STATUS }, { "stats", CONTROL_STATS },
+		{ "reload", CONTROL_RELOAD }, { "peers", CONTROL_PEERS },
+	};
+
+	memset(req, 0, sizeof(*req));
+	if (n == 0) {
+		snprintf(err, errlen, "empty request");
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
+		if (strcmp(w[0], simple[i].name) != 0)
+			continue;
+		if (n != 1) {
+			snprintf(err, errlen, "%s takes no argument: `%s'", w[0], w[1]);
+			return false;
+		}
+		req->cmd = simple[i].cmd;
+		return true;
+	}
+	if (strcmp(w[0], "quarantine") != 0) {
+		snprintf(err, errlen, "unknown command `%s'", w[0]);
+		return false;
+	}
+	if (n < 2) {
+		snprintf(err, errlen, "quarantine needs add, del or list");
+		return false;
+	}
+	if (strcmp(w[1], "list") == 0) {
+		if (n != 2) {
+			snprintf(err, errlen, "quarantine list takes no argument: `%s'", w[2]);
+			return false;
+		}
+		req->cmd = CONTROL_QUAR_LIST;
+		return true;
+	}
+	if (strcmp(w[1], "add") == 0)
+		req->cmd = CONTROL_QUAR_ADD;
+	else if (strcmp(w[1], "del") == 0)
+		req->cmd = CONTROL_QUAR_DEL;
+	else {
+		snprintf(err, errlen, "quarantine: unknown action `%s'", w[1]);
+		return false;
+	}
+	if (n < 3) {
+		snprintf(err, errlen, "quarantine %s needs an address", w[1]);
+		return false;
+	}
+	if (!nft_prefix_parse(w[2], &req->addr)) {
+		snprintf(err, errlen, "not an address or prefix: `%s'", w[2]);
+		return false;
+	}
+	if (req->cmd == CONTROL_QUAR_DEL && n > 3) {
+		snprintf(err, errlen, "quarantine del takes one address: `%s'", w[3]);
+		return false;
+	}
+	if (n > 4) {
+		snprintf(err, errlen, "too many words: `%s'", w[4]);
+		return false;
+	}
+	if (n == 4 && !control_parse_timeout(w[3], &req->timeout_s)) {
+		snprintf(err, errlen, "timeout is 1s..30d (N, Ns, Nm or Nh): `%s'", w[3]);
+		return false;
+	}
+	return true;
+}
+
+bool control_parse(const char *line, struct control_req *req, char *err, size_t errlen)
+{
+	char buf[CONTROL_LINE_MAX + 1];
+	char *words[MAX_WORDS];
+	size_t len = strlen(line);
+	int n;
+
+	if (len && line[len - 1] == '\n')
+		len--;
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (len > CONTROL_LINE_MAX) {
+		snprintf(err, errlen, "request longer than %d bytes", CONTROL_LINE_MAX);
+		return false;
+	}
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (!printable(buf)) {
+		snprintf(err, errlen, "request holds control or non-ASCII bytes");
+		return false;
+	}
+	n = split(buf, words);
+	if (n < 0) {
+		snprintf(err, errlen, "too many words");
+		return false;
+	}
+	return parse_words(n, words, req, err, errlen);
+}
+
+bool control_format(int argc, char *const *argv, char *line, size_t len,
+		    char *err, size_t errlen)
+{
+	struct control_req req;
+	size_t used = 0;
+
+	if (argc <= 0) {
+		snprintf(err, errlen, "no command");
+		return false;
+	}
+	for (int i = 0; i < argc; i++) {
+		int n = snprintf(line + used, len - used, "%s%s", i ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= len - used) {
+			snprintf(err, errlen, "request too long");
+			return false;
+		}
+		used += (size_t)n;
+	}
+	if (!control_parse(line, &req, err, errlen))
+		return false;
+	if (used + 2 > len) {
+		snprintf(err, errlen, "request too long");
+		return false;
+	}
+	line[used++] = '\n';
+	line[used] = '\0';
+	return true;
+}
+
+static int connect_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		snprintf(err, errlen, "cannot reach jgwd at %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Read the whole answer (the server closes after it). */
+static char *read_answer(int fd, size_t *len, char *err, size_t errlen)
+{
+	size_t cap = 4096, used = 0;
+	char *buf = malloc(cap);
+
+	while (buf) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int pr = poll(&pfd, 1, CALL_TIMEOUT_MS);
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			snprintf(err, errlen, "no answer from jgwd within %d s", CALL_TIMEOUT_MS / 1000);
+			break;
+		}
+		if (used + 1 >= cap) {
+			char *nb = cap >= ANSWER_MAX ? NULL : realloc(buf, cap * 2);
+
+			if (!nb) {
+				snprintf(err, errlen, "answer too long");
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + used, cap - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "reading the answer: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			buf[used] = '\0';
+			*len = used;
+			return buf;
+		}
+		used += (size_t)n;
+	}
+	free(buf);
+	return NULL;
+}
+
+int control_call(const char *path, const char *line, int out_fd, int err_fd,
+		 char *err, size_t errlen)
+{
+	size_t len = 0;
+	char *ans, *last;
+	int fd = connect_unix(path, err, errlen), rc;
+
+	if (fd < 0)
+		return -1;
+	if (!write_all(fd, line, strlen(line))) {
+		snprintf(err, errlen, "sending the request: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	shutdown(fd, SHUT_WR);
+	ans = read_answer(fd, &len, err, errlen);
+	close(fd);
+	if (!ans)
+		return -1;
+	if (len == 0 || ans[len - 1] != '\n') {
+		snprintf(err, errlen, "malformed answer from jgwd (no status line)");
+		free(ans);
+		return -1;
+	}
+	ans[len - 1] = '\0';
+	last = strrchr(ans, '\n');
+	last = last ? last + 1 : ans;
+	if (last > ans && !write_all(out_fd, ans, (size_t)(last - ans))) {
+		free(ans);
+		snprintf(err, errlen, "writing the answer: %s", strerror(errno));
+		return -1;
+	}
+	if (strcmp(last, "ok") == 0) {
+		rc = 0;
+	} else if (strncmp(last, "error ", 6) == 0) {
+		dprintf(err_fd, "jgwctl: %s\n", last + 6);
+		rc = 1;
+	} else {
+		snprintf(err, errlen, "malformed status line from jgwd");
+		rc = -1;
+	}
+	free(ans);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Server                                                              */
+
+#include <ev.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#define MAX_CLIENTS 8
+#define CLIENT_TIMEOUT_S 5.0
+
+struct control_reply {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+	char error[256];
+};
+
+struct control_client {
+	struct control_server *srv;
+	int fd;
+	ev_io io;
+	ev_timer timer;
+	char line[CONTROL_LINE_MAX + 2];
+	size_t line_len;
+	struct control_reply reply;
+	size_t sent;
+	bool writing;
+};
+
+struct control_server {
+	struct ev_loop *loop;
+	char *path;
+	int fd;
+	ev_io io;
+	control_handler_fn fn;
+	void *arg;
+	struct control_client *clients[MAX_CLIENTS];
+};
+
+static void reply_append(struct control_reply *r, const char *p, size_t n)
+{
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 1024;
+		char *nb;
+
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		nb = realloc(r->buf, cap);
+		if (!nb) {
+			r->failed = true;
+			snprintf(r->error, sizeof(r->error), "out of memory");
+			return;
+		}
+		r->buf = nb;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, p, n);
+	r->len += n;
+	r->buf[r->len] = '\0';
+}
+
+void control_reply_line(struct control_reply *reply, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	reply_append(reply, line, (size_t)n);
+}
+
+void control_reply_error(struct control_reply *reply, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reply->error, sizeof(reply->error), fmt, ap);
+	va_end(ap);
+	/* The status line is one line: no newline may hide in the message. */
+	for (char *p = reply->error; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	reply->failed = true;
+}
+
+static void client_free(struct control_client *c)
+{
+	struct control_server *srv = c->srv;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (srv->clients[i] == c)
+			srv->clients[i] = NULL;
+	ev_io_stop(srv->loop, &c->io);
+	ev_timer_stop(srv->loop, &c->timer);
+	close(c->fd);
+	free(c->reply.buf);
+	free(c);
+}
+
+static void client_write(struct control_client *c)
+{
+	while (c->sent < c->reply.len) {
+		ssize_t n = send(c->fd, c->reply.buf + c->sent, c->reply.len - c->sent, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			client_free(c);
+			return;
+		}
+		c->sent += (size_t)n;
+	}
+	client_free(c);
+}
+
+static void client_answer(struct control_client *c)
+{
+	struct control_req req;
+	char err[256];
+
+	c->line[c->line_len] = '\0';
+	if (control_parse(c->line, &req, err, sizeof(err)))
+		c->srv->fn(c->srv->arg, &req, &c->reply);
+	else
+		control_reply_error(&c->reply, "%s", err);
+	if (c->reply.failed) {
+		reply_append(&c->reply, "error ", 6);
+		c->reply.failed = true;
+		reply_append(&c->reply, c->reply.error, strlen(c->reply.error));
+		reply_append(&c->reply, "\n", 1);
+	} else {
+		reply_append(&c->reply, "ok\n", 3);
+	}
+	if (!c->reply.buf) {
+		client_free(c);
+		return;
+	}
+	c->writing = true;
+	ev_io_stop(c->srv->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_WRITE);
+	ev_io_start(c->srv->loop, &c->io);
+	client_write(c);
+}
+
+static void on_client(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_client *c = w->data;
+	ssize_t n;
+	char *nl;
+
+	(void)loop;
+	(void)revents;
+	if (c->writing) {
+		client_write(c);
+		return;
+	}
+	n = recv(c->fd, c->line + c->line_len, sizeof(c->line) - 1 - c->line_len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		client_free(c);
+		return;
+	}
+	c->line_len += (size_t)n;
+	c->line[c->line_len] = '\0';
+	nl = memchr(c->line, '\n', c->line_len);
+	if (nl) {
+		c->line_len = (size_t)(nl - c->line) + 1;
+		client_answer(c);
+	} else if (n == 0 || c->line_len >= sizeof(c->line) - 1) {
+		client_answer(c);   /* no newline: parse what came (errors if too long) */
+	}
+}
+
+static void on_client_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	client_free(w->data);
+}
+
+static void on_control_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_server *srv = w->data;
+	struct control_client *c;
+	int fd, slot = -1;
+
+	(void)revents;
+	fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
+		if (!srv->clients[i])
+			slot = i;
+	c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		static const char busy[] = "error busy\n";
+
+		if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
+			(void)0;
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	c->fd = fd;
+	srv->clients[slot] = c;
+	ev_io_init(&c->io, on_client, fd, EV_READ);
+	c->io.data = c;
+	ev_timer_init(&c->timer, on_client_timeout, CLIENT_TIMEOUT_S, 0.0);
+	c->timer.data = c;
+	ev_io_start(loop, &c->io);
+	ev_timer_start(loop, &c->timer);
+}
+
+struct control_server *control_server_new(struct ev_loop *loop, const char *path,
+					  unsigned uid, unsigned gid,
+					  control_handler_fn fn, void *arg,
+					  char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct control_server *srv;
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s", path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	/* Replace only a stale socket, never another kind of file. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "control socket %s: exists and is not a socket", path);
+			return NULL;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		return NULL;
+	}
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0) {
+		umask(old);
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	umask(old);
+	if ((uid != (unsigned)-1 || gid != (unsigned)-1) && chown(path, uid, gid) < 0) {
+		snprintf(err, errlen, "control socket %s: chown: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	if (chmod(path, gid != (unsigned)-1 ? 0660 : 0600) < 0) {
+		snprintf(err, errlen, "control socket %s: chmod: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv || !(srv->path = strdup(path))) {
+		free(srv);
+		close(fd);
+		unlink(path);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->loop = loop;
+	srv->fd = fd;
+	srv->fn = fn;
+	srv->arg = arg;
+	ev_io_init(&srv->io, on_control_accept, fd, EV_READ);
+	srv->io.data = srv;
+	ev_io_start(loop, &srv->io);
+	return srv;
+}
+
+void control_server_free(struct control_server *srv)
+{
+	if (!srv)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (srv->clients[i])
+			client_free(srv->clients[i]);
+	ev_io_stop(srv->loop, &srv->io);
+	close(srv->fd);
+	unlink(srv->path);
+	free(srv->path);
+	free(srv);
+}

@@ -1,0 +1,211 @@
+/*
+ * quar.c — per-source failure counting for the quarantine (quar.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "gateway/quar.h"
+
+#define QUAR_MAGIC 0x51554152u   /* "QUAR" */
+
+struct quar_entry {
+	uint8_t family;              /* 0: free */
+	uint8_t addr[16];
+	uint32_t count;              /* failures held in the ring, <= N */
+	uint32_t head;               /* next ring slot to write */
+	int64_t last_ms;             /* last failure, for eviction */
+	int64_t until_ms;            /* quarantined until, 0: not */
+};
+
+struct quar {
+	uint32_t magic;
+	struct quar_params p;
+	size_t n_buckets;
+	uint64_t seed;
+	struct quar_entry *e;        /* n_buckets * QUAR_WAYS */
+	int64_t *times;              /* per entry: a ring of N failure times */
+	struct quar_stats st;
+};
+
+struct quar *quar_new(const struct quar_params *params, char *err, size_t errlen)
+{
+	struct quar *q;
+
+	if (!params || params->failures < 1 || params->failures > QUAR_MAX_FAILURES) {
+		snprintf(err, errlen, "quarantine: failures must be 1..%d", QUAR_MAX_FAILURES);
+		return NULL;
+	}
+	if (params->window_s < 1 || params->timeout_s < 1) {
+		snprintf(err, errlen, "quarantine: window and timeout must be at least 1 s");
+		return NULL;
+	}
+	if (params->capacity < 1 || params->capacity > (1u << 22)) {
+		snprintf(err, errlen, "quarantine: capacity must be 1..%u", 1u << 22);
+		return NULL;
+	}
+	q = calloc(1, sizeof *q);
+	if (!q)
+		goto oom;
+	q->p = *params;
+	q->n_buckets = (params->capacity + QUAR_WAYS - 1) / QUAR_WAYS;
+	q->p.capacity = q->n_buckets * QUAR_WAYS;
+	q->e = calloc(q->p.capacity, sizeof *q->e);
+	q->times = calloc(q->p.capacity * params->failures, sizeof *q->times);
+	if (!q->e || !q->times)
+		goto oom;
+	if (getrandom(&q->seed, sizeof q->seed, 0) != (ssize_t)sizeof q->seed)
+		q->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
+	q->magic = QUAR_MAGIC;
+	q->st.capacity = q->p.capacity;
+	return q;
+oom:
+	snprintf(err, errlen, "quarantine: out of memory");
+	quar_free(q);
+	return NULL;
+}
+
+void quar_free(struct quar *q)
+{
+	if (!q)
+		return;
+	free(q->e);
+	free(q->times);
+	q->magic = 0;
+	free(q);
+}
+
+static uint64_t addr_hash(const struct quar *q, const struct nft_prefix *a)
+{
+	uint64_t h = q->seed ^ 0xcbf29ce484222325ull;
+	size_t n = a->family == AF_INET ? 4 : 16;
+
+	h = (h ^ (uint64_t)a->family) * 0x100000001b3ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ a->addr[i]) * 0x100000001b3ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static bool valid_addr(const struct nft_prefix *a)
+{
+	return a && (a->family == AF_INET || a->family == AF_INET6);
+}
+
+static bool entry_is(const struct quar_entry *e, const struct nft_prefix *a)
+{
+	size_t n = a->family == AF_INET ? 4 : 16;
+	return e->family == (uint8_t)a->family && memcmp(e->addr, a->addr, n) == 0;
+}
+
+static struct quar_entry *find(const struct quar *q, const struct nft_prefix *a)
+{
+	struct quar_entry *b = &q->e[(addr_hash(q, a) % q->n_buckets) * QUAR_WAYS];
+	for (int i = 0; i < QUAR_WAYS; i++)
+		if (entry_is(&b[i], a))
+			return &b[i];
+	return NULL;
+}
+
+/* The address's entry, taking a free one or evicting the quietest. */
+static struct quar_entry *find_or_take(struct quar *q, const struct nft_prefix *a)
+{
+	struct quar_entry *b = &q->e[(addr_hash(q, a) % q->n_buckets) * QUAR_WAYS];
+	struct quar_entry *victim = NULL;
+
+	for (int i = 0; i < QUAR_WAYS; i++) {
+		if (entry_is(&b[i], a))
+			return &b[i];
+		if (b[i].family == 0) {
+			if (!victim || victim->family != 0)
+				victim = &b[i];
+		} else if (!victim || (victim->family != 0 && b[i].last_ms < victim->last_ms)) {
+			victim = &b[i];
+		}
+	}
+	if (victim->family != 0)
+		q->st.evictions++;
+	else
+		q->st.tracked++;
+	memset(victim, 0, sizeof *victim);
+	victim->family = (uint8_t)a->family;
+	memcpy(victim->addr, a->addr, a->family == AF_INET ? 4 : 16);
+	return victim;
+}
+
+bool quar_failure(struct quar *q, const struct nft_prefix *addr, int64_t now_ms)
+{
+	struct quar_entry *e;
+	int64_t *ring;
+	uint32_t n;
+
+	if (!q || q->magic != QUAR_MAGIC || !valid_addr(addr))
+		return false;
+	q->st.failures++;
+	e = find_or_take(q, addr);
+	/* A clock that steps back must not make old failures look recent. */
+	if (now_ms < e->last_ms)
+		now_ms = e->last_ms;
+	e->last_ms = now_ms;
+	if (e->until_ms > now_ms)
+		return false;
+	e->until_ms = 0;
+	n = q->p.failures;
+	ring = &q->times[(size_t)(e - q->e) * n];
+	ring[e->head] = now_ms;
+	e->head = (e->head + 1) % n;
+	if (e->count < n)
+		e->count++;
+	if (e->count < n)
+		return false;
+	/* The ring is full: its oldest entry is the one about to be overwritten. */
+	if (now_ms - ring[e->head] > (int64_t)q->p.window_s * 1000)
+		return false;
+	e->until_ms = now_ms + (int64_t)q->p.timeout_s * 1000;
+	e->count = 0;
+	e->head = 0;
+	q->st.quarantined++;
+	return true;
+}
+
+void quar_forget(struct quar *q, const struct nft_prefix *addr)
+{
+	struct quar_entry *e;
+
+	if (!q || q->magic != QUAR_MAGIC || !valid_addr(addr))
+		return;
+	e = find(q, addr);
+	if (e) {
+		memset(e, 0, sizeof *e);
+		q->st.tracked--;
+	}
+}
+
+bool quar_is_quarantined(const struct quar *q, const struct nft_prefix *addr, int64_t now_ms)
+{
+	const struct quar_entry *e;
+
+	if (!q || q->magic != QUAR_MAGIC || !valid_addr(addr))
+		return false;
+	e = find(q, addr);
+	return e && e->until_ms > now_ms;
+}
+
+uint32_t quar_timeout_s(const struct quar *q)
+{
+	return q ? q->p.timeout_s : 0;
+}
+
+void quar_get_stats(const struct quar *q, struct quar_stats *out)
+{
+	if (!out)
+		return;
+	memset(out, 0, sizeof *out);
+	if (q)
+		*out = q->st;
+}

@@ -1,0 +1,62 @@
+/*
+ * quar.h — when to quarantine a source: "N failures (authentication or
+ * inspection) within T seconds → quarantine for D seconds", per address.
+ *
+ * Pure logic, time passed in, no I/O: the daemon calls quar_failure() and,
+ * when it says so, nft_quarantine_add(addr, quar_timeout_s()).
+ *
+ * Memory is fixed at quar_new(): a table of `capacity` entries in buckets
+ * of QUAR_WAYS. An address maps to one bucket (keyed hash, seeded at
+ * random, so an attacker cannot aim at another address's bucket); when the
+ * bucket is full, the entry whose last failure is oldest is evicted — the
+ * address that has been quiet longest loses its history. An evicted address
+ * starts again from zero failures: the cost of a bound is that a source
+ * which spreads its failures wider than the table can see slips under N.
+ */
+#ifndef JGW_QUAR_H
+#define JGW_QUAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "filters/nft.h"
+
+#define QUAR_WAYS 8
+#define QUAR_MAX_FAILURES 64    /* the largest N */
+
+struct quar_params {
+	uint32_t failures;          /* N, 1..QUAR_MAX_FAILURES */
+	uint32_t window_s;          /* T, >= 1 */
+	uint32_t timeout_s;         /* D, >= 1 */
+	size_t capacity;            /* addresses tracked; rounded up to QUAR_WAYS */
+};
+
+struct quar;
+
+/* NULL when a parameter is out of range (err says which) or no memory. */
+struct quar *quar_new(const struct quar_params *params, char *err, size_t errlen);
+void quar_free(struct quar *q);
+
+/* One failure of addr at now_ms. True exactly when this failure is the Nth
+ * within T seconds and the address is not already quarantined: the caller
+ * then quarantines it for quar_timeout_s(). Further failures before the
+ * quarantine ends return false (no repeated adds). */
+bool quar_failure(struct quar *q, const struct nft_prefix *addr, int64_t now_ms);
+
+/* Forget addr (released by hand: `jgwctl quarantine del`). */
+void quar_forget(struct quar *q, const struct nft_prefix *addr);
+
+/* Is addr quarantined according to our own bookkeeping at now_ms? */
+bool quar_is_quarantined(const struct quar *q, const struct nft_prefix *addr,
+			 int64_t now_ms);
+
+uint32_t quar_timeout_s(const struct quar *q);
+
+struct quar_stats {
+	uint64_t failures, quarantined, evictions;
+	size_t tracked, capacity;
+};
+void quar_get_stats(const struct quar *q, struct quar_stats *out);
+
+#endif

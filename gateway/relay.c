@@ -1,0 +1,1515 @@
+/*
+ * relay.c — tunnels: accept, dial, inspect, relay, close.
+ *
+ * A tunnel joins a LAN side (plain TCP to a site server) and a WAN side
+ * (mTLS to a peer gateway). Two flows carry bytes: "up" from the LAN to the
+ * WAN (inspected as INSP_FROM_LAN) and "down" from the WAN to the LAN
+ * (INSP_FROM_WAN). A flow reads its source into a bounded buffer, feeds the
+ * new bytes to the inspection engine, and writes to its destination only the
+ * bytes below insp_allowed_offset(). After a deny nothing more is written.
+ *
+ * I/O readiness is tracked per side (rd_ready/wr_ready, cleared when an
+ * operation would block) and every event runs tunnel_run(), which makes all
+ * the progress it can and then registers interest only in what is blocked.
+ * OpenSSL may hold decrypted bytes that the socket no longer signals; since
+ * a TLS read only clears rd_ready on WANT_READ, those are never stranded.
+ */
+#include "gateway/relay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "gateway/audit.h"
+#include "gateway/log.h"
+#include "tunnels/tls.h"
+
+/* ------------------------------------------------------------------ */
+/* Buffers                                                             */
+
+#define BUF_MIN_CAP ((size_t)16 * 1024)
+#define READ_CHUNK  ((size_t)64 * 1024)
+
+void relay_buf_init(struct relay_buf *b, size_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	b->limit = limit;
+}
+
+static bool buf_grow(struct relay_buf *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : BUF_MIN_CAP;
+	uint8_t *n;
+
+	while (cap < need)
+		cap = cap > b->limit / 2 ? b->limit : cap * 2;
+	if (cap > b->limit)
+		cap = b->limit;
+	if (cap < need)
+		return false;
+	/* Not realloc: the old block held frame bytes and must be wiped. */
+	n = malloc(cap);
+	if (!n)
+		return false;
+	if (b->len)
+		memcpy(n, b->data + b->off, b->len);
+	if (b->data) {
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = n;
+	b->cap = cap;
+	b->off = 0;
+	return true;
+}
+
+uint8_t *relay_buf_space(struct relay_buf *b, size_t want, size_t *got)
+{
+	size_t room;
+
+	*got = 0;
+	if (b->len >= b->limit || want == 0)
+		return NULL;
+	if (want > b->limit - b->len)
+		want = b->limit - b->len;
+	room = b->cap - b->off - b->len;
+	if (room < want && b->off > 0 && b->cap - b->len >= want) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+		room = b->cap - b->len;
+	}
+	if (room < want) {
+		if (!buf_grow(b, b->len + want) && b->cap - b->off - b->len == 0)
+			return NULL;
+		room = b->cap - b->off - b->len;
+	}
+	*got = room < want ? room : want;
+	return b->data + b->off + b->len;
+}
+
+void relay_buf_commit(struct relay_buf *b, size_t n)
+{
+	b->len += n;
+}
+
+const uint8_t *relay_buf_data(const struct relay_buf *b)
+{
+	return b->data ? b->data + b->off : NULL;
+}
+
+size_t relay_buf_len(const struct relay_buf *b)
+{
+	return b->len;
+}
+
+void relay_buf_consume(struct relay_buf *b, size_t n)
+{
+	if (n > b->len)
+		n = b->len;
+	b->off += n;
+	b->len -= n;
+	if (b->len == 0)
+		b->off = 0;
+}
+
+void relay_buf_trim(struct relay_buf *b)
+{
+	if (b->len == 0 && b->data) {
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+		b->off = 0;
+	}
+}
+
+void relay_buf_free(struct relay_buf *b)
+{
+	if (b->data) {
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = NULL;
+	b->cap = b->off = b->len = 0;
+}
+
+bool relay_backpressure(size_t buffered, size_t forwardable, size_t buffer_bytes)
+{
+	return buffered >= RELAY_MAX_FRAME + buffer_bytes || forwardable >= buffer_bytes;
+}
+
+/* ------------------------------------------------------------------ */
+/* Generations                                                         */
+
+static bool gen_peer_ok(void *arg, const char *node, const char **why)
+{
+	return cfg_peer_allowed(arg, node, why);
+}
+
+struct relay_gen *relay_gen_new(struct jgw_config *cfg, uint64_t generation,
+				char *err, size_t errlen)
+{
+	struct relay_gen *gen = calloc(1, sizeof(*gen));
+	struct tls_params tp = {
+		.cert_file = cfg->tls.cert,
+		.key_file = cfg->tls.key,
+		.ca_file = cfg->tls.ca,
+		.crl_files = (const char *const *)cfg->tls.crls,
+		.n_crl = cfg->tls.n_crls,
+		.allow_tls12 = cfg->tls.tls12,
+		.crl_policy = (enum tls_crl_policy)cfg->tls.crl_policy,
+		.crl_alarm_s = cfg->tls.crl_alarm_s,
+		.generation = generation,
+		.peer_ok = gen_peer_ok,
+		.peer_ok_arg = cfg,
+	};
+
+	if (!gen) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	gen->tls = tls_ctx_new(&tp, err, errlen);
+	if (!gen->tls) {
+		free(gen);
+		return NULL;
+	}
+	cfg->generation = generation;
+	gen->generation = generation;
+	gen->cfg = cfg;
+	gen->insp.catalog = cfg->catalog;
+	memcpy(gen->insp.local, cfg->site, sizeof(gen->insp.local));
+	gen->insp.skew_ms = cfg->limits.skew_ms;
+	gen->insp.max_outstanding = cfg->limits.outstanding;
+	gen->refs = 1;
+	return gen;
+}
+
+void relay_gen_put(struct relay_gen *gen)
+{
+	if (!gen || --gen->refs > 0)
+		return;
+	tls_ctx_free(gen->tls);
+	cfg_free(gen->cfg);
+	free(gen);
+}
+
+/* Serial numbers are compared as numbers, so "0A", "a" and "0a:" agree. */
+static BIGNUM *serial_from_hex(const char *hex)
+{
+	char clean[128];
+	size_t n = 0;
+	BIGNUM *bn = NULL;
+
+	for (; *hex && n + 1 < sizeof(clean); hex++)
+		if ((*hex >= '0' && *hex <= '9') || (*hex >= 'a' && *hex <= 'f') ||
+		    (*hex >= 'A' && *hex <= 'F'))
+			clean[n++] = *hex;
+	clean[n] = '\0';
+	if (n == 0 || !BN_hex2bn(&bn, clean))
+		return NULL;
+	return bn;
+}
+
+static bool crl_lists(X509_CRL *crl, const BIGNUM *serial)
+{
+	STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
+	bool found = false;
+
+	for (int i = 0; !found && i < sk_X509_REVOKED_num(revoked); i++) {
+		const ASN1_INTEGER *s = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
+		BIGNUM *bn = ASN1_INTEGER_to_BN(s, NULL);
+
+		found = bn && BN_cmp(bn, serial) == 0;
+		BN_free(bn);
+	}
+	return found;
+}
+
+bool relay_serial_revoked(const struct jgw_config *cfg, const char *serial_hex)
+{
+	BIGNUM *serial;
+	bool found = false;
+
+	if (!serial_hex || !*serial_hex || !(serial = serial_from_hex(serial_hex)))
+		return false;
+	for (size_t i = 0; !found && i < cfg->tls.n_crls; i++) {
+		BIO *bio = BIO_new_file(cfg->tls.crls[i], "r");
+		X509_CRL *crl;
+
+		if (!bio)
+			continue;
+		while (!found && (crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL))) {
+			found = crl_lists(crl, serial);
+			X509_CRL_free(crl);
+		}
+		BIO_free(bio);
+	}
+	BN_free(serial);
+	return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tunnels                                                             */
+
+#define TUNNEL_MAGIC 0x4a54554eu   /* "JTUN" */
+
+enum tun_state {
+	TS_HANDSHAKE,     /* ingress: TLS accept in progress */
+	TS_WAIT_FIRST,    /* reading the first frame to choose the other side */
+	TS_CONNECT,       /* TCP connect to the peer gateway or local server */
+	TS_DIAL_TLS,      /* egress: TLS handshake with the peer gateway */
+	TS_RELAY,
+};
+
+static const char *const state_names[] = {
+	"handshake", "wait-first", "connect", "dial-tls", "relay",
+};
+
+struct tunnel;
+
+struct side {
+	struct tunnel *t;
+	const char *name;            /* "lan" / "wan" */
+	int fd;
+	struct tls_conn *tls;        /* WAN side only */
+	ev_io io;
+	int events;                  /* registered with libev */
+	bool open;                   /* connected (and TLS up) */
+	bool rd_ready, wr_ready;
+	int rd_wait, wr_wait, hs_wait;  /* what a blocked op waits for */
+	bool eof;                    /* nothing more will be read */
+	bool shut;                   /* our write half is closed */
+	struct sockaddr_storage addr;   /* remote */
+	socklen_t addrlen;
+};
+
+struct flow {
+	enum insp_dir dir;
+	struct side *src, *dst;
+	struct relay_buf buf;
+	uint64_t base;               /* stream offset of the buffer's first byte */
+	uint64_t allowed;            /* insp_allowed_offset */
+	uint64_t bytes, frames;      /* forwarded */
+	bool finished;               /* insp_finish done */
+};
+
+struct tunnel {
+	uint32_t magic;
+	struct relay *r;
+	struct tunnel *prev, *next;
+	struct relay_gen *gen;
+	uint64_t id;
+	bool ingress;
+	enum tun_state state;
+	struct side lan, wan;
+	struct flow up, down;        /* up: LAN→WAN, down: WAN→LAN */
+	struct insp_conn *insp;
+	ev_timer timer;
+	ev_tstamp start, last_activity;
+	ev_tstamp state_since;       /* handshake/connect deadlines run from here */
+	bool opened;                 /* the open record was written */
+	bool dead;
+	const char *reason;          /* why it ended */
+	const char *first_eof;       /* "lan-closed" or "peer-closed" */
+	bool rejected;               /* ended before it opened */
+	jmsg_node peer;
+	size_t dial_next;            /* egress: next peer address to try */
+	int want_system;             /* ingress: system of the first frame */
+	char cert_serial[80], cert_sha256[72];
+	const char *tls_version, *cipher;
+	bool resumed;
+};
+
+struct relay {
+	struct ev_loop *loop;
+	struct audit *audit;
+	struct relay_hooks hooks;
+	struct relay_gen *gen;
+	int lan_fd, wan_fd;
+	ev_io lan_io, wan_io;
+	struct tunnel *tunnels;
+	size_t n_tunnels;
+	uint64_t id_base, id_next;
+	bool stopping;
+	struct relay_stats total, interval;
+	ev_tstamp last_accept_err;
+};
+
+static void tunnel_run(struct tunnel *t);
+static void tunnel_end(struct tunnel *t, const char *reason);
+
+static double state_timeout_s(const struct tunnel *t);
+
+static int64_t now_ms(const struct relay *r)
+{
+	return (int64_t)(ev_now(r->loop) * 1000.0);
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "-");
+	}
+	return buf;
+}
+
+static const char *local_str(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	return addr_str(&ss, buf, len);
+}
+
+/* ---- audit records ---- */
+
+static void audit_tunnel(struct tunnel *t, const char *state)
+{
+	struct audit_rec *rec;
+	struct side *wan = &t->wan, *lan = &t->lan;
+	char a[80];
+
+	if (!t->r->audit || !(rec = audit_rec_begin(t->r->audit, "tunnel")))
+		return;
+	audit_rec_u64(rec, "tunnel_id", t->id);
+	audit_rec_str(rec, "state", state);
+	audit_rec_str(rec, "side", t->ingress ? "wan" : "lan");
+	if (t->peer[0])
+		audit_rec_str(rec, "peer", t->peer);
+	if (wan->addrlen)
+		audit_rec_str(rec, "peer_addr", addr_str(&wan->addr, a, sizeof(a)));
+	if (wan->fd >= 0)
+		audit_rec_str(rec, "local_addr", local_str(wan->fd, a, sizeof(a)));
+	if (lan->addrlen)
+		audit_rec_str(rec, "lan_addr", addr_str(&lan->addr, a, sizeof(a)));
+	if (t->cert_serial[0]) {
+		audit_rec_str(rec, "cert_serial", t->cert_serial);
+		audit_rec_str(rec, "cert_sha256", t->cert_sha256);
+	}
+	if (t->tls_version) {
+		audit_rec_str(rec, "tls_version", t->tls_version);
+		audit_rec_str(rec, "cipher", t->cipher ? t->cipher : "");
+		audit_rec_bool(rec, "resumed", t->resumed);
+	}
+	audit_rec_u64(rec, "generation", t->gen->generation);
+	if (strcmp(state, "open") != 0) {
+		audit_rec_u64(rec, "bytes_in", t->down.bytes);
+		audit_rec_u64(rec, "bytes_out", t->up.bytes);
+		audit_rec_u64(rec, "frames_in", t->down.frames);
+		audit_rec_u64(rec, "frames_out", t->up.frames);
+		audit_rec_i64(rec, "duration_ms",
+			      (int64_t)((ev_now(t->r->loop) - t->start) * 1000.0));
+		if (t->reason)
+			audit_rec_str(rec, "reason", t->reason);
+	}
+	audit_rec_commit(rec);
+}
+
+/* One record per frame verdict; the frame's fields never reach it. */
+static void on_frame(void *arg, const struct insp_frame *f)
+{
+	struct tunnel *t = arg;
+	struct relay *r = t->r;
+	struct audit_rec *rec;
+	char hex[8];
+
+	if (f->allowed) {
+		if (f->dir == INSP_FROM_WAN)
+			t->down.frames++;
+		else
+			t->up.frames++;
+		r->total.frames_allowed++;
+		r->interval.frames_allowed++;
+		if (f->dir == INSP_FROM_WAN && t->ingress && !t->want_system && f->system)
+			t->want_system = (int)f->system;
+	} else {
+		r->total.frames_denied++;
+		r->interval.frames_denied++;
+	}
+	if (!r->audit || !(rec = audit_rec_begin(r->audit, "message")))
+		return;
+	audit_rec_u64(rec, "tunnel_id", t->id);
+	audit_rec_str(rec, "dir", f->dir == INSP_FROM_WAN ? "in" : "out");
+	snprintf(hex, sizeof(hex), "0x%04x", f->type);
+	audit_rec_str(rec, "type", hex);
+	if (f->type_name)
+		audit_rec_str(rec, "type_name", f->type_name);
+	if (f->sender[0])
+		audit_rec_str(rec, "sender", f->sender);
+	if (f->receiver[0])
+		audit_rec_str(rec, "receiver", f->receiver);
+	audit_rec_u64(rec, "frame_seq", f->seq);
+	audit_rec_u64(rec, "bytes", f->length);
+	audit_rec_u64(rec, "records", f->records);
+	audit_rec_str(rec, "verdict", f->allowed ? "allow" : "deny");
+	if (!f->allowed) {
+		audit_rec_str(rec, "reason", insp_reason_name(f->reason));
+		if (f->field) {
+			snprintf(hex, sizeof(hex), "0x%04x", f->field);
+			audit_rec_str(rec, "field", hex);
+		}
+	}
+	audit_rec_commit(rec);
+}
+
+/* ---- I/O on one side ---- */
+
+static bool ready(const struct side *s, int wait)
+{
+	return wait == EV_READ ? s->rd_ready : s->wr_ready;
+}
+
+static void blocked(struct side *s, int wait)
+{
+	if (wait == EV_READ)
+		s->rd_ready = false;
+	else
+		s->wr_ready = false;
+}
+
+/* > 0 bytes, 0 end of stream, TLS_WANT_* or TLS_ERROR. */
+static ssize_t side_read(struct side *s, uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	if (s->tls) {
+		n = tls_conn_read(s->tls, p, len);
+		return n == TLS_CLOSED ? 0 : n;
+	}
+	n = recv(s->fd, p, len, 0);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return TLS_WANT_READ;
+	return TLS_ERROR;
+}
+
+static ssize_t side_write(struct side *s, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	if (s->tls)
+		return tls_conn_write(s->tls, p, len);
+	n = send(s->fd, p, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return TLS_WANT_WRITE;
+	return TLS_ERROR;
+}
+
+/* Close our write half: FIN on TCP, close_notify on TLS. true when done. */
+static int side_shutdown(struct side *s)
+{
+	int rc;
+
+	if (!s->tls) {
+		shutdown(s->fd, SHUT_WR);
+		return TLS_OK;
+	}
+	rc = tls_conn_shutdown(s->tls);
+	return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? rc : TLS_OK;
+}
+
+/* ---- flows ---- */
+
+static size_t flow_forwardable(const struct flow *f)
+{
+	uint64_t end = f->base + relay_buf_len(&f->buf);
+	uint64_t upto = f->allowed < end ? f->allowed : end;
+
+	return upto > f->base ? (size_t)(upto - f->base) : 0;
+}
+
+static bool flow_may_read(const struct tunnel *t, const struct flow *f)
+{
+	const struct side *s = f->src;
+
+	if (!s->open || s->eof || t->dead)
+		return false;
+	/* Before the other side exists, hold at most one frame's worth. */
+	return !relay_backpressure(relay_buf_len(&f->buf), flow_forwardable(f),
+				   t->gen->cfg->limits.buffer_bytes);
+}
+
+static void flow_fail(struct tunnel *t, struct flow *f, const char *cause)
+{
+	struct side *src = f->src;
+
+	tunnel_end(t, cause);
+	if (t->r->hooks.failure)
+		t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&src->addr,
+				    f->dir == INSP_FROM_WAN && t->peer[0] ? t->peer : NULL, cause);
+}
+
+static bool flow_read(struct tunnel *t, struct flow *f)
+{
+	struct side *s = f->src;
+	uint8_t *p;
+	size_t room;
+	ssize_t n;
+
+	if (!flow_may_read(t, f) || !ready(s, s->rd_wait))
+		return false;
+	p = relay_buf_space(&f->buf, READ_CHUNK, &room);
+	if (!p)
+		return false;
+	n = side_read(s, p, room);
+	if (n > 0) {
+		t->last_activity = ev_now(t->r->loop);
+		relay_buf_commit(&f->buf, (size_t)n);
+		s->rd_wait = EV_READ;
+		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t)) {
+			flow_fail(t, f, "inspection-deny");
+			return false;
+		}
+		f->allowed = insp_allowed_offset(t->insp, f->dir);
+		return true;
+	}
+	if (n == 0) {
+		s->eof = true;
+		f->finished = true;
+		if (!t->first_eof)
+			t->first_eof = s == &t->lan ? "lan-closed" : "peer-closed";
+		if (!insp_finish(t->insp, f->dir, now_ms(t->r), on_frame, t)) {
+			flow_fail(t, f, "inspection-deny");
+			return false;
+		}
+		f->allowed = insp_allowed_offset(t->insp, f->dir);
+		return true;
+	}
+	if (n == TLS_WANT_READ || n == TLS_WANT_WRITE) {
+		s->rd_wait = n == TLS_WANT_READ ? EV_READ : EV_WRITE;
+		blocked(s, s->rd_wait);
+		return false;
+	}
+	if (s->tls) {
+		const char *why = tls_conn_reason(s->tls);
+
+		/* A TLS 1.3 client learns here that the server refused it. */
+		tunnel_end(t, why ? why : "tls-error");
+	} else {
+		tunnel_end(t, s == &t->wan ? "peer-reset" : "lan-reset");
+	}
+	return false;
+}
+
+static bool flow_write(struct tunnel *t, struct flow *f)
+{
+	struct side *d = f->dst;
+	size_t n_fw;
+	ssize_t n;
+
+	if (!d->open || d->shut || t->dead || !ready(d, d->wr_wait))
+		return false;
+	n_fw = flow_forwardable(f);
+	if (n_fw == 0) {
+		/* The source ended and all it sent is delivered: pass the end on. */
+		if (!f->finished || relay_buf_len(&f->buf) != 0)
+			return false;
+		n = side_shutdown(d);
+		if (n == TLS_WANT_READ || n == TLS_WANT_WRITE) {
+			d->wr_wait = n == TLS_WANT_READ ? EV_READ : EV_WRITE;
+			blocked(d, d->wr_wait);
+			return false;
+		}
+		d->shut = true;
+		return true;
+	}
+	n = side_write(d, relay_buf_data(&f->buf), n_fw);
+	if (n > 0) {
+		t->last_activity = ev_now(t->r->loop);
+		relay_buf_consume(&f->buf, (size_t)n);
+		f->base += (uint64_t)n;
+		f->bytes += (uint64_t)n;
+		d->wr_wait = EV_WRITE;
+		return true;
+	}
+	if (n == TLS_WANT_READ || n == TLS_WANT_WRITE || n == 0) {
+		d->wr_wait = n == TLS_WANT_READ ? EV_READ : EV_WRITE;
+		blocked(d, d->wr_wait);
+		return false;
+	}
+	tunnel_end(t, d == &t->wan ? "peer-reset" : "lan-reset");
+	return false;
+}
+
+/* ---- connections ---- */
+
+static int socket_for(int family)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Start a non-blocking connect of side s to ep; false when it failed at once. */
+static bool side_connect(struct side *s, const struct cfg_endpoint *ep)
+{
+	int fd = socket_for(ep->ss.ss_family);
+
+	if (fd < 0)
+		return false;
+	if (connect(fd, (const struct sockaddr *)&ep->ss, ep->len) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return false;
+	}
+	s->fd = fd;
+	memcpy(&s->addr, &ep->ss, ep->len);
+	s->addrlen = ep->len;
+	s->rd_ready = false;
+	s->wr_ready = false;
+	s->hs_wait = EV_WRITE;
+	ev_io_set(&s->io, fd, 0);
+	s->events = 0;
+	return true;
+}
+
+static void side_close(struct tunnel *t, struct side *s)
+{
+	if (s->events)
+		ev_io_stop(t->r->loop, &s->io);
+	s->events = 0;
+	if (s->tls) {
+		tls_conn_free(s->tls);
+		s->tls = NULL;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->open = false;
+}
+
+static bool connect_done(struct side *s, int *err)
+{
+	socklen_t el = sizeof(*err);
+
+	*err = 0;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, err, &el) < 0)
+		*err = errno;
+	return *err != EINPROGRESS && *err != EALREADY;
+}
+
+static void tunnel_copy_cert(struct tunnel *t)
+{
+	const char *v;
+
+	if ((v = tls_conn_cert_serial(t->wan.tls)))
+		snprintf(t->cert_serial, sizeof(t->cert_serial), "%s", v);
+	if ((v = tls_conn_cert_sha256(t->wan.tls)))
+		snprintf(t->cert_sha256, sizeof(t->cert_sha256), "%s", v);
+	t->tls_version = tls_conn_version(t->wan.tls);
+	t->cipher = tls_conn_cipher(t->wan.tls);
+	t->resumed = tls_conn_resumed(t->wan.tls);
+}
+
+/* May this peer still be served under the current generation? (A handshake
+ * that began before a reload finishes under the new rules.) */
+static const char *peer_revoked_by(const struct relay_gen *cur, const char *peer,
+				   const char *serial)
+{
+	const char *why = NULL;
+
+	if (!peer[0])
+		return NULL;
+	if (!cfg_peer_find(cur->cfg, peer) || !cfg_peer_allowed(cur->cfg, peer, &why))
+		return "peer-removed";
+	if (serial[0] && relay_serial_revoked(cur->cfg, serial))
+		return "cert-revoked";
+	return NULL;
+}
+
+static size_t peer_tunnels(const struct relay *r, const char *peer)
+{
+	size_t n = 0;
+
+	for (const struct tunnel *t = r->tunnels; t; t = t->next)
+		if (!t->dead && strcmp(t->peer, peer) == 0)
+			n++;
+	return n;
+}
+
+static bool tunnel_peer_known(struct tunnel *t, const char *peer)
+{
+	const struct jgw_config *cfg = t->gen->cfg;
+
+	if (cfg->limits.per_peer && peer_tunnels(t->r, peer) >= cfg->limits.per_peer) {
+		tunnel_end(t, "peer-limit");
+		return false;
+	}
+	memcpy(t->peer, peer, sizeof(t->peer));
+	t->peer[JMSG_NODE_LEN] = '\0';
+	return true;
+}
+
+/* Each state has its own deadline: restart the timer on every change. */
+static void tunnel_set_state(struct tunnel *t, enum tun_state st)
+{
+	double limit;
+
+	t->state = st;
+	t->state_since = t->last_activity = ev_now(t->r->loop);
+	limit = state_timeout_s(t);
+	t->timer.repeat = limit > 0 ? limit : 60.0;
+	ev_timer_again(t->r->loop, &t->timer);
+}
+
+static void tunnel_open(struct tunnel *t)
+{
+	tunnel_set_state(t, TS_RELAY);
+	t->opened = true;
+	t->r->total.tunnels_total++;
+	t->r->interval.tunnels_total++;
+	audit_tunnel(t, "open");
+	log_debug("tunnel %llu open: %s peer %s", (unsigned long long)t->id,
+		  t->ingress ? "ingress" : "egress", t->peer[0] ? t->peer : "-");
+}
+
+/* Ingress: TLS accept. */
+static bool step_handshake(struct tunnel *t)
+{
+	struct side *w = &t->wan;
+	const char *why;
+	int rc;
+
+	if (!ready(w, w->hs_wait))
+		return false;
+	rc = tls_conn_handshake(w->tls);
+	if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+		w->hs_wait = rc == TLS_WANT_READ ? EV_READ : EV_WRITE;
+		blocked(w, w->hs_wait);
+		return false;
+	}
+	if (rc != TLS_OK) {
+		const char *reason = tls_conn_reason(w->tls);
+
+		reason = reason ? reason : "handshake-failed";
+		tunnel_end(t, reason);
+		if (t->r->hooks.failure)
+			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, NULL, reason);
+		return false;
+	}
+	tunnel_copy_cert(t);
+	if (t->gen != t->r->gen &&
+	    (why = peer_revoked_by(t->r->gen, tls_conn_peer_node(w->tls), t->cert_serial))) {
+		tunnel_end(t, why);
+		return false;
+	}
+	if (!tunnel_peer_known(t, tls_conn_peer_node(w->tls)))
+		return false;
+	if (!insp_conn_set_peer(t->insp, t->peer)) {
+		tunnel_end(t, "internal-error");
+		return false;
+	}
+	w->open = true;
+	w->rd_wait = EV_READ;
+	w->wr_wait = EV_WRITE;
+	tunnel_open(t);
+	tunnel_set_state(t, TS_WAIT_FIRST);
+	return true;
+}
+
+static bool egress_dial_next(struct tunnel *t)
+{
+	const struct cfg_peer *p = cfg_peer_find(t->gen->cfg, t->peer);
+
+	while (p && t->dial_next < p->n_addrs) {
+		if (side_connect(&t->wan, &p->addrs[t->dial_next++])) {
+			tunnel_set_state(t, TS_CONNECT);
+			return true;
+		}
+	}
+	tunnel_end(t, "connect-failed");
+	return false;
+}
+
+/* The first frame decides the other end: the peer gateway of its receiver
+ * (egress), or the local server of its system (ingress). */
+static bool step_wait_first(struct tunnel *t)
+{
+	const struct jgw_config *cfg = t->gen->cfg;
+	const struct cfg_endpoint *ep = NULL;
+	const char *why = "unknown-peer";
+
+	if (!t->ingress) {
+		const char *rcv = insp_conn_first_receiver(t->insp);
+
+		if (!rcv || !rcv[0])
+			return false;
+		if (!cfg_peer_find(cfg, rcv) || !cfg_peer_allowed(cfg, rcv, &why)) {
+			tunnel_end(t, why ? why : "unknown-peer");
+			return false;
+		}
+		if (!tunnel_peer_known(t, rcv))
+			return false;
+		if (!insp_conn_set_peer(t->insp, t->peer)) {
+			tunnel_end(t, "internal-error");
+			return false;
+		}
+		return egress_dial_next(t);
+	}
+	if (t->want_system == CAT_SYS_JUKI && cfg->has_juki)
+		ep = &cfg->juki_server;
+	else if (t->want_system == CAT_SYS_FUHYO && cfg->has_fuhyo)
+		ep = &cfg->fuhyo_server;
+	else if (t->want_system) {
+		tunnel_end(t, "no-local-server");
+		return false;
+	} else if (t->up.allowed == 0 && t->down.allowed > 0 && cfg->has_juki != cfg->has_fuhyo) {
+		/* Only system-less frames (keepalive) so far, and one server. */
+		ep = cfg->has_juki ? &cfg->juki_server : &cfg->fuhyo_server;
+	}
+	if (!ep)
+		return false;
+	if (!side_connect(&t->lan, ep)) {
+		tunnel_end(t, "server-unreachable");
+		return false;
+	}
+	tunnel_set_state(t, TS_CONNECT);
+	return true;
+}
+
+static bool step_connect(struct tunnel *t)
+{
+	struct side *s = t->ingress ? &t->lan : &t->wan;
+	int err;
+
+	if (!s->wr_ready)
+		return false;
+	if (!connect_done(s, &err))
+		return false;
+	if (err) {
+		char a[80];
+
+		log_info("tunnel %llu: connect to %s failed: %s", (unsigned long long)t->id,
+			 addr_str(&s->addr, a, sizeof(a)), strerror(err));
+		side_close(t, s);
+		if (t->ingress) {
+			tunnel_end(t, "server-unreachable");
+			return false;
+		}
+		return egress_dial_next(t);
+	}
+	s->rd_ready = true;
+	if (t->ingress) {
+		s->open = true;
+		s->rd_wait = EV_READ;
+		s->wr_wait = EV_WRITE;
+		tunnel_set_state(t, TS_RELAY);
+		return true;
+	}
+	s->tls = tls_conn_connect(t->gen->tls, s->fd, t->peer);
+	if (!s->tls) {
+		tunnel_end(t, "internal-error");
+		return false;
+	}
+	s->hs_wait = EV_WRITE;
+	tunnel_set_state(t, TS_DIAL_TLS);
+	return true;
+}
+
+static bool step_dial_tls(struct tunnel *t)
+{
+	struct side *w = &t->wan;
+	const char *why;
+	int rc;
+
+	if (!ready(w, w->hs_wait))
+		return false;
+	rc = tls_conn_handshake(w->tls);
+	if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+		w->hs_wait = rc == TLS_WANT_READ ? EV_READ : EV_WRITE;
+		blocked(w, w->hs_wait);
+		return false;
+	}
+	if (rc != TLS_OK) {
+		const char *reason = tls_conn_reason(w->tls);
+
+		tunnel_end(t, reason ? reason : "handshake-failed");
+		return false;
+	}
+	tunnel_copy_cert(t);
+	if (t->gen != t->r->gen && (why = peer_revoked_by(t->r->gen, t->peer, t->cert_serial))) {
+		tunnel_end(t, why);
+		return false;
+	}
+	w->open = true;
+	w->rd_wait = EV_READ;
+	w->wr_wait = EV_WRITE;
+	tunnel_open(t);
+	return true;
+}
+
+static bool tunnel_step(struct tunnel *t)
+{
+	switch (t->state) {
+	case TS_HANDSHAKE: return step_handshake(t);
+	case TS_WAIT_FIRST: return step_wait_first(t);
+	case TS_CONNECT: return step_connect(t);
+	case TS_DIAL_TLS: return step_dial_tls(t);
+	case TS_RELAY: return false;
+	}
+	return false;
+}
+
+static int side_interest(const struct tunnel *t, const struct side *s, const struct flow *out,
+			 const struct flow *in)
+{
+	int ev = 0;
+
+	if (s->fd < 0)
+		return 0;
+	if (!s->open) {
+		bool handshaking = (t->state == TS_HANDSHAKE || t->state == TS_DIAL_TLS) && s == &t->wan;
+		bool connecting = t->state == TS_CONNECT && s == (t->ingress ? &t->lan : &t->wan);
+
+		if (handshaking && !ready(s, s->hs_wait))
+			ev |= s->hs_wait;
+		if (connecting && !s->wr_ready)
+			ev |= EV_WRITE;
+		return ev;
+	}
+	/* out: the flow whose source is s; in: the flow whose destination is s. */
+	if (flow_may_read(t, out) && !ready(s, s->rd_wait))
+		ev |= s->rd_wait;
+	if (!s->shut && (flow_forwardable(in) > 0 || (in->finished && relay_buf_len(&in->buf) == 0)) &&
+	    !ready(s, s->wr_wait))
+		ev |= s->wr_wait;
+	return ev;
+}
+
+static void side_arm(struct tunnel *t, struct side *s, int ev)
+{
+	if (ev == s->events)
+		return;
+	if (s->events)
+		ev_io_stop(t->r->loop, &s->io);
+	s->events = ev;
+	if (ev) {
+		ev_io_set(&s->io, s->fd, ev);
+		ev_io_start(t->r->loop, &s->io);
+	}
+}
+
+static double state_timeout_s(const struct tunnel *t)
+{
+	const struct jgw_config *cfg = t->gen->cfg;
+
+	switch (t->state) {
+	case TS_HANDSHAKE:
+	case TS_DIAL_TLS: return cfg->timeouts.handshake_ms / 1000.0;
+	case TS_CONNECT: return cfg->timeouts.connect_ms / 1000.0;
+	default: return cfg->timeouts.idle_ms / 1000.0;
+	}
+}
+
+static const char *state_timeout_reason(const struct tunnel *t)
+{
+	switch (t->state) {
+	case TS_HANDSHAKE:
+	case TS_DIAL_TLS: return "handshake-timeout";
+	case TS_CONNECT: return "connect-timeout";
+	default: return "idle-timeout";
+	}
+}
+
+static void tunnel_free(struct tunnel *t)
+{
+	struct relay *r = t->r;
+
+	side_close(t, &t->lan);
+	side_close(t, &t->wan);
+	ev_timer_stop(r->loop, &t->timer);
+	insp_conn_free(t->insp);
+	relay_buf_free(&t->up.buf);
+	relay_buf_free(&t->down.buf);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		r->tunnels = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	r->n_tunnels--;
+	if (t->ingress)
+		r->total.ingress_open--;
+	else
+		r->total.egress_open--;
+	relay_gen_put(t->gen);
+	t->magic = 0;
+	free(t);
+	if (r->stopping && r->n_tunnels == 0 && r->hooks.stopped)
+		r->hooks.stopped(r->hooks.arg);
+}
+
+/* Mark the tunnel as ending; tunnel_finish does the rest once the current
+ * step has returned (no frees under our own feet). */
+static void tunnel_end(struct tunnel *t, const char *reason)
+{
+	if (t->dead)
+		return;
+	t->dead = true;
+	t->reason = reason;
+}
+
+static void tunnel_finish(struct tunnel *t)
+{
+	struct relay *r = t->r;
+
+	/* Best effort close_notify so the peer sees an orderly end. */
+	if (t->wan.tls && t->wan.open && !t->wan.shut)
+		(void)tls_conn_shutdown(t->wan.tls);
+	if (t->opened) {
+		audit_tunnel(t, "close");
+	} else {
+		r->total.tunnels_rejected++;
+		r->interval.tunnels_rejected++;
+		audit_tunnel(t, "reject");
+	}
+	r->total.bytes_in += t->down.bytes;
+	r->total.bytes_out += t->up.bytes;
+	r->interval.bytes_in += t->down.bytes;
+	r->interval.bytes_out += t->up.bytes;
+	log_info("tunnel %llu %s: %s peer %s reason %s in %llu out %llu bytes",
+		 (unsigned long long)t->id, t->opened ? "closed" : "rejected",
+		 t->ingress ? "ingress" : "egress", t->peer[0] ? t->peer : "-",
+		 t->reason ? t->reason : "-", (unsigned long long)t->down.bytes,
+		 (unsigned long long)t->up.bytes);
+	tunnel_free(t);
+}
+
+static void tunnel_run(struct tunnel *t)
+{
+	bool progress;
+
+	do {
+		progress = false;
+		if (t->state != TS_RELAY)
+			progress |= tunnel_step(t);
+		if (t->dead)
+			break;
+		progress |= flow_read(t, &t->up);
+		progress |= flow_read(t, &t->down);
+		progress |= flow_write(t, &t->up);
+		progress |= flow_write(t, &t->down);
+	} while (progress && !t->dead);
+
+	if (!t->dead && t->up.finished && t->down.finished && t->lan.shut && t->wan.shut)
+		tunnel_end(t, t->first_eof ? t->first_eof : "peer-closed");
+	if (!t->dead && t->state == TS_WAIT_FIRST && t->ingress && t->down.finished)
+		tunnel_end(t, "peer-closed");
+	if (!t->dead && t->state == TS_WAIT_FIRST && !t->ingress && t->up.finished)
+		tunnel_end(t, "lan-closed");
+	if (t->dead) {
+		tunnel_finish(t);
+		return;
+	}
+	if (relay_buf_len(&t->up.buf) == 0 && !t->lan.rd_ready)
+		relay_buf_trim(&t->up.buf);
+	if (relay_buf_len(&t->down.buf) == 0 && !t->wan.rd_ready)
+		relay_buf_trim(&t->down.buf);
+	side_arm(t, &t->lan, side_interest(t, &t->lan, &t->up, &t->down));
+	side_arm(t, &t->wan, side_interest(t, &t->wan, &t->down, &t->up));
+}
+
+static void on_side_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct side *s = w->data;
+	struct tunnel *t = s->t;
+
+	(void)loop;
+	if (t->magic != TUNNEL_MAGIC) {
+		log_err("relay: event on a freed tunnel");
+		ev_io_stop(loop, w);
+		return;
+	}
+	if (revents & EV_READ)
+		s->rd_ready = true;
+	if (revents & EV_WRITE)
+		s->wr_ready = true;
+	tunnel_run(t);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tunnel *t = w->data;
+	ev_tstamp limit = state_timeout_s(t), now = ev_now(loop);
+	/* Bytes from the LAN must not stretch a dial: those states time out
+	 * from when they began; the others from the last byte moved. */
+	bool idle_kind = t->state == TS_WAIT_FIRST || t->state == TS_RELAY;
+	ev_tstamp since = idle_kind ? t->last_activity : t->state_since;
+
+	(void)revents;
+	if (limit > 0 && now - since >= limit) {
+		tunnel_end(t, state_timeout_reason(t));
+		tunnel_finish(t);
+		return;
+	}
+	/* Re-arm for the remaining time (libev's "timer again" idiom). */
+	w->repeat = limit > 0 ? limit - (now - since) + 0.001 : 60.0;
+	if (w->repeat < 0.01)
+		w->repeat = 0.01;
+	ev_timer_again(loop, w);
+}
+
+static void side_init(struct tunnel *t, struct side *s, const char *name)
+{
+	s->t = t;
+	s->name = name;
+	s->fd = -1;
+	s->rd_wait = EV_READ;
+	s->wr_wait = EV_WRITE;
+	s->hs_wait = EV_READ;
+	ev_io_init(&s->io, on_side_io, -1, 0);
+	s->io.data = s;
+}
+
+static struct tunnel *tunnel_new(struct relay *r, bool ingress, int fd,
+				 const struct sockaddr_storage *src, socklen_t srclen)
+{
+	struct tunnel *t = calloc(1, sizeof(*t));
+	size_t limit = RELAY_MAX_FRAME + r->gen->cfg->limits.buffer_bytes;
+
+	if (!t)
+		return NULL;
+	t->magic = TUNNEL_MAGIC;
+	t->r = r;
+	t->gen = r->gen;
+	t->gen->refs++;
+	t->id = r->id_base | (r->id_next++ & 0xffffffffu);
+	t->ingress = ingress;
+	t->start = t->last_activity = ev_now(r->loop);
+	side_init(t, &t->lan, "lan");
+	side_init(t, &t->wan, "wan");
+	t->up = (struct flow){ .dir = INSP_FROM_LAN, .src = &t->lan, .dst = &t->wan };
+	t->down = (struct flow){ .dir = INSP_FROM_WAN, .src = &t->wan, .dst = &t->lan };
+	relay_buf_init(&t->up.buf, limit);
+	relay_buf_init(&t->down.buf, limit);
+	{
+		struct side *s = ingress ? &t->wan : &t->lan;
+
+		s->fd = fd;
+		memcpy(&s->addr, src, srclen);
+		s->addrlen = srclen;
+		s->rd_ready = s->wr_ready = true;
+		ev_io_set(&s->io, fd, 0);
+	}
+	ev_init(&t->timer, on_timer);
+	t->timer.data = t;
+	t->next = r->tunnels;
+	if (r->tunnels)
+		r->tunnels->prev = t;
+	r->tunnels = t;
+	r->n_tunnels++;
+	if (ingress)
+		r->total.ingress_open++;
+	else
+		r->total.egress_open++;
+	return t;
+}
+
+/* Refuse a connection before a tunnel exists; audited as a reject. */
+static void refuse(struct relay *r, bool ingress, int fd, const struct sockaddr_storage *src,
+		   socklen_t srclen, const char *reason, bool failure)
+{
+	struct tunnel *t = r->gen ? tunnel_new(r, ingress, fd, src, srclen) : NULL;
+
+	if (!t) {
+		close(fd);
+		return;
+	}
+	tunnel_end(t, reason);
+	tunnel_finish(t);
+	if (failure && r->hooks.failure)
+		r->hooks.failure(r->hooks.arg, (const struct sockaddr *)src, NULL, reason);
+}
+
+static void accept_one(struct relay *r, bool ingress, int fd, struct sockaddr_storage *src,
+		       socklen_t srclen)
+{
+	const struct jgw_config *cfg = r->gen->cfg;
+	const char *why = NULL;
+	struct tunnel *t;
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (r->hooks.admit && !r->hooks.admit(r->hooks.arg, &why)) {
+		refuse(r, ingress, fd, src, srclen, why ? why : "not-admitted", false);
+		return;
+	}
+	if (cfg->limits.tunnels && r->n_tunnels >= cfg->limits.tunnels) {
+		refuse(r, ingress, fd, src, srclen, "tunnel-limit", false);
+		return;
+	}
+	if (!ingress && !cfg_server_allowed(cfg, (struct sockaddr *)src)) {
+		refuse(r, ingress, fd, src, srclen, "unknown-server", true);
+		return;
+	}
+	t = tunnel_new(r, ingress, fd, src, srclen);
+	if (!t) {
+		close(fd);
+		return;
+	}
+	t->insp = insp_conn_new(&t->gen->insp, NULL);
+	if (!t->insp) {
+		tunnel_end(t, "internal-error");
+		tunnel_finish(t);
+		return;
+	}
+	if (ingress) {
+		t->wan.tls = tls_conn_accept(t->gen->tls, fd);
+		if (!t->wan.tls) {
+			tunnel_end(t, "internal-error");
+			tunnel_finish(t);
+			return;
+		}
+		tunnel_set_state(t, TS_HANDSHAKE);
+	} else {
+		t->lan.open = true;
+		tunnel_set_state(t, TS_WAIT_FIRST);
+	}
+	tunnel_run(t);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct relay *r = w->data;
+	bool ingress = w == &r->wan_io;
+
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage src;
+		socklen_t sl = sizeof(src);
+		int fd = accept4(w->fd, (struct sockaddr *)&src, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    ev_now(loop) - r->last_accept_err > 1.0) {
+				r->last_accept_err = ev_now(loop);
+				log_err("accept on the %s listener: %s", ingress ? "WAN" : "LAN",
+					strerror(errno));
+			}
+			return;
+		}
+		if (r->stopping || !r->gen) {
+			close(fd);
+			continue;
+		}
+		accept_one(r, ingress, fd, &src, sl);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The relay                                                           */
+
+struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
+			const struct relay_hooks *hooks)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->loop = loop;
+	r->audit = audit;
+	if (hooks)
+		r->hooks = *hooks;
+	r->lan_fd = r->wan_fd = -1;
+	r->id_base = (uint64_t)time(NULL) << 32;
+	r->id_next = 1;
+	ev_io_init(&r->lan_io, on_accept, -1, EV_READ);
+	ev_io_init(&r->wan_io, on_accept, -1, EV_READ);
+	r->lan_io.data = r->wan_io.data = r;
+	return r;
+}
+
+static int listen_on(const struct cfg_endpoint *ep, const char *what, char *err, size_t errlen)
+{
+	int fd = socket(ep->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	char a[80];
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s listener: socket: %s", what, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&ep->ss, ep->len) < 0 || listen(fd, 511) < 0) {
+		snprintf(err, errlen, "%s listener %s: %s", what,
+			 addr_str(&ep->ss, a, sizeof(a)), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_t errlen)
+{
+	r->lan_fd = listen_on(&cfg->lan_listen, "LAN", err, errlen);
+	if (r->lan_fd < 0)
+		return -1;
+	r->wan_fd = listen_on(&cfg->wan_listen, "WAN", err, errlen);
+	if (r->wan_fd < 0) {
+		close(r->lan_fd);
+		r->lan_fd = -1;
+		return -1;
+	}
+	ev_io_set(&r->lan_io, r->lan_fd, EV_READ);
+	ev_io_set(&r->wan_io, r->wan_fd, EV_READ);
+	return 0;
+}
+
+void relay_set_gen(struct relay *r, struct relay_gen *gen)
+{
+	struct relay_gen *old = r->gen;
+	struct tunnel *t, *next;
+
+	gen->refs++;
+	r->gen = gen;
+	r->total.generation = gen->generation;
+	if (!old) {
+		if (r->lan_fd >= 0)
+			ev_io_start(r->loop, &r->lan_io);
+		if (r->wan_fd >= 0)
+			ev_io_start(r->loop, &r->wan_io);
+		return;
+	}
+	relay_gen_put(old);
+	for (t = r->tunnels; t; t = next) {
+		const char *why = peer_revoked_by(gen, t->peer, t->cert_serial);
+
+		next = t->next;
+		if (why) {
+			log_warn("tunnel %llu to %s closed by the new configuration: %s",
+				 (unsigned long long)t->id, t->peer, why);
+			tunnel_end(t, why);
+			tunnel_finish(t);
+		}
+	}
+}
+
+const struct relay_gen *relay_current(const struct relay *r)
+{
+	return r->gen;
+}
+
+void relay_stop(struct relay *r)
+{
+	struct tunnel *t, *next;
+
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	ev_io_stop(r->loop, &r->lan_io);
+	ev_io_stop(r->loop, &r->wan_io);
+	if (r->lan_fd >= 0)
+		close(r->lan_fd);
+	if (r->wan_fd >= 0)
+		close(r->wan_fd);
+	r->lan_fd = r->wan_fd = -1;
+	if (!r->tunnels) {
+		if (r->hooks.stopped)
+			r->hooks.stopped(r->hooks.arg);
+		return;
+	}
+	for (t = r->tunnels; t; t = next) {
+		next = t->next;
+		tunnel_end(t, "shutdown");
+		tunnel_finish(t);
+	}
+}
+
+void relay_free(struct relay *r)
+{
+	if (!r)
+		return;
+	r->hooks.stopped = NULL;
+	while (r->tunnels) {
+		tunnel_end(r->tunnels, "shutdown");
+		tunnel_finish(r->tunnels);
+	}
+	ev_io_stop(r->loop, &r->lan_io);
+	ev_io_stop(r->loop, &r->wan_io);
+	if (r->lan_fd >= 0)
+		close(r->lan_fd);
+	if (r->wan_fd >= 0)
+		close(r->wan_fd);
+	relay_gen_put(r->gen);
+	free(r);
+}
+
+static void add_live(const struct relay *r, struct relay_stats *out)
+{
+	out->tunnels_open = r->n_tunnels;
+	out->egress_open = r->total.egress_open;
+	out->ingress_open = r->total.ingress_open;
+	out->generation = r->gen ? r->gen->generation : 0;
+	out->buffered_bytes = 0;
+	for (const struct tunnel *t = r->tunnels; t; t = t->next)
+		out->buffered_bytes += t->up.buf.cap + t->down.buf.cap;
+}
+
+void relay_get_stats(const struct relay *r, struct relay_stats *out)
+{
+	*out = r->total;
+	/* Live tunnels' bytes so far count too, not only the closed ones'. */
+	for (const struct tunnel *t = r->tunnels; t; t = t->next) {
+		out->bytes_in += t->down.bytes;
+		out->bytes_out += t->up.bytes;
+	}
+	add_live(r, out);
+}
+
+void relay_take_interval(struct relay *r, struct relay_stats *out)
+{
+	*out = r->interval;
+	add_live(r, out);
+	memset(&r->interval, 0, sizeof(r->interval));
+}
+
+void relay_foreach(const struct relay *r, relay_tunnel_fn fn, void *arg)
+{
+	char a[80];
+
+	for (const struct tunnel *t = r->tunnels; t; t = t->next) {
+		struct relay_tunnel_info info = {
+			.id = t->id,
+			.side = t->ingress ? "wan" : "lan",
+			.state = state_names[t->state],
+			.peer = t->peer,
+			.peer_addr = t->wan.addrlen ? addr_str(&t->wan.addr, a, sizeof(a)) : "-",
+			.generation = t->gen->generation,
+			.bytes_in = t->down.bytes,
+			.bytes_out = t->up.bytes,
+			.frames_in = t->down.frames,
+			.frames_out = t->up.frames,
+			.age_ms = (int64_t)((ev_now(r->loop) - t->start) * 1000.0),
+		};
+		fn(arg, &info);
+	}
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# image/build.sh DEB OUT.img — build the jgw appliance disk image.
+#
+# GPT disk, BIOS boot through GRUB:
+#   1 bios_grub   GRUB's core image
+#   2 jgw-boot    grub.cfg and grubenv (which root slot boots)
+#   3 jgw-root-a  read-only root, slot A (ext4)
+#   4 jgw-root-b  read-only root, slot B: an update is written here, tried
+#                 once, and kept only when it boots (image/rootfs/jgw-update)
+#   5 jgw-data    /etc/jgw and /var/lib/jgw: survives every update
+#
+# Reproducible inputs: packages from the machine's configured Debian mirror
+# (a snapshot when the sources name one), SOURCE_DATE_EPOCH for every time
+# stamp, fixed file-system UUIDs and hash seeds, no host keys or machine-id
+# baked in (made on the appliance at first boot).
+set -euo pipefail
+deb=${1:?usage: build.sh DEB OUT.img}
+img=${2:?usage: build.sh DEB OUT.img}
+top=$(cd "$(dirname "$0")/.." && pwd)
+work=${IMAGE_WORK:-$(dirname "$img")/image-work}
+cache=${IMAGE_CACHE:-$(dirname "$img")/image-cache}
+suite=bookworm
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct)}
+export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
+export LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive
+
+root_mib=${IMAGE_ROOT_MIB:-900}
+data_mib=${IMAGE_DATA_MIB:-256}
+boot_mib=32
+
+mirror=$(sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+mirror=${mirror:-$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null)}
+mirror=${IMAGE_MIRROR:-${mirror:-http://deb.debian.org/debian}}
+
+packages=systemd,systemd-sysv,udev,dbus,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common
+packages=$packages,openssh-server,nftables,iproute2,kmod,e2fsprogs,util-linux,mount,ca-certificates
+packages=$packages,openssl,dosfstools
+
+step() { printf '[image %4ds] %s\n' "$SECONDS" "$*"; }
+
+rm -rf "$work"; mkdir -p "$work" "$cache"
+root=$work/root
+
+# 1. The base system; the debootstrap result is cached per package list.
+key=$(printf '%s %s %s' "$suite" "$mirror" "$packages" | sha256sum | cut -c1-16)
+tarball=$cache/base-$key.tar
+if [ ! -s "$tarball" ]; then
+	step "debootstrap $suite from $mirror"
+	debootstrap --variant=minbase --include="$packages" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+		{ tail -20 "$work/debootstrap.log"; exit 1; }
+	tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+else
+	step "base system from cache ($tarball)"
+	mkdir -p "$root" && tar -C "$root" -xf "$tarball"
+fi
+
+# 2. jgw through its Debian package (apt resolves its Depends).
+step "install $(basename "$deb")"
+cp "$deb" "$root/tmp/jgw.deb"
+mount --bind /proc "$root/proc"; mount --bind /dev "$root/dev"; mount --bind /sys "$root/sys"
+trap 'umount -l "$root/proc" "$root/dev" "$root/sys" 2>/dev/null || true' EXIT
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+chroot "$root" apt-get update -qq
+chroot "$root" apt-get install -y -qq --no-install-recommends /tmp/jgw.deb >"$work/apt.log" 2>&1 ||
+	{ tail -20 "$work/apt.log"; exit 1; }
+chroot "$root" systemctl enable jgwd.service jgw-firstboot.service systemd-networkd.service ssh.service >/dev/null 2>&1
+chroot "$root" systemctl disable apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1 || true
+chroot "$root" systemctl mask systemd-timesyncd.service >/dev/null 2>&1 || true
+chroot "$root" systemd-sysusers >/dev/null 2>&1 || true
+
+# 3. Appliance layout: read-only root, state on /data.
+step "appliance layout"
+install -m 0644 "$top/image/rootfs/fstab" "$root/etc/fstab"
+install -m 0644 "$top/image/rootfs/sshd_config" "$root/etc/ssh/sshd_config"
+install -m 0755 "$top/image/rootfs/jgw-update" "$root/usr/sbin/jgw-update"
+install -m 0644 "$top/image/systemd/jgw-update-confirm.service" "$root/lib/systemd/system/"
+chroot "$root" systemctl enable jgw-update-confirm.service >/dev/null 2>&1
+rm -f "$root"/etc/ssh/ssh_host_*
+install -d "$root/data" "$root/boot/jgw" "$root/etc/jgw" "$root/var/lib/jgw"
+: > "$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+printf 'jgw\n' > "$root/etc/hostname"
+install -d "$root/etc/systemd/journald.conf.d"
+printf '[Journal]\nStorage=volatile\nForwardToConsole=no\n' > "$root/etc/systemd/journald.conf.d/jgw.conf"
+# Removed: what an appliance does not need.
+chroot "$root" apt-get purge -y -qq --allow-remove-essential e2fsprogs-l10n >/dev/null 2>&1 || true
+find "$root/usr/share/doc" -mindepth 2 ! -name copyright ! -path '*/jgw/*' -delete 2>/dev/null || true
+rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* "$root"/usr/share/lintian
+rm -rf "$root/tmp/jgw.deb" "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
+       "$root"/var/cache/debconf/*-old "$root"/var/log/* "$root/etc/resolv.conf"
+: > "$root/etc/resolv.conf"
+umount -l "$root/proc" "$root/dev" "$root/sys"; trap - EXIT
+kver=$(basename "$(ls -d "$root"/lib/modules/* | sort | tail -1)")
+find "$root" -newermt "@$SOURCE_DATE_EPOCH" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} + 2>/dev/null || true
+
+# 4. File systems, made from directories without mounting anything.
+step "file systems (kernel $kver)"
+boot=$work/boot; mkdir -p "$boot/grub"
+sed "s/@KVER@/$kver/g" "$top/image/rootfs/grub.cfg" > "$boot/grub/grub.cfg"
+"$root/usr/bin/grub-editenv" "$boot/grub/grubenv" create
+"$root/usr/bin/grub-editenv" "$boot/grub/grubenv" set slot=a
+mkfs() { # name dir mib uuid
+	rm -f "$work/$1.fs"
+	mkfs.ext4 -q -F -L "$1" -U "$4" -E hash_seed="$4",root_owner=0:0 -T default \
+		-d "$2" "$work/$1.fs" "${3}M" >/dev/null
+}
+# The data partition starts with the layout the bind mounts in fstab need.
+install -d -m 0755 "$work/data/etc" "$work/data/ssh"
+install -d -m 0750 "$work/data/etc/jgw" "$work/data/state"
+mkfs jgw-boot "$boot" "$boot_mib" 6a67770b-0000-4000-8000-000000000002
+mkfs jgw-root "$root" "$root_mib" 6a67770b-0000-4000-8000-000000000003
+mkfs jgw-data "$work/data" "$data_mib" 6a67770b-0000-4000-8000-000000000005
+
+# 5. The disk: GPT, then each file system at its partition's offset.
+step "disk"
+total=$(( 1 + 1 + boot_mib + 2 * root_mib + data_mib + 1 ))
+rm -f "$img"; truncate -s "${total}M" "$img"
+sfdisk -q --no-reread --no-tell-kernel "$img" <<PARTS
+label: gpt
+label-id: 6A67770B-0000-4000-8000-000000000000
+unit: sectors
+start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, name=bios, uuid=6A67770B-0000-4000-8000-0000000000A1
+size=${boot_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=jgw-boot, uuid=6A67770B-0000-4000-8000-0000000000A2
+size=${root_mib}MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=jgw-root-a, uuid=6A67770B-0000-4000-8000-0000000000A3
+size=${root_mib}MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=jgw-root-b, uuid=6A67770B-0000-4000-8000-0000000000A4
+size=${data_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=jgw-data, uuid=6A67770B-0000-4000-8000-0000000000A5
+PARTS
+put() { # fs partition-number
+	local start; start=$(sfdisk -d "$img" | sed -n "s|^$img$2 : start= *\([0-9]*\),.*|\1|p")
+	dd if="$work/$1.fs" of="$img" bs=512 seek="$start" conv=notrunc,sparse status=none
+}
+put jgw-boot 2; put jgw-root 3; put jgw-root 4; put jgw-data 5
+
+# 6. GRUB into the MBR and the bios_grub partition.
+step "boot loader"
+"$top/image/grub-setup.sh" "$root" "$img"
+
+cp "$work/jgw-root.fs" "${img%.img}.rootfs"
+step "done: $img ($(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) used); update payload ${img%.img}.rootfs"

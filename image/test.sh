@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# image/test.sh IMAGE.img — boot two appliances under qemu, a municipality
+# (千代田区 131016) and a prefecture (東京都 130001), on a private virtual WAN;
+# wait for both gateways on the serial console; send a frame through the
+# tunnel; check the audit record and the ruleset inside the guests.
+#
+# Each guest gets: the image (copy-on-write overlay), a config drive (label
+# JGWCONF: jgw.conf, PKI, network files, the test's SSH key), a management
+# NIC (qemu user network, SSH forwarded to a loopback port) and a WAN NIC
+# (a qemu socket link between the two guests, nothing else on it).
+# KVM is used when /dev/kvm works (probed), software emulation otherwise.
+set -euo pipefail
+img=$(realpath "${1:?usage: test.sh IMAGE.img}")
+top=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/jgw-image-test.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+say() { printf '[image-test %4ds] %s\n' "$SECONDS" "$*"; }
+fail() { say "FAIL: $*"; for s in muni pref; do [ -f "$work/$s.serial" ] && { echo "--- $s serial (tail)"; sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$work/$s.serial" | strings | tail -25; }; done; exit 1; }
+
+# --- accelerator -----------------------------------------------------------
+accel="-accel tcg"; accel_name="software emulation (TCG)"
+if [ -w /dev/kvm ]; then
+	# /dev/kvm can exist and still not run a guest (nested virtualisation):
+	# boot the image's kernel for a few seconds and look for its banner.
+	kdir=$work/kprobe; mkdir -p "$kdir"
+	if timeout 25 qemu-system-x86_64 -enable-kvm -cpu host -m 256 -nographic -no-reboot \
+		-kernel "$top/build/image-work/root/vmlinuz" -append "console=ttyS0 panic=-1" \
+		-net none > "$kdir/log" 2>&1 || true; grep -q 'Linux version' "$kdir/log"; then
+		accel="-enable-kvm -cpu host"; accel_name="KVM"
+	fi
+fi
+say "accelerator: $accel_name"
+
+# --- PKI, SSH key, config drives ------------------------------------------
+"$top/conf/mkpki.sh" "$work/pki" >/dev/null
+ssh-keygen -q -t ed25519 -N '' -f "$work/id"
+sshport_muni=$((26000 + RANDOM % 1000)); sshport_pref=$((sshport_muni + 1)); wanport=$((sshport_muni + 2))
+
+site_conf() { # code lan-net gw-wan peer-code peer-wan
+	local code=$1 lan=$2 wan=$3 peer=$4 peerwan=$5
+	cat <<CONF
+# image test site $code
+site $code;
+include "common/system.conf";
+include "common/policy.conf";
+catalog "catalog.jcat";
+management { network 10.0.2.0/24; ssh-port 22; }
+listen lan $lan.1 port 7000;
+listen wan 0.0.0.0 port 7443;
+interface lan "lan0";
+interface wan "ens4";
+server juki  $lan.10 port 7101;
+server fuhyo $lan.10 port 7201;
+lan-allow { $lan.1; $lan.10; }
+tls {
+	certificate "pki/$code.crt";
+	key "pki/$code.key";
+	ca "pki/ca.crt";
+	crl "pki/crl.pem";
+}
+peer $peer { address $peerwan port 7443; }
+CONF
+}
+net_files() { # dir lan-net wan-addr
+	mkdir -p "$1"
+	printf '[Match]\nName=ens3\n[Network]\nDHCP=ipv4\n' > "$1/10-mgmt.network"
+	printf '[Match]\nName=ens4\n[Network]\nAddress=%s/24\n' "$3" > "$1/20-wan.network"
+	printf '[NetDev]\nName=lan0\nKind=dummy\n' > "$1/30-lan.netdev"
+	printf '[Match]\nName=lan0\n[Network]\nAddress=%s.1/24\nAddress=%s.10/24\n' "$2" "$2" > "$1/30-lan.network"
+}
+drive() { # name code lan-net wan-addr peer peer-wan
+	local d=$work/$1.conf
+	mkdir -p "$d/pki" "$d/ssh"
+	cp -r "$top/conf/common" "$top/conf/catalog.jcat" "$d/"
+	cp "$work/pki/ca.crt" "$work/pki/crl.pem" "$work/pki/$2.crt" "$work/pki/$2.key" "$d/pki/"
+	site_conf "$2" "$3" "$4" "$5" "$6" > "$d/jgw.conf"
+	net_files "$d/network" "$3" "$4"
+	cp "$work/id.pub" "$d/ssh/authorized_keys"
+	"$top/build/jgwctl" check "$d/jgw.conf" >/dev/null || fail "config drive for $2 does not pass jgwctl check"
+	rm -f "$work/$1.vfat"; mkfs.vfat -n JGWCONF -C "$work/$1.vfat" 8192 >/dev/null
+	mcopy -s -i "$work/$1.vfat" "$d"/* ::/
+}
+drive muni 131016 10.16.0 10.77.0.16 130001 10.77.0.13
+drive pref 130001 10.13.0 10.77.0.13 131016 10.77.0.16
+
+# --- boot ------------------------------------------------------------------
+boot() { # name sshport wan-netdev-arg mac
+	qemu-img create -q -f qcow2 -F raw -b "$img" "$work/$1.qcow2"
+	qemu-system-x86_64 $accel -smp 1 -m 768 -nographic -no-reboot \
+		-drive file="$work/$1.qcow2",if=virtio,format=qcow2 \
+		-drive file="$work/$1.vfat",if=virtio,format=raw,readonly=on \
+		-netdev user,id=mgmt,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:$2-:22 \
+		-device virtio-net-pci,netdev=mgmt,addr=0x3 \
+		-netdev socket,id=wan,$3 -device virtio-net-pci,netdev=wan,addr=0x4,mac=$4 \
+		> "$work/$1.serial" 2>&1 &
+	pids+=($!)
+}
+t0=$SECONDS
+boot pref "$sshport_pref" "listen=127.0.0.1:$wanport" 52:54:00:77:00:13
+sleep 1
+boot muni "$sshport_muni" "connect=127.0.0.1:$wanport" 52:54:00:77:00:16
+
+ready() { sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$work/$1.serial" | grep -q 'Started jgwd.service'; }
+for i in $(seq 1 600); do
+	ready muni && ready pref && break
+	for s in muni pref; do
+		sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$work/$s.serial" | grep -qE 'FAILED.*jgwd|emergency mode' && fail "$s: jgwd did not start"
+	done
+	sleep 1
+done
+ready muni && ready pref || fail "gateways not ready after 600 s"
+boot_s=$((SECONDS - t0))
+say "both gateways ready on the serial console after ${boot_s}s"
+
+ssh_to() { local port=$1; shift
+	ssh -q -i "$work/id" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o ConnectTimeout=10 -o BatchMode=yes root@127.0.0.1 "$@"; }
+for i in $(seq 1 60); do ssh_to "$sshport_pref" true && ssh_to "$sshport_muni" true && break; sleep 2; done
+
+# --- a frame through the tunnel ------------------------------------------
+ssh_to "$sshport_pref" 'systemd-run -q --unit jgw-test-server jgw-node serve --listen 10.13.0.10:7101 --node 130001' ||
+	fail "cannot start the prefecture's test server"
+sleep 1
+out=$(ssh_to "$sshport_muni" 'jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 3 --expect ack' 2>&1) ||
+	{ echo "$out"; fail "honnin-tsuchi 131016 → 130001 was not acknowledged through the tunnel"; }
+say "honnin-tsuchi 131016 → 130001 acknowledged through the tunnel"
+
+# --- audit records and rulesets inside the guests -------------------------
+sleep 1
+for s in "pref:$sshport_pref:in" "muni:$sshport_muni:out"; do
+	IFS=: read -r name port dir <<<"$s"
+	recs=$(ssh_to "$port" "cat /var/lib/jgw/audit/*.jsonl 2>/dev/null || cat /var/lib/jgw/audit/* 2>/dev/null")
+	echo "$recs" | grep '"event":"message"' | grep '"type":"0x0101"' | grep -q '"verdict":"allow"' ||
+		fail "$name: no audit record of the allowed 0x0101 frame"
+	echo "$recs" | grep '"event":"tunnel"' | grep -q '"state":"open"' || fail "$name: no tunnel open record"
+	say "$name: audit records of the frame and the tunnel present"
+	rules=$(ssh_to "$port" 'nft list table inet jgw')
+	peer_addr=$([ "$name" = pref ] && echo 10.77.0.16 || echo 10.77.0.13)
+	echo "$rules" | grep -q "$peer_addr" || fail "$name: ruleset does not name the peer $peer_addr"
+	echo "$rules" | grep -q 'policy drop' || fail "$name: ruleset has no default drop"
+	say "$name: nftables table jgw in force (default drop, peer $peer_addr)"
+done
+ssh_to "$sshport_muni" 'jgw-update status' | sed 's/^/    /'
+say "PASS (boot ${boot_s}s under $accel_name)"

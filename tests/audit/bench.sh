@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# bench.sh — make bench-audit: records/s into the spool with group commit
+# (and how many fdatasyncs that took), and mirror throughput to a real
+# rsyslog over RELP/TLS. Writes $B/results/bench-audit.txt.
+source tests/audit/lib.sh
+out=$B/results/bench-audit.txt
+mkdir -p "$(dirname "$out")"
+val() { echo "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p"; }
+{
+echo "bench-audit  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) cpu  $(uname -r)"
+# The spool directory lives where the build tree is (a real disk, not /tmp's tmpfs
+# if it has one), so fdatasync costs what it costs on this machine.
+spool=$(pwd)/$B/tests/bench-audit-spool
+for n in 200000; do
+	rm -rf "$spool" "$W/audit.key" "$W/k0.hex"; chain_init
+	line=$("$WRITER" -d "$spool" -k "$W/audit.key" -n $n 2>/dev/null | tail -1)
+	ms=$(val "$line" elapsed_ms); syncs=$(val "$line" fdatasyncs)
+	bytes=$(cat "$spool"/audit-*.jsonl | wc -c)
+	echo "spool: $n records ($((bytes / n)) bytes each) in ${ms} ms = $((n * 1000 / (ms > 0 ? ms : 1))) records/s, $syncs fdatasyncs (group commit 100 ms)"
+	rm -rf "$spool"
+done
+need_pki
+port=$(pick_port)
+collector_start "$port"
+rm -f "$W/audit.key" "$W/k0.hex"; chain_init
+n=50000
+start=$(date +%s%N)
+line=$("$WRITER" -d "$W/spool" -k "$W/audit.key" -n $n -w 300 $(mirror_args "$port") 2>/dev/null | tail -1)
+for _ in $(seq 1 600); do
+	[ "$(wc -l <"$W/collector.log" 2>/dev/null || echo 0)" -ge $((n + 1)) ] && break
+	sleep 0.1
+done
+end=$(date +%s%N)
+got=$(wc -l <"$W/collector.log")
+ms=$(( (end - start) / 1000000 ))
+echo "mirror: $got of $((n + 1)) records at the collector in ${ms} ms = $((got * 1000 / ms)) records/s (RELP/TLS to rsyslog imrelp on loopback, window 16)"
+collector_stop
+} | tee "$out"

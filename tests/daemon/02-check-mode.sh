@@ -1,0 +1,16 @@
+# jgwd -n runs the daemon's own parser: exit 0 on a valid file, 1 with
+# file:line:col messages on a bad one; nothing is started either way.
+. "$(dirname "$0")/lib.sh"
+
+write_conf gw 131016 22121 22122 22123 130001 22132
+out=$("$JGWD" -n -c "$T/gw/jgw.conf" 2>&1) || fail "valid configuration refused: $out"
+echo "$out" | grep -q 'configuration OK: site 131016' || fail "no summary line: $out"
+[ -e "$T/gw/control.sock" ] && fail "check mode opened the control socket"
+
+printf 'site 131017;\nbogus-keyword 1;\n' >"$T/gw/bad.conf"
+out=$("$JGWD" -n -c "$T/gw/bad.conf" 2>&1) && fail "bad configuration accepted"
+echo "$out" | grep -Eq 'bad.conf:1:[0-9]+:' || fail "no file:line:col for the bad site: $out"
+echo "$out" | grep -Eq 'bad.conf:2:[0-9]+:' || fail "second error not reported: $out"
+"$JGWD" -n -c "$T/none.conf" >/dev/null 2>&1 && fail "missing file accepted"
+"$JGWD" -x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad option: exit status not 2"
+exit 0

@@ -1,0 +1,28 @@
+# The control socket: mode 0600, status/stats/peers answer, bad requests
+# are refused with a reason, quarantine without a firewall says so.
+. "$(dirname "$0")/lib.sh"
+
+write_conf gw 131016 22181 22182 22183 130001 22192
+start_jgwd gw
+[ "$(stat -c %a "$T/gw/control.sock")" = 600 ] || fail "control socket mode is not 0600"
+ctl gw stats | grep -q '^tunnels_open 0$' || fail "stats: tunnels_open"
+ctl gw stats | grep -q '^frames_denied 0$' || fail "stats: frames_denied"
+ctl gw peers | grep -q '^peer 130001 role prefecture tunnels 0 addr 127.0.0.1:22192$' \
+	|| fail "peers: $(ctl gw peers)"
+out=$(ctl gw quarantine list 2>&1) && fail "quarantine without firewall succeeded"
+echo "$out" | grep -q 'firewall is not enabled' || fail "quarantine error: $out"
+"$JGWCTL" -s "$T/gw/control.sock" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] \
+	|| fail "unknown command: exit status not 2"
+"$JGWCTL" -s "$T/gw/control.sock" quarantine add 10.0.0.300 >/dev/null 2>&1; [ $? -eq 2 ] \
+	|| fail "bad address: exit status not 2"
+# A raw client that sends garbage gets an error line, and the daemon lives on.
+command -v socat >/dev/null || skip "socat not installed"
+printf 'rm -rf /\n' | socat - "UNIX-CONNECT:$T/gw/control.sock" | grep -q "^error unknown command \`rm'" \
+	|| fail "raw bad request not refused"
+# A client that sends nothing is dropped after a few seconds, not kept.
+socat -u "UNIX-CONNECT:$T/gw/control.sock" - </dev/null >/dev/null &
+ctl gw status >/dev/null || fail "a silent client blocks the control socket"
+"$JGWCTL" -s "$T/nowhere.sock" status >/dev/null 2>&1; [ $? -eq 1 ] || fail "unreachable daemon: exit not 1"
+ctl gw status >/dev/null || fail "daemon not answering after bad requests"
+stop_jgwd gw || fail "jgwd exited non-zero"
+exit 0

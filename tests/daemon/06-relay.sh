@@ -1,0 +1,52 @@
+# Two gateways on loopback relay JMSG both ways: 千代田区 131016 → 東京都
+# 130001 (honnin-tsuchi to the 住基 server, fuhyo-honnin-tsuchi to the 附票
+# server), answered by ack; a frame with a bad check digit is denied, the
+# connection closed, and every step is in the audit records of both.
+. "$(dirname "$0")/lib.sh"
+: "${JGW_NODE:?}"
+
+write_conf chiyoda 131016 22201 22202 22203 130001 22212
+write_conf tokyo   130001 22211 22212 22213 131016 22202
+start_jgwd chiyoda
+start_jgwd tokyo
+"$JGW_NODE" serve --listen 127.0.0.1:22213 --node 130001 >"$T/juki.log" 2>&1 &
+JG_PIDS+=($!)
+"$JGW_NODE" serve --listen 127.0.0.1:22214 --node 130001 >"$T/fuhyo.log" 2>&1 &
+JG_PIDS+=($!)
+wait_for 50 bash -c "exec 3<>/dev/tcp/127.0.0.1/22213" || fail "site server did not start"
+
+"$JGW_NODE" send --connect 127.0.0.1:22201 --from 131016 --to 130001 \
+	--type honnin-tsuchi --records 5 --count 3 --expect ack --timeout 10 \
+	|| fail "honnin-tsuchi not answered through the tunnel"
+"$JGW_NODE" send --connect 127.0.0.1:22201 --from 131016 --to 130001 \
+	--type fuhyo-honnin-tsuchi --count 2 --expect ack --timeout 10 \
+	|| fail "fuhyo-honnin-tsuchi not answered through the tunnel"
+grep -q '0x0201\|fuhyo-honnin-tsuchi' "$T/fuhyo.log" || fail "附票 frame did not reach the 附票 server"
+grep -q '0x0201\|fuhyo-honnin-tsuchi' "$T/juki.log" && fail "附票 frame reached the 住基 server"
+
+"$JGW_NODE" send --connect 127.0.0.1:22201 --from 131016 --to 130001 \
+	--type honnin-tsuchi --bad check-digit --expect close --timeout 10 \
+	|| fail "a frame with a bad check digit was not refused"
+
+wait_for 30 audit_has chiyoda '"event":"message".*"dir":"out".*"type_name":"honnin-tsuchi".*"verdict":"allow"' \
+	|| fail "chiyoda: no allow record"
+wait_for 30 audit_has chiyoda '"event":"message".*"verdict":"deny".*"reason":"bad-value"' \
+	|| fail "chiyoda: no deny record naming bad-value"
+wait_for 30 audit_has chiyoda '"event":"tunnel".*"state":"open".*"peer":"130001"' \
+	|| fail "chiyoda: no tunnel open record"
+# Denied on its first frame, before any tunnel was opened: a reject record.
+wait_for 30 audit_has chiyoda '"event":"tunnel".*"state":"reject".*"reason":"inspection-deny"' \
+	|| fail "chiyoda: no reject record for the denied connection"
+wait_for 30 audit_has tokyo '"event":"message".*"dir":"in".*"verdict":"allow"' \
+	|| fail "tokyo: no inbound allow record"
+wait_for 30 audit_has tokyo '"event":"message".*"dir":"out".*"type_name":"ack"' \
+	|| fail "tokyo: the ack going back is not recorded"
+wait_for 30 audit_has tokyo '"event":"tunnel".*"side":"wan".*"peer":"131016".*"cert_sha256"' \
+	|| fail "tokyo: no ingress tunnel record with the certificate"
+wait_for 30 test "$(ctl chiyoda stats | awk '$1 == "frames_denied" { print $2 }')" -ge 1 \
+	|| fail "stats: frames_denied not counted"
+stop_jgwd chiyoda || fail "chiyoda exited non-zero"
+stop_jgwd tokyo || fail "tokyo exited non-zero"
+"$JGWCTL" audit verify --key "$T/chiyoda/k0" "$T/chiyoda/spool" >/dev/null || fail "chiyoda chain"
+"$JGWCTL" audit verify --key "$T/tokyo/k0" "$T/tokyo/spool" >/dev/null || fail "tokyo chain"
+exit 0

@@ -1,0 +1,16 @@
+# tests/e2e/ — end-to-end cases (one file per case, group e2e) in network
+# namespaces je-*, and the relay benchmark (tests/bench/relay.sh; its rules
+# live here because tests/bench/ has another owner's module.mk).
+E2E_CASES := $(sort $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh)))
+CHECKS  += check-e2e
+BENCHES += bench-relay
+DEBS    += jq bc iproute2 nftables openssl stunnel4 haproxy procps tcpdump rsyslog rsyslog-relp
+
+check-e2e: binaries
+	JGW_BUILD=$(abspath $(B)) tests/lib/run-scenarios.sh $(RES)/e2e.res e2e $(E2E_CASES)
+
+# RELAY_SECONDS per throughput run (default 5); results in $(B)/bench/relay.*
+bench-relay: binaries
+	JGW_BUILD=$(abspath $(B)) RELAY_SECONDS=$(or $(RELAY_SECONDS),5) tests/bench/relay.sh
+
+.PHONY: check-e2e bench-relay

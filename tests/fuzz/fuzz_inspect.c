@@ -1,0 +1,111 @@
+/*
+ * fuzz_inspect.c — libFuzzer target: the frame parser and inspector over
+ * both directions of a connection, with arbitrary cuts into reads. Input
+ * format: tests/fuzz/jmsg-gen.c. The catalog is conf/catalog.jcat (or
+ * $JGW_FUZZ_CATALOG), loaded once.
+ *
+ * Beyond the sanitizers it checks the engine's promises: verdicts arrive in
+ * order, at most one deny and nothing after it, the allowed offset never
+ * passes what was fed nor moves back, and no frame reports a reason it
+ * does not own.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filters/catalog.h"
+#include "filters/inspect.h"
+
+#define NOW 1763000000000LL
+
+static struct cat_catalog *catalog;
+
+struct watch {
+	uint64_t next_index[2];
+	uint64_t fed[2];
+	bool denied;
+};
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *path = getenv("JGW_FUZZ_CATALOG");
+	(void)argc;
+	(void)argv;
+	catalog = cat_load(path ? path : "conf/catalog.jcat", NULL, NULL);
+	if (catalog == NULL) {
+		fprintf(stderr, "fuzz_inspect: cannot load the catalog\n");
+		exit(1);
+	}
+	return 0;
+}
+
+static void on_frame(void *arg, const struct insp_frame *f)
+{
+	struct watch *w = arg;
+	int d = f->dir;
+
+	if (w->denied)
+		abort();                       /* nothing after a deny */
+	if (f->index != w->next_index[d])
+		abort();                       /* in order, none skipped */
+	w->next_index[d]++;
+	if (f->allowed && f->offset + f->length > w->fed[d])
+		abort();                       /* allowed only when all of it was seen */
+	if (!f->allowed) {
+		if (f->reason == INSP_OK || f->reason == INSP_GAP || f->reason == INSP_OVERLAP_CONFLICT ||
+		    f->reason >= INSP_REASON_COUNT)
+			abort();
+		w->denied = true;
+	} else if (f->reason != INSP_OK) {
+		abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const peers[4] = { NULL, "131024", "130001", "000000" };
+	static const uint32_t limits[4] = { 1, 2, 4, 1024 };
+	struct watch w = { .next_index = { 1, 1 } };
+	uint64_t allowed[2] = { 0, 0 };
+
+	if (size < 1)
+		return 0;
+	struct insp_params p = { .catalog = catalog, .skew_ms = 300000,
+				 .max_outstanding = limits[(data[0] >> 2) & 3] };
+	memcpy(p.local, "131016", sizeof(jmsg_node));
+	struct insp_conn *c = insp_conn_new(&p, peers[data[0] & 3]);
+	if (c == NULL)
+		abort();
+	size_t at = 1;
+	while (at < size) {
+		uint8_t dir = data[at++];
+		int d = dir & 1;
+		if (dir & 0x80) {
+			insp_finish(c, (enum insp_dir)d, NOW, on_frame, &w);
+		} else {
+			size_t n = 0;
+			if (at + 2 <= size)
+				n = (size_t)data[at] << 8 | data[at + 1];
+			at += 2;
+			if (at > size)
+				break;
+			if (n > size - at)
+				n = size - at;
+			w.fed[d] += n;
+			insp_feed(c, (enum insp_dir)d, data + at, n, NOW, on_frame, &w);
+			at += n;
+		}
+		uint64_t a = insp_allowed_offset(c, (enum insp_dir)d);
+		if (a < allowed[d] || a > w.fed[d])
+			abort();
+		allowed[d] = a;
+		if (insp_conn_denied(c) != w.denied)
+			abort();
+	}
+	insp_conn_free(c);
+	return 0;
+}

@@ -1,0 +1,824 @@
+/*
+ * test_audit.c — the audit writer, chain and verifier: record format, JSON
+ * escaping, timestamps, chain verification, a tampering suite (each kind of
+ * tampering must be named), restart and rotation continuity, epochs, disk
+ * policy at the limit.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway/audit.h"
+#include "gateway/audit_impl.h"
+#include "gateway/log.h"
+
+struct fx {
+	char dir[256], spool[300], key[300], k0[300];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[512];
+	snprintf(f->dir, sizeof(f->dir), "/tmp/jgw-audit-unit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/audit.key", f->dir);
+	snprintf(f->k0, sizeof(f->k0), "%s/k0.hex", f->dir);
+	assert_int_equal(audit_init_key(f->k0, f->key, err, sizeof(err)), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static struct audit_params
+params(const struct fx *f)
+{
+	return (struct audit_params){
+		.gw = "131016", .spool_dir = f->spool, .key_file = f->key,
+		.commit_ms = 100, .epoch_s = 3600, .disk_alarm_pct = 99, .disk_limit_pct = 100,
+		.fail_closed = true,
+	};
+}
+
+static struct audit *
+open_ok(const struct audit_params *p)
+{
+	char err[512] = "";
+	struct audit *a = audit_open(p, err, sizeof(err));
+	if (!a)
+		fail_msg("audit_open: %s", err);
+	return a;
+}
+
+static void
+write_msgs(struct audit *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct audit_rec *r = audit_rec_begin(a, "message");
+		assert_non_null(r);
+		audit_rec_u64(r, "tunnel_id", 7);
+		audit_rec_str(r, "dir", i % 2 ? "in" : "out");
+		audit_rec_str(r, "type", "0x0101");
+		audit_rec_u64(r, "frame_seq", (uint64_t)i);
+		audit_rec_str(r, "verdict", "allow");
+		assert_int_equal(audit_rec_commit(r), 0);
+	}
+}
+
+/* Every line of every spool file, in order. */
+struct lines {
+	char **v;
+	size_t n;
+};
+
+static struct lines
+spool_lines(const char *spool)
+{
+	struct lines L = { 0 };
+	char **names, path[600];
+	uint64_t *firsts;
+	size_t n;
+	assert_int_equal(audit_spool_list(spool, &names, &firsts, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		char *buf, *save = NULL;
+		size_t len;
+		snprintf(path, sizeof(path), "%s/%s", spool, names[i]);
+		assert_int_equal(audit_slurp(path, &buf, &len), 0);
+		for (char *t = strtok_r(buf, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+			L.v = realloc(L.v, (L.n + 1) * sizeof(*L.v));
+			L.v[L.n++] = strdup(t);
+		}
+		free(buf);
+	}
+	audit_spool_list_free(names, firsts, n);
+	return L;
+}
+
+static void
+lines_free(struct lines *L)
+{
+	for (size_t i = 0; i < L->n; i++)
+		free(L->v[i]);
+	free(L->v);
+}
+
+static void
+write_file(const char *path, char *const *v, size_t n)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (size_t i = 0; i < n; i++)
+		fprintf(fp, "%s\n", v[i]);
+	fclose(fp);
+}
+
+/* Run the verifier; return its status and its output in *out. */
+static int
+verify(const char *k0, const char **paths, size_t n, char **out)
+{
+	size_t len;
+	FILE *mem = open_memstream(out, &len);
+	int rc = audit_verify(k0, paths, n, mem);
+	fclose(mem);
+	return rc;
+}
+
+static int
+verify_one(const struct fx *f, const char *path, char **out)
+{
+	const char *paths[] = { path };
+	return verify(f->k0, paths, 1, out);
+}
+
+/* A closed spool of n messages in one file, returned as lines. */
+static struct lines
+make_spool(const struct fx *f, int n)
+{
+	struct audit_params p = params(f);
+	struct audit *a = open_ok(&p);
+	write_msgs(a, n);
+	audit_close(a);
+	return spool_lines(f->spool);
+}
+
+/* The caller's clock is learnt from the first tick; later ticks can then
+ * move it ahead (to reach an epoch change without waiting an hour). */
+static void
+prime_tick(struct audit *a)
+{
+	audit_tick(a, audit_now_ms());
+}
+
+/* Group commit happens within commit_ms; wait for it without asserting time. */
+static void
+wait_durable(struct audit *a, uint64_t seq)
+{
+	struct audit_stats st;
+	for (;;) {
+		audit_tick(a, audit_now_ms());
+		audit_get_stats(a, &st);
+		if (st.last_seq >= seq)
+			return;
+		struct timespec pause = { 0, 10 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+}
+
+static uint64_t
+seq_of(const char *line)
+{
+	struct audit_line l;
+	assert_int_equal(audit_line_parse(line, strlen(line), &l), 0);
+	return l.seq;
+}
+
+/* ---------- format ---------- */
+
+static void
+test_record_format(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 1);
+	assert_int_equal(L.n, 2);   /* the message and the shutdown seal */
+	const char *m = L.v[0];
+	assert_true(strncmp(m, "{\"ts\":\"", 7) == 0);
+	assert_non_null(strstr(m, "\",\"seq\":1,\"gw\":\"131016\",\"event\":\"message\",\"epoch\":1,"
+	                          "\"tunnel_id\":7,\"dir\":\"out\",\"type\":\"0x0101\","
+	                          "\"frame_seq\":0,\"verdict\":\"allow\",\"mac\":\""));
+	assert_int_equal(m[strlen(m) - 1], '}');
+	/* The mac is HMAC(k1, 32 zero bytes || line up to ,"mac":"), k1 evolved from k0. */
+	uint8_t k[AUDIT_KEY_LEN], zero[AUDIT_MAC_LEN] = { 0 }, mac[AUDIT_MAC_LEN];
+	char err[256], hex[65];
+	assert_int_equal(audit_k0_load(f->k0, k, err, sizeof(err)), 0);
+	audit_key_evolve(k);
+	const char *tag = strstr(m, ",\"mac\":\"");
+	audit_chain_mac(k, zero, m, (size_t)(tag - m), mac);
+	audit_hex(mac, sizeof(mac), hex);
+	assert_memory_equal(tag + 8, hex, 64);
+	assert_string_equal(tag + 8 + 64, "\"}");
+	/* The seal chains to the message. */
+	struct audit_line seal, msg;
+	assert_int_equal(audit_line_parse(L.v[1], strlen(L.v[1]), &seal), 0);
+	assert_int_equal(audit_line_parse(m, strlen(m), &msg), 0);
+	assert_string_equal(seal.event, "seal");
+	assert_non_null(strstr(L.v[1], "\"reason\":\"shutdown\""));
+	audit_chain_mac(k, msg.mac, seal.text, seal.body_len, mac);
+	assert_memory_equal(mac, seal.mac, AUDIT_MAC_LEN);
+	lines_free(&L);
+}
+
+static void
+test_json_escaping(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit *a = open_ok(&p);
+	struct audit_rec *r = audit_rec_begin(a, "config");
+	audit_rec_str(r, "error", "q\" b\\ n\n t\t c\x01 d\x7f bad\xff\xfe ok\xe5\x8d\x83 end");
+	audit_rec_i64(r, "neg", -42);
+	audit_rec_bool(r, "yes", true);
+	audit_rec_bool(r, "no", false);
+	assert_int_equal(audit_rec_commit(r), 0);
+	r = audit_rec_begin(a, "config");
+	audit_rec_str(r, "action", "load");
+	audit_rec_str(r, "Bad-Key", "dropped");   /* invalid name: left out, and said so */
+	assert_int_equal(audit_rec_commit(r), 0);
+	/* A record larger than a line: fields that do not fit are dropped and the
+	 * record says so; it is still one valid line. */
+	static char big[6000];
+	memset(big, 'x', sizeof(big) - 1);
+	r = audit_rec_begin(a, "config");
+	audit_rec_str(r, "action", "load");
+	audit_rec_str(r, "error", big);
+	assert_int_equal(audit_rec_commit(r), 0);
+	/* A record never committed (a caller bug) is counted as lost, not kept
+	 * open for ever. */
+	struct audit_stats st;
+	audit_rec_begin(a, "config");
+	r = audit_rec_begin(a, "config");
+	assert_non_null(r);
+	audit_rec_str(r, "action", "load");
+	assert_int_equal(audit_rec_commit(r), 0);
+	audit_get_stats(a, &st);
+	assert_int_equal(st.lost, 1);
+	assert_null(audit_rec_begin(a, "Bad Event"));
+	audit_close(a);
+	struct lines L = spool_lines(f->spool);
+	assert_non_null(strstr(L.v[0], "\"error\":\"q\\\" b\\\\ n\\n t\\t c\\u0001 d\\u007f "
+	                               "bad\\ufffd\\ufffd ok\xe5\x8d\x83 end\",\"neg\":-42,"
+	                               "\"yes\":true,\"no\":false,\"mac\""));
+	assert_non_null(strstr(L.v[1], "\"action\":\"load\",\"truncated\":true,\"mac\""));
+	assert_null(strstr(L.v[1], "Bad-Key"));
+	assert_non_null(strstr(L.v[2], "\"action\":\"load\",\"truncated\":true,\"mac\""));
+	assert_true(strlen(L.v[2]) < AUDIT_LINE_MAX);
+	for (size_t i = 0; i < L.n; i++) {
+		struct audit_line l;
+		assert_int_equal(audit_line_parse(L.v[i], strlen(L.v[i]), &l), 0);
+	}
+	char *out;
+	assert_int_equal(verify_one(f, f->spool, &out), 1);   /* a dir is not a file */
+	free(out);
+	lines_free(&L);
+}
+
+static void
+test_timestamp(void **state)
+{
+	struct fx *f = *state;
+	time_t before = time(NULL);
+	struct lines L = make_spool(f, 1);
+	time_t after = time(NULL);
+	const char *ts = L.v[0] + 7;
+	assert_int_equal(ts[26], 'Z');
+	assert_int_equal(ts[19], '.');
+	struct tm tm = { 0 };
+	char *end = strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	assert_non_null(end);
+	assert_int_equal(end - ts, 19);
+	time_t t = timegm(&tm);
+	assert_true(t >= before && t <= after);
+	for (int i = 20; i < 26; i++)
+		assert_true(ts[i] >= '0' && ts[i] <= '9');
+	lines_free(&L);
+}
+
+/* ---------- chain verification and the tampering suite ---------- */
+
+static void
+test_verify_ok(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 50);
+	char path[400], *out;
+	snprintf(path, sizeof(path), "%s/copy.jsonl", f->dir);
+	write_file(path, L.v, L.n);
+	assert_int_equal(verify_one(f, path, &out), 0);
+	assert_non_null(strstr(out, "51 records, seq 1..51"));
+	free(out);
+	lines_free(&L);
+}
+
+static void
+expect_bad(const struct fx *f, char **v, size_t n, const char *needle)
+{
+	char path[400], *out;
+	snprintf(path, sizeof(path), "%s/tampered.jsonl", f->dir);
+	write_file(path, v, n);
+	int rc = verify_one(f, path, &out);
+	if (rc != 1 || !strstr(out, needle))
+		fail_msg("want status 1 and \"%s\", got %d:\n%s", needle, rc, out);
+	free(out);
+}
+
+static void
+test_tamper_change_byte(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 20);
+	char *v = strstr(L.v[9], "\"verdict\":\"allow\"");
+	v[11] = 'A';   /* allow -> Allow */
+	expect_bad(f, L.v, L.n, "seq 10: changed: the record was altered");
+	v[11] = 'a';
+	char *mac = strstr(L.v[4], ",\"mac\":\"") + 8;
+	mac[3] = mac[3] == '0' ? '1' : '0';
+	expect_bad(f, L.v, L.n, "seq 5: changed: its mac was altered");
+	lines_free(&L);
+}
+
+static void
+test_tamper_delete(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 20);
+	free(L.v[6]);
+	memmove(&L.v[6], &L.v[7], (L.n - 7) * sizeof(*L.v));
+	L.n--;
+	expect_bad(f, L.v, L.n, "seq 8: removed: seq 7..7 missing");
+	/* The first records cut away. */
+	expect_bad(f, L.v + 2, L.n - 2, "seq 3: removed: the chain starts at seq 1");
+	lines_free(&L);
+}
+
+static void
+test_tamper_swap(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 20);
+	char *t = L.v[11];
+	L.v[11] = L.v[12];
+	L.v[12] = t;
+	expect_bad(f, L.v, L.n, "seq 13: reordered: it comes before seq 12");
+	lines_free(&L);
+}
+
+static void
+test_tamper_truncate(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 20);
+	char path[400], *out;
+	snprintf(path, sizeof(path), "%s/cut.jsonl", f->dir);
+	write_file(path, L.v, L.n - 3);   /* the seal and two records gone */
+	assert_int_equal(verify_one(f, path, &out), 3);
+	assert_non_null(strstr(out, "tail not sealed: the last record (seq 18, message)"));
+	free(out);
+	/* A torn last line (cut inside a record) is named as such. */
+	FILE *fp = fopen(path, "a");
+	fputs("{\"ts\":\"2026-11-25T04:0", fp);
+	fclose(fp);
+	assert_int_equal(verify_one(f, path, &out), 3);
+	assert_non_null(strstr(out, "torn tail"));
+	free(out);
+	lines_free(&L);
+}
+
+static void
+test_tamper_splice(void **state)
+{
+	struct fx *f = *state;
+	struct lines A = make_spool(f, 20);
+	/* A second installation of the same gateway: its own k0 and spool. */
+	struct fx g = *f;
+	char err[256];
+	snprintf(g.spool, sizeof(g.spool), "%s/spool2", f->dir);
+	snprintf(g.key, sizeof(g.key), "%s/audit2.key", f->dir);
+	snprintf(g.k0, sizeof(g.k0), "%s/k0-2.hex", f->dir);
+	assert_int_equal(audit_init_key(g.k0, g.key, err, sizeof(err)), 0);
+	struct lines B = make_spool(&g, 20);
+	char p1[400], p2[400], *out;
+	snprintf(p1, sizeof(p1), "%s/part1.jsonl", f->dir);
+	snprintf(p2, sizeof(p2), "%s/part2.jsonl", f->dir);
+	write_file(p1, A.v, 10);
+	write_file(p2, B.v + 10, B.n - 10);
+	const char *paths[] = { p1, p2 };
+	assert_int_equal(verify(f->k0, paths, 2, &out), 1);
+	assert_non_null(strstr(out, "part2.jsonl:1: seq 11: spliced: "));
+	free(out);
+	/* A record of another gateway. */
+	char *gw = strstr(A.v[5], "\"gw\":\"131016\"");
+	memcpy(gw + 6, "131024", 6);
+	expect_bad(f, A.v, A.n, "seq 6: spliced: a record of gateway 131024");
+	lines_free(&A);
+	lines_free(&B);
+}
+
+static void
+test_tamper_forged(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 10);
+	char path[400], *out;
+	snprintf(path, sizeof(path), "%s/forged.jsonl", f->dir);
+	write_file(path, L.v, L.n);
+	/* The right records checked with another k0. */
+	struct fx g = *f;
+	char err[256];
+	snprintf(g.key, sizeof(g.key), "%s/other.key", f->dir);
+	snprintf(g.k0, sizeof(g.k0), "%s/other-k0.hex", f->dir);
+	assert_int_equal(audit_init_key(g.k0, g.key, err, sizeof(err)), 0);
+	assert_int_equal(verify_one(&g, path, &out), 1);
+	assert_non_null(strstr(out, "seq 1: forged: the mac does not verify with the key of epoch 1"));
+	free(out);
+	/* A record rewritten in the middle with a mac from a wrong key, and the
+	 * rest of the chain recomputed with that wrong key. */
+	uint8_t bad[AUDIT_KEY_LEN] = { 1, 2, 3 }, prev[AUDIT_MAC_LEN], mac[AUDIT_MAC_LEN];
+	char hex[65];
+	struct audit_line l;
+	assert_int_equal(audit_line_parse(L.v[3], strlen(L.v[3]), &l), 0);
+	memcpy(prev, l.mac, sizeof(prev));
+	for (size_t i = 4; i < L.n; i++) {
+		assert_int_equal(audit_line_parse(L.v[i], strlen(L.v[i]), &l), 0);
+		audit_chain_mac(bad, prev, l.text, l.body_len, mac);
+		audit_hex(mac, sizeof(mac), hex);
+		memcpy(L.v[i] + l.body_len + 8, hex, 64);
+		memcpy(prev, mac, sizeof(prev));
+	}
+	expect_bad(f, L.v, L.n, "seq 5: forged");
+	lines_free(&L);
+}
+
+static void
+test_tamper_replay_old_epoch(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	write_msgs(a, 3);
+	audit_tick(a, audit_now_ms() + 3601 * 1000LL);   /* epoch 1 -> 2 */
+	write_msgs(a, 3);
+	audit_close(a);
+	struct lines L = spool_lines(f->spool);
+	/* Someone holding the epoch-1 key (a backup) appends a record in epoch 1. */
+	uint8_t k1[AUDIT_KEY_LEN], mac[AUDIT_MAC_LEN];
+	char err[256], line[1024], hex[65];
+	assert_int_equal(audit_k0_load(f->k0, k1, err, sizeof(err)), 0);
+	audit_key_evolve(k1);
+	struct audit_line last;
+	assert_int_equal(audit_line_parse(L.v[L.n - 1], strlen(L.v[L.n - 1]), &last), 0);
+	int n = snprintf(line, sizeof(line), "{\"ts\":\"2026-11-25T05:00:00.000000Z\",\"seq\":%llu,"
+	                 "\"gw\":\"131016\",\"event\":\"seal\",\"epoch\":1,\"reason\":\"shutdown\"",
+	                 (unsigned long long)last.seq + 1);
+	audit_chain_mac(k1, last.mac, line, (size_t)n, mac);
+	audit_hex(mac, sizeof(mac), hex);
+	snprintf(line + n, sizeof(line) - (size_t)n, ",\"mac\":\"%s\"}", hex);
+	L.v = realloc(L.v, (L.n + 1) * sizeof(*L.v));
+	L.v[L.n++] = strdup(line);
+	expect_bad(f, L.v, L.n, "replayed: a record of old key epoch 1 after epoch 2");
+	/* Epochs must not move on without a seal: drop the epoch seal. */
+	lines_free(&L);
+	L = spool_lines(f->spool);
+	assert_non_null(strstr(L.v[3], "\"reason\":\"epoch\""));
+	free(L.v[3]);
+	memmove(&L.v[3], &L.v[4], (L.n - 4) * sizeof(*L.v));
+	L.n--;
+	expect_bad(f, L.v, L.n, "seq 5: removed: seq 4..4 missing");
+	lines_free(&L);
+}
+
+static void
+test_duplicates_tolerated(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 10);
+	/* At-least-once delivery: records 4..7 arrive twice. */
+	char *v[32];
+	size_t n = 0;
+	for (size_t i = 0; i < 7; i++)
+		v[n++] = L.v[i];
+	for (size_t i = 3; i < L.n; i++)
+		v[n++] = L.v[i];
+	char path[400], *out;
+	snprintf(path, sizeof(path), "%s/dups.jsonl", f->dir);
+	write_file(path, v, n);
+	assert_int_equal(verify_one(f, path, &out), 0);
+	assert_non_null(strstr(out, "4 duplicates skipped"));
+	free(out);
+	/* A "duplicate" that differs is not tolerated. */
+	char *changed = strdup(L.v[4]);
+	char *d = strstr(changed, "\"dir\":\"");
+	d[7] = d[7] == 'i' ? 'o' : 'i';
+	v[8] = changed;
+	expect_bad(f, v, n, "seq 5: changed: seq 5 was seen before with other content");
+	v[8] = L.v[4];
+	free(changed);
+	/* A line that is not a record. */
+	v[3] = (char *)"hello";
+	expect_bad(f, v, n, ":4: malformed");
+	lines_free(&L);
+}
+
+/* A syslog header before the record (a collector's file) is accepted. */
+static void
+test_collector_prefix(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 5);
+	for (size_t i = 0; i < L.n; i++) {
+		char *pre;
+		assert_true(asprintf(&pre, "2026-11-25T04:00:00+00:00 gw1 jgw - message - %s",
+		                     L.v[i]) > 0);
+		free(L.v[i]);
+		L.v[i] = pre;
+	}
+	char path[400], *out;
+	snprintf(path, sizeof(path), "%s/collector.log", f->dir);
+	write_file(path, L.v, L.n);
+	assert_int_equal(verify_one(f, path, &out), 0);
+	free(out);
+	lines_free(&L);
+}
+
+/* ---------- continuity ---------- */
+
+static void
+test_restart_continues(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_stats st;
+	for (int run = 0; run < 3; run++) {
+		struct audit *a = open_ok(&p);
+		write_msgs(a, 5);
+		wait_durable(a, (uint64_t)run * 6 + 5);
+		audit_get_stats(a, &st);
+		assert_int_equal(st.last_seq, (uint64_t)run * 6 + 5);
+		assert_int_equal(st.epoch, (uint32_t)run + 1);
+		audit_close(a);
+	}
+	struct lines L = spool_lines(f->spool);
+	assert_int_equal(L.n, 18);
+	for (size_t i = 0; i < L.n; i++)
+		assert_int_equal(seq_of(L.v[i]), i + 1);
+	char *out;
+	const char *paths[] = { f->spool };
+	(void)paths;
+	char file[400];
+	snprintf(file, sizeof(file), "%s/all.jsonl", f->dir);
+	write_file(file, L.v, L.n);
+	assert_int_equal(verify_one(f, file, &out), 0);
+	assert_non_null(strstr(out, "18 records, seq 1..18, epochs 1..3"));
+	free(out);
+	lines_free(&L);
+}
+
+static void
+test_crash_recovery(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct audit *a = open_ok(&p);
+		write_msgs(a, 7);
+		wait_durable(a, 7);
+		_exit(0);   /* a crash: no close, no seal */
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	assert_int_equal(status, 0);
+	/* And a torn record, as a power cut during a write leaves it. */
+	char path[400];
+	snprintf(path, sizeof(path), "%s/audit-00000000000000000001.jsonl", f->spool);
+	FILE *fp = fopen(path, "a");
+	fputs("{\"ts\":\"2026-11-25T04:00:00.000000Z\",\"seq\":8,\"gw\":\"13", fp);
+	fclose(fp);
+	struct audit *a = open_ok(&p);
+	write_msgs(a, 2);
+	audit_close(a);
+	struct lines L = spool_lines(f->spool);
+	/* 7 messages, the recovery seal (seq 8), 2 messages, the shutdown seal;
+	 * the torn fragment stays where it was, as evidence. */
+	assert_int_equal(L.n, 12);
+	assert_non_null(strstr(L.v[7], "\"gw\":\"13"));
+	assert_non_null(strstr(L.v[8], "\"seq\":8,"));
+	assert_non_null(strstr(L.v[8], "\"reason\":\"recovery\",\"torn_bytes\":52"));
+	char *out;
+	const char *paths[2];
+	char **names;
+	uint64_t *firsts;
+	size_t n;
+	char p1[400], p2[400];
+	assert_int_equal(audit_spool_list(f->spool, &names, &firsts, &n), 0);
+	assert_int_equal(n, 2);
+	snprintf(p1, sizeof(p1), "%s/%s", f->spool, names[0]);
+	snprintf(p2, sizeof(p2), "%s/%s", f->spool, names[1]);
+	paths[0] = p1;
+	paths[1] = p2;
+	assert_int_equal(verify(f->k0, paths, 2, &out), 3);   /* the torn tail warning */
+	assert_non_null(strstr(out, "torn tail"));
+	assert_non_null(strstr(out, "chain intact"));
+	free(out);
+	audit_spool_list_free(names, firsts, n);
+	lines_free(&L);
+}
+
+static void
+test_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	p.rotate_bytes = 4096;
+	struct audit *a = open_ok(&p);
+	write_msgs(a, 100);
+	audit_close(a);
+	a = open_ok(&p);
+	write_msgs(a, 30);
+	audit_close(a);
+	char **names;
+	uint64_t *firsts;
+	size_t n;
+	assert_int_equal(audit_spool_list(f->spool, &names, &firsts, &n), 0);
+	assert_true(n >= 8);
+	const char **paths = calloc(n, sizeof(*paths));
+	char (*buf)[400] = calloc(n, sizeof(*buf));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "%s/%s", f->spool, names[i]);
+		paths[i] = buf[i];
+		struct stat st;
+		assert_int_equal(stat(paths[i], &st), 0);
+		assert_true(st.st_size <= 4096 + AUDIT_LINE_MAX);
+		if (i > 0) {   /* each file is named after its first record */
+			struct lines one = { 0 };
+			char *b;
+			size_t len;
+			assert_int_equal(audit_slurp(paths[i], &b, &len), 0);
+			*strchr(b, '\n') = '\0';
+			assert_int_equal(seq_of(b), firsts[i]);
+			free(b);
+			(void)one;
+		}
+	}
+	char *out;
+	assert_int_equal(verify(f->k0, paths, n, &out), 0);
+	assert_non_null(strstr(out, "132 records"));
+	free(out);
+	/* A whole middle file missing is a gap. */
+	memmove(&paths[2], &paths[3], (n - 3) * sizeof(*paths));
+	assert_int_equal(verify(f->k0, paths, n - 1, &out), 1);
+	assert_non_null(strstr(out, "removed"));
+	free(out);
+	free(paths);
+	free(buf);
+	audit_spool_list_free(names, firsts, n);
+}
+
+static void
+test_epoch_and_key_file(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	uint32_t epoch;
+	uint8_t key[AUDIT_KEY_LEN], saved[AUDIT_KEY_LEN], k0[AUDIT_KEY_LEN];
+	char err[512];
+	struct audit *a = open_ok(&p);
+	assert_int_equal(audit_key_load(f->key, &epoch, key, err, sizeof(err)), 0);
+	assert_int_equal(epoch, 1);   /* start-up epoch change: k0 is never used */
+	assert_int_equal(audit_k0_load(f->k0, k0, err, sizeof(err)), 0);
+	audit_key_evolve(k0);
+	assert_memory_equal(k0, key, sizeof(key));
+	memcpy(saved, key, sizeof(key));
+	prime_tick(a);
+	write_msgs(a, 2);
+	audit_tick(a, audit_now_ms() + 3600 * 1000LL);
+	assert_int_equal(audit_key_load(f->key, &epoch, key, err, sizeof(err)), 0);
+	assert_int_equal(epoch, 2);
+	audit_key_evolve(k0);
+	assert_memory_equal(k0, key, sizeof(key));
+	write_msgs(a, 2);
+	audit_close(a);
+	struct lines L = spool_lines(f->spool);
+	assert_non_null(strstr(L.v[2], "\"event\":\"seal\",\"epoch\":1,\"reason\":\"epoch\""));
+	assert_non_null(strstr(L.v[3], "\"epoch\":2,"));
+	lines_free(&L);
+	/* After a clean shutdown the key on disk is already past every record. */
+	assert_int_equal(audit_key_load(f->key, &epoch, key, err, sizeof(err)), 0);
+	assert_int_equal(epoch, 3);
+	/* An old key file put back is refused. */
+	assert_int_equal(audit_key_store(f->key, 1, saved, err, sizeof(err)), 0);
+	assert_null(audit_open(&p, err, sizeof(err)));
+	assert_non_null(strstr(err, "an old key file restored"));
+	/* init never overwrites a key. */
+	char k0b[400];
+	snprintf(k0b, sizeof(k0b), "%s/k0-again", f->dir);
+	assert_int_equal(audit_init_key(k0b, f->key, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "exists"));
+}
+
+static void
+test_disk_limit_policies(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_stats st;
+	/* A limit of 1 % is reached on any real file system. */
+	p.disk_alarm_pct = 1;
+	p.disk_limit_pct = 1;
+	p.fail_closed = true;
+	struct audit *a = open_ok(&p);
+	audit_get_stats(a, &st);
+	assert_true(st.disk_alarm);
+	assert_true(st.disk_full);
+	assert_false(audit_admit(a));
+	write_msgs(a, 3);   /* live tunnels still write: the reserve is for them */
+	audit_get_stats(a, &st);
+	assert_int_equal(st.lost, 0);
+	audit_close(a);
+
+	p.fail_closed = false;   /* count-loss */
+	a = open_ok(&p);
+	assert_true(audit_admit(a));
+	struct audit_rec *r = audit_rec_begin(a, "message");
+	assert_int_equal(audit_rec_commit(r), -1);
+	r = audit_rec_begin(a, "message");
+	assert_int_equal(audit_rec_commit(r), -1);
+	audit_get_stats(a, &st);
+	assert_int_equal(st.lost, 2);
+	audit_close(a);
+	struct lines L = spool_lines(f->spool);
+	/* The loss is reported in the chain before the seal. */
+	int found = 0;
+	for (size_t i = 0; i < L.n; i++) {
+		if (strstr(L.v[i], "\"source\":\"audit\",\"lost\":2,\"lost_total\":2"))
+			found++;
+		if (strstr(L.v[i], "\"reason\":\"shutdown\",\"epoch_records\"") &&
+		    strstr(L.v[i], "\"lost_total\":2"))
+			found++;
+	}
+	assert_int_equal(found, 2);
+	assert_non_null(strstr(L.v[0], "\"disk_alarm\":true"));
+	lines_free(&L);
+}
+
+static void
+test_parse_rejects(void **state)
+{
+	(void)state;
+	struct audit_line l;
+	const char *good = "{\"ts\":\"2026-11-25T04:00:00.000000Z\",\"seq\":1,\"gw\":\"131016\","
+	                   "\"event\":\"seal\",\"epoch\":1,\"mac\":\"" 
+	                   "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}";
+	assert_int_equal(audit_line_parse(good, strlen(good), &l), 0);
+	assert_int_equal(l.body_len, strlen(good) - AUDIT_MAC_TAIL);
+	char bad[512];
+	for (size_t cut = 0; cut < strlen(good); cut++)   /* every prefix is rejected */
+		assert_int_equal(audit_line_parse(good, cut, &l), -1);
+	snprintf(bad, sizeof(bad), "%s", good);
+	bad[strlen(bad) - 5] = 'F';   /* upper-case hex: one spelling only */
+	assert_int_equal(audit_line_parse(bad, strlen(bad), &l), -1);
+	snprintf(bad, sizeof(bad), "%s", good);
+	memcpy(strstr(bad, "\"seq\":1") + 6, "0", 1);   /* seq 0 */
+	assert_int_equal(audit_line_parse(bad, strlen(bad), &l), -1);
+}
+
+int
+main(void)
+{
+	log_init("test_audit", 0, LOG_CRIT);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_record_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_escaping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timestamp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_change_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_truncate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_splice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_forged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_replay_old_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_tolerated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_collector_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_continues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epoch_and_key_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_limit_policies, setup, teardown),
+		cmocka_unit_test(test_parse_rejects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

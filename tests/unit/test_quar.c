@@ -1,0 +1,238 @@
+/*
+ * test_quar.c — gateway/quar.c: N failures within T seconds, quarantine for
+ * D, bounded table with eviction of the quietest address.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gateway/quar.h"
+
+static struct nft_prefix addr(const char *s)
+{
+	struct nft_prefix p;
+	assert_true(nft_prefix_parse(s, &p));
+	return p;
+}
+
+static struct quar *make(uint32_t n, uint32_t t, uint32_t d, size_t cap)
+{
+	struct quar_params p = { .failures = n, .window_s = t, .timeout_s = d, .capacity = cap };
+	char err[128];
+	struct quar *q = quar_new(&p, err, sizeof err);
+	assert_non_null(q);
+	return q;
+}
+
+static void test_params(void **state)
+{
+	struct quar_params p = { .failures = 0, .window_s = 10, .timeout_s = 10, .capacity = 8 };
+	char err[128] = "";
+	(void)state;
+	assert_null(quar_new(&p, err, sizeof err));
+	assert_non_null(strstr(err, "failures"));
+	p.failures = QUAR_MAX_FAILURES + 1;
+	assert_null(quar_new(&p, err, sizeof err));
+	p.failures = 3;
+	p.window_s = 0;
+	assert_null(quar_new(&p, err, sizeof err));
+	p.window_s = 10;
+	p.capacity = 0;
+	assert_null(quar_new(&p, err, sizeof err));
+	p.capacity = 5;                   /* rounded up to a whole bucket */
+	struct quar *q = quar_new(&p, err, sizeof err);
+	assert_non_null(q);
+	struct quar_stats st;
+	quar_get_stats(q, &st);
+	assert_int_equal(st.capacity, QUAR_WAYS);
+	assert_int_equal(quar_timeout_s(q), 10);
+	quar_free(q);
+}
+
+static void test_nth_failure_in_window(void **state)
+{
+	struct quar *q = make(3, 10, 60, 64);
+	struct nft_prefix a = addr("10.77.0.13");
+	(void)state;
+	assert_false(quar_failure(q, &a, 1000));
+	assert_false(quar_failure(q, &a, 2000));
+	assert_true(quar_failure(q, &a, 3000));
+	assert_true(quar_is_quarantined(q, &a, 3001));
+	/* no second add while it lasts */
+	assert_false(quar_failure(q, &a, 4000));
+	assert_false(quar_failure(q, &a, 5000));
+	assert_false(quar_failure(q, &a, 6000));
+	assert_true(quar_is_quarantined(q, &a, 62999));
+	assert_false(quar_is_quarantined(q, &a, 63000));
+	/* afterwards counting starts again from zero */
+	assert_false(quar_failure(q, &a, 63000));
+	assert_false(quar_failure(q, &a, 63001));
+	assert_true(quar_failure(q, &a, 63002));
+	struct quar_stats st;
+	quar_get_stats(q, &st);
+	assert_int_equal(st.quarantined, 2);
+	assert_int_equal(st.failures, 9);
+	quar_free(q);
+}
+
+static void test_spread_out_failures(void **state)
+{
+	struct quar *q = make(3, 10, 60, 64);
+	struct nft_prefix a = addr("fd00:77::13");
+	(void)state;
+	/* 3 failures, but never 3 within 10 s */
+	assert_false(quar_failure(q, &a, 0));
+	assert_false(quar_failure(q, &a, 6000));
+	assert_false(quar_failure(q, &a, 12000));   /* 0 .. 12 s: too wide */
+	assert_false(quar_failure(q, &a, 18001));   /* 6 .. 18.001 s: too wide */
+	/* 12 .. 21 s: three within 10 s */
+	assert_true(quar_failure(q, &a, 21000));
+	quar_free(q);
+}
+
+static void test_boundary_inclusive(void **state)
+{
+	struct quar *q = make(2, 5, 60, 64);
+	struct nft_prefix a = addr("192.0.2.1");
+	(void)state;
+	assert_false(quar_failure(q, &a, 100));
+	assert_true(quar_failure(q, &a, 5100));     /* exactly T apart */
+	struct nft_prefix b = addr("192.0.2.2");
+	assert_false(quar_failure(q, &b, 100));
+	assert_false(quar_failure(q, &b, 5101));    /* 1 ms too late */
+	quar_free(q);
+}
+
+static void test_addresses_independent(void **state)
+{
+	struct quar *q = make(2, 10, 60, 64);
+	struct nft_prefix v4 = addr("10.0.0.1");
+	struct nft_prefix v6 = addr("a00:1::");     /* same first bytes as 10.0.0.1 */
+	(void)state;
+	assert_false(quar_failure(q, &v4, 0));
+	assert_false(quar_failure(q, &v6, 1));
+	assert_true(quar_failure(q, &v4, 2));
+	assert_false(quar_is_quarantined(q, &v6, 3));
+	assert_true(quar_failure(q, &v6, 3));
+	quar_free(q);
+}
+
+static void test_n_equals_one(void **state)
+{
+	struct quar *q = make(1, 1, 5, 8);
+	struct nft_prefix a = addr("10.0.0.9");
+	(void)state;
+	assert_true(quar_failure(q, &a, 0));
+	assert_false(quar_failure(q, &a, 4999));
+	assert_true(quar_failure(q, &a, 5000));
+	quar_free(q);
+}
+
+static void test_forget(void **state)
+{
+	struct quar *q = make(2, 10, 60, 64);
+	struct nft_prefix a = addr("10.0.0.1");
+	(void)state;
+	assert_false(quar_failure(q, &a, 0));
+	assert_true(quar_failure(q, &a, 1));
+	quar_forget(q, &a);
+	assert_false(quar_is_quarantined(q, &a, 2));
+	assert_false(quar_failure(q, &a, 3));        /* fresh start: first failure */
+	assert_true(quar_failure(q, &a, 4));
+	quar_free(q);
+}
+
+static void test_clock_backwards(void **state)
+{
+	struct quar *q = make(2, 1, 60, 64);
+	struct nft_prefix a = addr("10.0.0.1");
+	(void)state;
+	assert_false(quar_failure(q, &a, 100000));
+	/* an earlier time is taken as "no time passed": still within 1 s */
+	assert_true(quar_failure(q, &a, 50));
+	quar_free(q);
+}
+
+/* One bucket (capacity 8): the 9th address evicts the quietest one. */
+static void test_eviction(void **state)
+{
+	struct quar *q = make(2, 100, 60, QUAR_WAYS);
+	struct nft_prefix a[QUAR_WAYS + 1];
+	char s[32];
+	struct quar_stats st;
+	(void)state;
+	for (int i = 0; i <= QUAR_WAYS; i++) {
+		snprintf(s, sizeof s, "10.1.0.%d", i + 1);
+		a[i] = addr(s);
+	}
+	for (int i = 0; i < QUAR_WAYS; i++)
+		assert_false(quar_failure(q, &a[i], 1000 + i));
+	/* a[0] fails again: now a[1] is the quietest */
+	assert_true(quar_failure(q, &a[0], 2000));
+	assert_false(quar_failure(q, &a[QUAR_WAYS], 3000));
+	quar_get_stats(q, &st);
+	assert_int_equal(st.evictions, 1);
+	assert_int_equal(st.tracked, QUAR_WAYS);
+	/* a[1] lost its history: one more failure is its first again */
+	assert_false(quar_failure(q, &a[1], 3001));
+	/* ... which evicted a[2]; a[3] kept its history */
+	assert_true(quar_failure(q, &a[3], 3002));
+	quar_get_stats(q, &st);
+	assert_int_equal(st.evictions, 2);
+	quar_free(q);
+}
+
+/* Many addresses through a small table: memory stays bounded. */
+static void test_bounded(void **state)
+{
+	struct quar *q = make(3, 10, 60, 64);
+	struct quar_stats st;
+	char s[32];
+	(void)state;
+	for (int i = 0; i < 10000; i++) {
+		struct nft_prefix a;
+		snprintf(s, sizeof s, "10.%d.%d.1", i / 256, i % 256);
+		a = addr(s);
+		assert_false(quar_failure(q, &a, i));
+	}
+	quar_get_stats(q, &st);
+	assert_true(st.tracked <= st.capacity);
+	assert_int_equal(st.tracked + st.evictions, 10000);
+	quar_free(q);
+}
+
+static void test_bad_input(void **state)
+{
+	struct quar *q = make(1, 1, 1, 8);
+	struct nft_prefix bad = { .family = 0 };
+	(void)state;
+	assert_false(quar_failure(q, &bad, 0));
+	assert_false(quar_failure(q, NULL, 0));
+	assert_false(quar_failure(NULL, &bad, 0));
+	quar_forget(q, NULL);
+	quar_free(q);
+	quar_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_nth_failure_in_window),
+		cmocka_unit_test(test_spread_out_failures),
+		cmocka_unit_test(test_boundary_inclusive),
+		cmocka_unit_test(test_addresses_independent),
+		cmocka_unit_test(test_n_equals_one),
+		cmocka_unit_test(test_forget),
+		cmocka_unit_test(test_clock_backwards),
+		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_bad_input),
+	};
+	return cmocka_run_group_tests_name("quar", tests, NULL, NULL);
+}

@@ -1,0 +1,482 @@
+/*
+ * test_relay.c — the pure parts of the daemon: the bounded relay buffer,
+ * the backpressure rule, CRL lookup of a live tunnel's serial, and the
+ * control protocol (parse, format, and one real round trip over a unix
+ * socket between control_server and control_call).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ev.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gateway/control.h"
+#include "gateway/relay.h"
+#include "tunnels/tls.h"
+
+/* ---- relay_buf ---- */
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7);
+}
+
+static void test_buf_append_consume(void **state)
+{
+	struct relay_buf b;
+	uint8_t want[5000];
+	size_t got;
+	uint8_t *p;
+
+	(void)state;
+	relay_buf_init(&b, 1 << 20);
+	assert_int_equal(relay_buf_len(&b), 0);
+	p = relay_buf_space(&b, sizeof(want), &got);
+	assert_non_null(p);
+	assert_int_equal(got, sizeof(want));
+	fill(p, got, 3);
+	relay_buf_commit(&b, got);
+	fill(want, sizeof(want), 3);
+	assert_int_equal(relay_buf_len(&b), sizeof(want));
+	assert_memory_equal(relay_buf_data(&b), want, sizeof(want));
+	relay_buf_consume(&b, 1000);
+	assert_int_equal(relay_buf_len(&b), 4000);
+	assert_memory_equal(relay_buf_data(&b), want + 1000, 4000);
+	relay_buf_consume(&b, 99999);   /* more than held: empties, no underflow */
+	assert_int_equal(relay_buf_len(&b), 0);
+	relay_buf_free(&b);
+	assert_null(relay_buf_data(&b));
+}
+
+static void test_buf_limit(void **state)
+{
+	struct relay_buf b;
+	size_t got, total = 0;
+	uint8_t *p;
+
+	(void)state;
+	relay_buf_init(&b, 100000);
+	while ((p = relay_buf_space(&b, 30000, &got)) != NULL) {
+		assert_true(got > 0 && got <= 30000);
+		memset(p, 0xAB, got);
+		relay_buf_commit(&b, got);
+		total += got;
+		assert_true(total <= 100000);
+	}
+	assert_int_equal(total, 100000);
+	assert_int_equal(got, 0);
+	assert_true(b.cap <= 100000);
+	relay_buf_free(&b);
+}
+
+static void test_buf_compacts_in_place(void **state)
+{
+	struct relay_buf b;
+	size_t got;
+	uint8_t *p, pattern[40000];
+	size_t cap;
+
+	(void)state;
+	relay_buf_init(&b, 1 << 20);
+	p = relay_buf_space(&b, 60000, &got);
+	assert_int_equal(got, 60000);
+	memset(p, 1, got);
+	relay_buf_commit(&b, got);
+	cap = b.cap;
+	relay_buf_consume(&b, 50000);            /* 10000 left at offset 50000 */
+	p = relay_buf_space(&b, cap - 10000, &got);
+	assert_non_null(p);
+	assert_int_equal(got, cap - 10000);
+	assert_int_equal(b.cap, cap);            /* moved down, not grown */
+	assert_int_equal(b.off, 0);
+	fill(pattern, sizeof(pattern), 9);
+	memcpy(p, pattern, sizeof(pattern));
+	relay_buf_commit(&b, sizeof(pattern));
+	assert_int_equal(relay_buf_len(&b), 50000);
+	assert_memory_equal(relay_buf_data(&b) + 10000, pattern, sizeof(pattern));
+	relay_buf_free(&b);
+}
+
+static void test_buf_grow_keeps_data(void **state)
+{
+	struct relay_buf b;
+	uint8_t first[20000], *p;
+	size_t got;
+
+	(void)state;
+	relay_buf_init(&b, RELAY_MAX_FRAME + 65536);
+	fill(first, sizeof(first), 42);
+	p = relay_buf_space(&b, sizeof(first), &got);
+	memcpy(p, first, got);
+	relay_buf_commit(&b, got);
+	relay_buf_consume(&b, 123);
+	/* A whole max-size frame must fit behind what is held. */
+	p = relay_buf_space(&b, RELAY_MAX_FRAME, &got);
+	assert_non_null(p);
+	assert_int_equal(got, RELAY_MAX_FRAME);
+	assert_memory_equal(relay_buf_data(&b), first + 123, sizeof(first) - 123);
+	relay_buf_free(&b);
+}
+
+static void test_buf_trim(void **state)
+{
+	struct relay_buf b;
+	size_t got;
+	uint8_t *p;
+
+	(void)state;
+	relay_buf_init(&b, 1 << 20);
+	p = relay_buf_space(&b, 100, &got);
+	relay_buf_commit(&b, got);
+	(void)p;
+	relay_buf_trim(&b);                      /* data held: keeps it */
+	assert_non_null(b.data);
+	assert_int_equal(relay_buf_len(&b), 100);
+	relay_buf_consume(&b, 100);
+	relay_buf_trim(&b);                      /* idle: memory given back */
+	assert_null(b.data);
+	assert_int_equal(b.cap, 0);
+	p = relay_buf_space(&b, 10, &got);       /* and usable again */
+	assert_non_null(p);
+	assert_int_equal(got, 10);
+	relay_buf_free(&b);
+}
+
+static void test_backpressure(void **state)
+{
+	const size_t bb = 256 * 1024;
+
+	(void)state;
+	assert_false(relay_backpressure(0, 0, bb));
+	/* A frame being assembled may grow to the largest frame. */
+	assert_false(relay_backpressure(RELAY_MAX_FRAME - 1, 0, bb));
+	assert_false(relay_backpressure(RELAY_MAX_FRAME + bb - 1, 0, bb));
+	assert_true(relay_backpressure(RELAY_MAX_FRAME + bb, 0, bb));
+	/* Allowed bytes the destination has not taken yet: at most bb. */
+	assert_false(relay_backpressure(bb - 1, bb - 1, bb));
+	assert_true(relay_backpressure(bb, bb, bb));
+	assert_true(relay_backpressure(bb + 10, bb, bb));
+}
+
+/* ---- CRL lookup ---- */
+
+static const char *pki(void)
+{
+	return getenv("JGW_TEST_PKI");
+}
+
+static void test_serial_revoked(void **state)
+{
+	char path[512], crl[512], serial[128], sha[128];
+	char *crls[1] = { crl };
+	struct jgw_config cfg;
+
+	(void)state;
+	if (!pki())
+		skip();
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(crl, sizeof(crl), "%s/crl.pem", pki());
+	cfg.tls.crls = crls;
+	cfg.tls.n_crls = 1;
+
+	snprintf(path, sizeof(path), "%s/bad/revoked.crt", pki());
+	assert_true(tls_cert_file_info(path, serial, sizeof(serial), sha, sizeof(sha)));
+	assert_true(relay_serial_revoked(&cfg, serial));
+
+	snprintf(path, sizeof(path), "%s/131016.crt", pki());
+	assert_true(tls_cert_file_info(path, serial, sizeof(serial), sha, sizeof(sha)));
+	assert_false(relay_serial_revoked(&cfg, serial));
+
+	/* No CRL configured: nothing is revoked; garbage serials are not. */
+	cfg.tls.n_crls = 0;
+	snprintf(path, sizeof(path), "%s/bad/revoked.crt", pki());
+	assert_true(tls_cert_file_info(path, serial, sizeof(serial), sha, sizeof(sha)));
+	assert_false(relay_serial_revoked(&cfg, serial));
+	cfg.tls.n_crls = 1;
+	assert_false(relay_serial_revoked(&cfg, ""));
+	assert_false(relay_serial_revoked(&cfg, "zz"));
+	assert_false(relay_serial_revoked(&cfg, NULL));
+}
+
+/* ---- control protocol ---- */
+
+static void test_parse_simple(void **state)
+{
+	struct control_req req;
+	char err[256];
+
+	(void)state;
+	assert_true(control_parse("status\n", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_STATUS);
+	assert_true(control_parse("stats", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_STATS);
+	assert_true(control_parse("reload\r\n", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_RELOAD);
+	assert_true(control_parse("  peers  ", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_PEERS);
+	assert_true(control_parse("quarantine list", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_QUAR_LIST);
+}
+
+static void test_parse_quarantine(void **state)
+{
+	struct control_req req;
+	char err[256];
+
+	(void)state;
+	assert_true(control_parse("quarantine add 10.77.0.99", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_QUAR_ADD);
+	assert_int_equal(req.addr.family, AF_INET);
+	assert_int_equal(req.addr.len, 32);
+	assert_int_equal(req.addr.addr[3], 99);
+	assert_int_equal(req.timeout_s, 0);
+	assert_true(control_parse("quarantine add fd00:77::99 90s", &req, err, sizeof(err)));
+	assert_int_equal(req.addr.family, AF_INET6);
+	assert_int_equal(req.timeout_s, 90);
+	assert_true(control_parse("quarantine add 10.77.0.1 15m", &req, err, sizeof(err)));
+	assert_int_equal(req.timeout_s, 900);
+	assert_true(control_parse("quarantine add 10.77.0.1 2h", &req, err, sizeof(err)));
+	assert_int_equal(req.timeout_s, 7200);
+	assert_true(control_parse("quarantine del 10.77.0.99", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_QUAR_DEL);
+}
+
+static void expect_error(const char *line, const char *fragment)
+{
+	struct control_req req;
+	char err[256] = "";
+
+	if (control_parse(line, &req, err, sizeof(err)))
+		fail_msg("accepted: %s", line);
+	if (!strstr(err, fragment))
+		fail_msg("`%s': error `%s' lacks `%s'", line, err, fragment);
+}
+
+static void test_parse_errors(void **state)
+{
+	char longline[400];
+
+	(void)state;
+	expect_error("", "empty");
+	expect_error("   \n", "empty");
+	expect_error("shutdown", "unknown command `shutdown'");
+	expect_error("status now", "takes no argument");
+	expect_error("quarantine", "needs add, del or list");
+	expect_error("quarantine flush", "unknown action `flush'");
+	expect_error("quarantine add", "needs an address");
+	expect_error("quarantine add 10.77.0.300", "`10.77.0.300'");
+	expect_error("quarantine add example.org", "`example.org'");
+	expect_error("quarantine add 10.77.0.1 0", "`0'");
+	expect_error("quarantine add 10.77.0.1 -5", "`-5'");
+	expect_error("quarantine add 10.77.0.1 10x", "`10x'");
+	expect_error("quarantine add 10.77.0.1 31d", "`31d'");
+	expect_error("quarantine add 10.77.0.1 99999999999999999999", "timeout");
+	expect_error("quarantine add 10.77.0.1 10 extra", "too many");
+	expect_error("quarantine del 10.77.0.1 10", "one address");
+	expect_error("quarantine list all", "no argument");
+	expect_error("status\x01", "control");
+	expect_error("st\xc3\xa4tus", "non-ASCII");
+	memset(longline, 'a', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	expect_error(longline, "longer than");
+	expect_error("a b c d e f g", "too many");
+}
+
+static void test_timeout_words(void **state)
+{
+	uint32_t s = 0;
+
+	(void)state;
+	assert_true(control_parse_timeout("1", &s));
+	assert_int_equal(s, 1);
+	assert_false(control_parse_timeout("30d", &s));   /* no day suffix */
+	assert_true(control_parse_timeout("720h", &s));
+	assert_int_equal(s, 720 * 3600);
+	assert_false(control_parse_timeout("721h", &s));
+	assert_false(control_parse_timeout("", &s));
+	assert_false(control_parse_timeout("s", &s));
+	assert_false(control_parse_timeout("5ss", &s));
+}
+
+static void test_format(void **state)
+{
+	char line[CONTROL_LINE_MAX + 2], err[256];
+	char *ok[] = { "quarantine", "add", "10.77.0.5", "60" };
+	char *bad[] = { "quarantine", "add", "nowhere" };
+	char *one[] = { "status" };
+
+	(void)state;
+	assert_true(control_format(4, ok, line, sizeof(line), err, sizeof(err)));
+	assert_string_equal(line, "quarantine add 10.77.0.5 60\n");
+	assert_true(control_format(1, one, line, sizeof(line), err, sizeof(err)));
+	assert_string_equal(line, "status\n");
+	assert_false(control_format(3, bad, line, sizeof(line), err, sizeof(err)));
+	assert_non_null(strstr(err, "nowhere"));
+	assert_false(control_format(0, one, line, sizeof(line), err, sizeof(err)));
+	assert_false(control_format(1, one, line, 4, err, sizeof(err)));
+}
+
+/* ---- control socket round trip ---- */
+
+static int handled;
+
+static void handler(void *arg, const struct control_req *req, struct control_reply *reply)
+{
+	(void)arg;
+	handled++;
+	if (req->cmd == CONTROL_STATUS) {
+		control_reply_line(reply, "site %s", "131016");
+		control_reply_line(reply, "tunnels %d", 3);
+	} else if (req->cmd == CONTROL_RELOAD) {
+		control_reply_error(reply, "reload rejected: x.conf:3:1: bad\nline");
+	}
+}
+
+static void on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	(void)revents;
+	ev_child_stop(loop, w);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_guard(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Fork a control_call client; serve it; return its exit status and what
+ * it printed on stdout/stderr. */
+static int round_trip(const char *path, const char *line, char *out, size_t outlen,
+		      char *errout, size_t errlen)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	int po[2], pe[2], status = -1;
+	ev_child cw;
+	ev_timer guard;
+	pid_t pid;
+	ssize_t n;
+
+	assert_int_equal(pipe(po), 0);
+	assert_int_equal(pipe(pe), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[256];
+		int rc;
+
+		close(po[0]);
+		close(pe[0]);
+		rc = control_call(path, line, po[1], pe[1], err, sizeof(err));
+		if (rc < 0)
+			dprintf(pe[1], "call: %s\n", err);
+		_exit(rc < 0 ? 9 : rc);
+	}
+	close(po[1]);
+	close(pe[1]);
+	ev_child_init(&cw, on_child, pid, 0);
+	ev_child_start(loop, &cw);
+	ev_timer_init(&guard, on_guard, 10.0, 0.0);
+	ev_timer_start(loop, &guard);
+	ev_run(loop, 0);
+	ev_timer_stop(loop, &guard);
+	if (cw.rpid == pid)
+		status = WIFEXITED(cw.rstatus) ? WEXITSTATUS(cw.rstatus) : 99;
+	n = read(po[0], out, outlen - 1);
+	out[n > 0 ? n : 0] = '\0';
+	n = read(pe[0], errout, errlen - 1);
+	errout[n > 0 ? n : 0] = '\0';
+	close(po[0]);
+	close(pe[0]);
+	return status;
+}
+
+static void test_control_round_trip(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	char dir[] = "/tmp/jgw-ctl-XXXXXX", path[128], out[512], err[512], e[256];
+	struct control_server *srv;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	srv = control_server_new(loop, path, (unsigned)-1, (unsigned)-1, handler, NULL, e, sizeof(e));
+	assert_non_null(srv);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	handled = 0;
+	assert_int_equal(round_trip(path, "status\n", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "site 131016\ntunnels 3\n");
+	assert_int_equal(handled, 1);
+
+	/* An error answer: exit 1, message on stderr, on one line. */
+	assert_int_equal(round_trip(path, "reload\n", out, sizeof(out), err, sizeof(err)), 1);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "jgwctl: reload rejected: x.conf:3:1: bad line\n");
+
+	/* A request the daemon does not understand never reaches the handler. */
+	assert_int_equal(round_trip(path, "format disk\n", out, sizeof(out), err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "unknown command `format'"));
+	assert_int_equal(handled, 2);
+
+	control_server_free(srv);
+	assert_int_not_equal(stat(path, &st), 0);    /* socket removed */
+	/* Nobody listening: the client says so and fails. */
+	assert_int_equal(round_trip(path, "status\n", out, sizeof(out), err, sizeof(err)), 9);
+	assert_non_null(strstr(err, "cannot reach jgwd"));
+	rmdir(dir);
+}
+
+static void test_control_refuses_other_files(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	char dir[] = "/tmp/jgw-ctl-XXXXXX", path[128], e[256];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/not-a-socket", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_null(control_server_new(loop, path, (unsigned)-1, (unsigned)-1, handler, NULL,
+				       e, sizeof(e)));
+	assert_non_null(strstr(e, "not a socket"));
+	assert_int_equal(access(path, F_OK), 0);      /* left alone */
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_append_consume),
+		cmocka_unit_test(test_buf_limit),
+		cmocka_unit_test(test_buf_compacts_in_place),
+		cmocka_unit_test(test_buf_grow_keeps_data),
+		cmocka_unit_test(test_buf_trim),
+		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_serial_revoked),
+		cmocka_unit_test(test_parse_simple),
+		cmocka_unit_test(test_parse_quarantine),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_timeout_words),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_control_round_trip),
+		cmocka_unit_test(test_control_refuses_other_files),
+	};
+
+	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
+}
