@@ -88,7 +88,6 @@ struct side {
 	uint8_t hdr[JMSG_HDR_LEN];
 	size_t hdr_have;
 	int hdr_checked;                 /* header checks done so far */
-	uint64_t body_left;              /* body bytes not yet consumed */
 
 	struct level lv[2];
 	int depth;
@@ -96,7 +95,7 @@ struct side {
 	size_t tlv_have;
 
 	const struct cat_field *vf;      /* the value being read */
-	uint32_t vlen, vleft;
+	uint32_t vleft;                  /* bytes of it still to come */
 	struct val_utf8 utf8;
 	uint8_t scratch[SCRATCH_MAX];
 	size_t scratch_have;
@@ -434,7 +433,6 @@ static void header_accept(struct insp_conn *c, enum insp_dir dir, struct side *s
 	}
 	if (dir == INSP_FROM_LAN && !c->first_receiver[0])
 		node_copy(c->first_receiver, rcv);
-	s->body_left = s->fr.body_len;
 	s->lv[0] = (struct level){ .shape = s->type->body, .left = s->fr.body_len, .item = NO_ITEM };
 	s->depth = 0;
 	s->tlv_have = 0;
@@ -556,7 +554,7 @@ static enum insp_reason tlv_begin(struct side *s, uint16_t tag, uint16_t len)
 	if (len < it->field->len_min || len > it->field->len_max)
 		return INSP_BAD_VALUE;
 	s->vf = it->field;
-	s->vlen = s->vleft = len;
+	s->vleft = len;
 	s->st = ST_VALUE;
 	return INSP_OK;
 }
@@ -588,6 +586,59 @@ static inline enum insp_reason value_whole(const struct cat_field *f, const uint
 	default:             ok = false; break;
 	}
 	return ok ? INSP_OK : INSP_BAD_VALUE;
+}
+
+/*
+ * The common case in one tight loop: whole fields of the current level that
+ * follow the shape (the same item again, the next one, or one after optional
+ * ones) and hold good values. It stops, without a verdict, at anything else
+ * — a container, a field cut by the read, any rule broken — and the general
+ * path below takes that field from its first byte, so both give the same
+ * verdicts.
+ */
+static size_t fast_fields(struct side *s, const uint8_t *p, size_t n)
+{
+	struct level *l = &s->lv[s->depth];
+	const struct cat_shape *sh = l->shape;
+	size_t used = 0;
+
+	if (sh == NULL)
+		return 0;
+	const struct cat_item *items = sh->items;
+	size_t n_items = sh->n_items, item = l->item;
+	uint32_t count = l->count;
+	uint64_t left = l->left;
+	while (n - used >= 4 && left >= 4) {
+		uint16_t tag = jmsg_be16(p + used), len = jmsg_be16(p + used + 2);
+		if (len > left - 4 || len > n - used - 4)
+			break;
+		size_t idx;
+		if (item != NO_ITEM && items[item].tag == tag) {
+			if (count >= items[item].max)
+				break;
+			idx = item;
+		} else {
+			if (item != NO_ITEM && count < items[item].min)
+				break;
+			idx = item == NO_ITEM ? 0 : item + 1;
+			while (idx < n_items && items[idx].tag < tag && items[idx].min == 0)
+				idx++;
+			if (idx >= n_items || items[idx].tag != tag)
+				break;
+		}
+		const struct cat_field *f = items[idx].field;
+		if (f->kind == CAT_CONTAINER || len < f->len_min || len > f->len_max ||
+		    value_whole(f, p + used + 4, len) != INSP_OK)
+			break;
+		count = idx == item ? count + 1 : 1;
+		item = idx;
+		used += 4 + (size_t)len;
+		left -= 4 + (uint64_t)len;
+	}
+	l->item = item;
+	l->count = count;
+	l->left = left;
+	return used;
 }
 
 /* n more bytes of the current value; the last call completes it. */
@@ -748,6 +799,18 @@ static size_t feed_body(struct side *s, const uint8_t *p, size_t n, enum insp_re
 			continue;
 		}
 		/* ST_TLV: a field header at the current level. */
+		if (s->tlv_have == 0) {
+			size_t k = fast_fields(s, p + used, n - used);
+			used += k;
+			if (k > 0 && s->lv[s->depth].left == 0) {
+				*r = close_levels(s, done);
+				if (*r != INSP_OK || *done)
+					return used;
+				continue;
+			}
+			if (used == n)
+				return used;
+		}
 		struct level *l = &s->lv[s->depth];
 		if (s->tlv_have == 0 && l->left < 4) {
 			s->fr.field = 0;

@@ -3,6 +3,7 @@
 FILTERS_SRCS += filters/jmsg.c filters/values.c filters/catalog.c filters/inspect.c
 FILTERS_GEN  += filters/catalog.tab.c filters/catalog.lex.c
 LIBS_FILTERS += -lcrypto
+DEBS         += bison flex libssl-dev libcmocka-dev clang openssl util-linux
 TEST_SRCS    += tests/lib/jframe.c
 BINS         += $(B)/jgw-inspect
 

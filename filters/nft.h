@@ -59,8 +59,9 @@ int nft_table_delete(const char *table, char *err, size_t errlen);
 
 /* Quarantine sets (quarantine4, quarantine6): single addresses only (a
  * prefix shorter than /32 or /128 is refused). add (timeout_s 0 = the set
- * default; an address already present keeps its timer), delete, list
- * (expires_ms: milliseconds left). */
+ * default; for an address already present, recent kernels (seen on 6.18)
+ * restart its timer with the new timeout, older ones keep the running
+ * timer), delete, list (expires_ms: milliseconds left). */
 int nft_quarantine_add(const char *table, const struct nft_prefix *addr,
 		       uint32_t timeout_s, char *err, size_t errlen);
 int nft_quarantine_del(const char *table, const struct nft_prefix *addr,

@@ -4,7 +4,7 @@ FILTERS_SRCS += filters/nft.c filters/nft_rules.c filters/nftlog.c
 GATEWAY_SRCS += gateway/quar.c gateway/ctl_nft.c
 LIBS_FILTERS += -lnftnl -lmnl
 DEBS += libnftnl-dev libmnl-dev nftables iproute2 nmap tcpreplay libpcap-dev \
-        libcmocka-dev hyperfine
+        libcmocka-dev util-linux mawk
 
 NFT_OBJS := $(B)/filters/nft.o $(B)/filters/nft_rules.o $(B)/filters/nftlog.o
 

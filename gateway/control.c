@@ -350,6 +350,7 @@ struct control_server {
 	char *path;
 	int fd;
 	ev_io io;
+	ev_timer resume;             /* accepting paused after EMFILE */
 	control_handler_fn fn;
 	void *arg;
 	struct control_client *clients[MAX_CLIENTS];
@@ -514,8 +515,14 @@ static void on_control_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		/* The waiting client would wake us again at once: pause. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			ev_io_stop(loop, &srv->io);
+			ev_timer_start(loop, &srv->resume);
+		}
 		return;
+	}
 	for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
 		if (!srv->clients[i])
 			slot = i;
@@ -537,6 +544,14 @@ static void on_control_accept(struct ev_loop *loop, ev_io *w, int revents)
 	c->timer.data = c;
 	ev_io_start(loop, &c->io);
 	ev_timer_start(loop, &c->timer);
+}
+
+static void on_control_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control_server *srv = w->data;
+
+	(void)revents;
+	ev_io_start(loop, &srv->io);
 }
 
 struct control_server *control_server_new(struct ev_loop *loop, const char *path,
@@ -603,6 +618,8 @@ struct control_server *control_server_new(struct ev_loop *loop, const char *path
 	ev_io_init(&srv->io, on_control_accept, fd, EV_READ);
 	srv->io.data = srv;
 	ev_io_start(loop, &srv->io);
+	ev_timer_init(&srv->resume, on_control_resume, 1.0, 0.0);
+	srv->resume.data = srv;
 	return srv;
 }
 
@@ -614,6 +631,7 @@ void control_server_free(struct control_server *srv)
 		if (srv->clients[i])
 			client_free(srv->clients[i]);
 	ev_io_stop(srv->loop, &srv->io);
+	ev_timer_stop(srv->loop, &srv->resume);
 	close(srv->fd);
 	unlink(srv->path);
 	free(srv->path);

@@ -59,7 +59,6 @@ struct jgwd {
 	ev_tstamp started, last_stats;
 	uint64_t reloads, reload_rejects, quarantined;
 	bool stopping;
-	int exit_code;
 	char last_error[512];
 };
 
@@ -72,6 +71,19 @@ static void no_core_dumps(void)
 	/* Buffers hold frames with personal data: never let them reach a core. */
 	setrlimit(RLIMIT_CORE, &rl);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Two descriptors per tunnel: take what the hard limit allows (systemd's
+ * LimitNOFILE), since the soft default of 1024 is far below a 機構 site. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+	}
 }
 
 static void first_error(void *arg, const char *msg)
@@ -119,7 +131,7 @@ static void audit_quarantine(struct jgwd *d, const struct nft_prefix *addr, cons
 
 /* ---- firewall ---- */
 
-static int firewall_apply(struct jgwd *d, const struct jgw_config *cfg, char *err, size_t errlen)
+static int firewall_apply(const struct jgw_config *cfg, char *err, size_t errlen)
 {
 	struct nft_policy pol;
 
@@ -129,10 +141,7 @@ static int firewall_apply(struct jgwd *d, const struct jgw_config *cfg, char *er
 		snprintf(err, errlen, "cannot build the firewall policy");
 		return -1;
 	}
-	if (nft_apply(&pol, err, errlen) < 0)
-		return -1;
-	(void)d;
-	return 0;
+	return nft_apply(&pol, err, errlen) < 0 ? -1 : 0;
 }
 
 static void on_nflog(struct ev_loop *loop, ev_io *w, int revents);
@@ -312,7 +321,7 @@ static int reload(struct jgwd *d, char *why, size_t whylen)
 		cfg_free(cfg);
 		goto reject;
 	}
-	if (firewall_apply(d, cfg, err, sizeof(err)) < 0) {
+	if (firewall_apply(cfg, err, sizeof(err)) < 0) {
 		relay_gen_put(gen);
 		goto reject;
 	}
@@ -732,6 +741,15 @@ static int start(struct jgwd *d)
 		cfg_free(cfg);
 		return -1;
 	}
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur < 2 * (rlim_t)cfg->limits.tunnels + 64)
+			log_warn("descriptor limit %llu is below what %u tunnels need (%u)",
+				 (unsigned long long)rl.rlim_cur, cfg->limits.tunnels,
+				 2 * cfg->limits.tunnels + 64);
+	}
 	d->generation = 1;
 	gen = relay_gen_new(cfg, d->generation, err, sizeof(err));
 	if (!gen) {
@@ -740,7 +758,7 @@ static int start(struct jgwd *d)
 		cfg_free(cfg);
 		return -1;
 	}
-	if (firewall_apply(d, cfg, err, sizeof(err)) < 0) {
+	if (firewall_apply(cfg, err, sizeof(err)) < 0) {
 		log_err("firewall: %s", err);
 		audit_config(d, "reject", cfg->sha256, err);
 		relay_gen_put(gen);
@@ -875,6 +893,7 @@ int main(int argc, char **argv)
 		return check_mode(d.conf_path);
 	log_init("jgwd", use_syslog, prio);
 	no_core_dumps();
+	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d.loop) {
@@ -897,5 +916,5 @@ int main(int argc, char **argv)
 	ev_run(d.loop, 0);
 	log_info("stopped");
 	finish(&d);
-	return d.exit_code;
+	return 0;
 }

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -235,26 +236,50 @@ static bool crl_lists(X509_CRL *crl, const BIGNUM *serial)
 	return found;
 }
 
-bool relay_serial_revoked(const struct jgw_config *cfg, const char *serial_hex)
+/* Every CRL of a configuration, read once per reload (not once per live
+ * tunnel: a 機構 gateway holds thousands). */
+static STACK_OF(X509_CRL) *crls_load(const struct jgw_config *cfg)
 {
-	BIGNUM *serial;
-	bool found = false;
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
 
-	if (!serial_hex || !*serial_hex || !(serial = serial_from_hex(serial_hex)))
-		return false;
-	for (size_t i = 0; !found && i < cfg->tls.n_crls; i++) {
+	for (size_t i = 0; crls && i < cfg->tls.n_crls; i++) {
 		BIO *bio = BIO_new_file(cfg->tls.crls[i], "r");
 		X509_CRL *crl;
 
 		if (!bio)
 			continue;
-		while (!found && (crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL))) {
-			found = crl_lists(crl, serial);
-			X509_CRL_free(crl);
-		}
+		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)))
+			if (!sk_X509_CRL_push(crls, crl))
+				X509_CRL_free(crl);
+		ERR_clear_error();   /* the end of the file reads as an error */
 		BIO_free(bio);
 	}
+	return crls;
+}
+
+static bool crls_list(STACK_OF(X509_CRL) *crls, const char *serial_hex)
+{
+	BIGNUM *serial;
+	bool found = false;
+
+	if (!crls || !serial_hex || !*serial_hex || !(serial = serial_from_hex(serial_hex)))
+		return false;
+	for (int i = 0; !found && i < sk_X509_CRL_num(crls); i++)
+		found = crl_lists(sk_X509_CRL_value(crls, i), serial);
 	BN_free(serial);
+	return found;
+}
+
+bool relay_serial_revoked(const struct jgw_config *cfg, const char *serial_hex)
+{
+	STACK_OF(X509_CRL) *crls;
+	bool found;
+
+	if (!serial_hex || !*serial_hex)
+		return false;
+	crls = crls_load(cfg);
+	found = crls_list(crls, serial_hex);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return found;
 }
 
@@ -279,7 +304,6 @@ struct tunnel;
 
 struct side {
 	struct tunnel *t;
-	const char *name;            /* "lan" / "wan" */
 	int fd;
 	struct tls_conn *tls;        /* WAN side only */
 	ev_io io;
@@ -343,6 +367,7 @@ struct relay {
 	bool stopping;
 	struct relay_stats total, interval;
 	ev_tstamp last_accept_err;
+	ev_timer resume;             /* listeners paused after EMFILE */
 };
 
 static void tunnel_run(struct tunnel *t);
@@ -733,7 +758,7 @@ static void tunnel_copy_cert(struct tunnel *t)
 /* May this peer still be served under the current generation? (A handshake
  * that began before a reload finishes under the new rules.) */
 static const char *peer_revoked_by(const struct relay_gen *cur, const char *peer,
-				   const char *serial)
+				   const char *serial, STACK_OF(X509_CRL) *crls)
 {
 	const char *why = NULL;
 
@@ -741,7 +766,7 @@ static const char *peer_revoked_by(const struct relay_gen *cur, const char *peer
 		return NULL;
 	if (!cfg_peer_find(cur->cfg, peer) || !cfg_peer_allowed(cur->cfg, peer, &why))
 		return "peer-removed";
-	if (serial[0] && relay_serial_revoked(cur->cfg, serial))
+	if (serial[0] && (crls ? crls_list(crls, serial) : relay_serial_revoked(cur->cfg, serial)))
 		return "cert-revoked";
 	return NULL;
 }
@@ -818,7 +843,7 @@ static bool step_handshake(struct tunnel *t)
 	}
 	tunnel_copy_cert(t);
 	if (t->gen != t->r->gen &&
-	    (why = peer_revoked_by(t->r->gen, tls_conn_peer_node(w->tls), t->cert_serial))) {
+	    (why = peer_revoked_by(t->r->gen, tls_conn_peer_node(w->tls), t->cert_serial, NULL))) {
 		tunnel_end(t, why);
 		return false;
 	}
@@ -956,7 +981,7 @@ static bool step_dial_tls(struct tunnel *t)
 		return false;
 	}
 	tunnel_copy_cert(t);
-	if (t->gen != t->r->gen && (why = peer_revoked_by(t->r->gen, t->peer, t->cert_serial))) {
+	if (t->gen != t->r->gen && (why = peer_revoked_by(t->r->gen, t->peer, t->cert_serial, NULL))) {
 		tunnel_end(t, why);
 		return false;
 	}
@@ -1178,10 +1203,9 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_again(loop, w);
 }
 
-static void side_init(struct tunnel *t, struct side *s, const char *name)
+static void side_init(struct tunnel *t, struct side *s)
 {
 	s->t = t;
-	s->name = name;
 	s->fd = -1;
 	s->rd_wait = EV_READ;
 	s->wr_wait = EV_WRITE;
@@ -1205,8 +1229,8 @@ static struct tunnel *tunnel_new(struct relay *r, bool ingress, int fd,
 	t->id = r->id_base | (r->id_next++ & 0xffffffffu);
 	t->ingress = ingress;
 	t->start = t->last_activity = ev_now(r->loop);
-	side_init(t, &t->lan, "lan");
-	side_init(t, &t->wan, "wan");
+	side_init(t, &t->lan);
+	side_init(t, &t->wan);
 	t->up = (struct flow){ .dir = INSP_FROM_LAN, .src = &t->lan, .dst = &t->wan };
 	t->down = (struct flow){ .dir = INSP_FROM_WAN, .src = &t->wan, .dst = &t->lan };
 	relay_buf_init(&t->up.buf, limit);
@@ -1259,16 +1283,17 @@ static void accept_one(struct relay *r, bool ingress, int fd, struct sockaddr_st
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A stranger is a stranger whatever the load: name it first. */
+	if (!ingress && !cfg_server_allowed(cfg, (struct sockaddr *)src)) {
+		refuse(r, ingress, fd, src, srclen, "unknown-server", true);
+		return;
+	}
 	if (r->hooks.admit && !r->hooks.admit(r->hooks.arg, &why)) {
 		refuse(r, ingress, fd, src, srclen, why ? why : "not-admitted", false);
 		return;
 	}
 	if (cfg->limits.tunnels && r->n_tunnels >= cfg->limits.tunnels) {
 		refuse(r, ingress, fd, src, srclen, "tunnel-limit", false);
-		return;
-	}
-	if (!ingress && !cfg_server_allowed(cfg, (struct sockaddr *)src)) {
-		refuse(r, ingress, fd, src, srclen, "unknown-server", true);
 		return;
 	}
 	t = tunnel_new(r, ingress, fd, src, srclen);
@@ -1309,11 +1334,22 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		int fd = accept4(w->fd, (struct sockaddr *)&src, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    ev_now(loop) - r->last_accept_err > 1.0) {
+			int e = errno;
+
+			if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED)
+				return;
+			if (ev_now(loop) - r->last_accept_err > 1.0) {
 				r->last_accept_err = ev_now(loop);
 				log_err("accept on the %s listener: %s", ingress ? "WAN" : "LAN",
-					strerror(errno));
+					strerror(e));
+			}
+			/* Out of descriptors or memory: the pending connection would
+			 * wake us again at once. Pause the listeners for a second. */
+			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+				ev_io_stop(loop, &r->lan_io);
+				ev_io_stop(loop, &r->wan_io);
+				ev_timer_set(&r->resume, 1.0, 0.0);
+				ev_timer_start(loop, &r->resume);
 			}
 			return;
 		}
@@ -1327,6 +1363,19 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ------------------------------------------------------------------ */
 /* The relay                                                           */
+
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct relay *r = w->data;
+
+	(void)revents;
+	if (r->stopping)
+		return;
+	if (r->lan_fd >= 0)
+		ev_io_start(loop, &r->lan_io);
+	if (r->wan_fd >= 0)
+		ev_io_start(loop, &r->wan_io);
+}
 
 struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
 			const struct relay_hooks *hooks)
@@ -1345,6 +1394,8 @@ struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
 	ev_io_init(&r->lan_io, on_accept, -1, EV_READ);
 	ev_io_init(&r->wan_io, on_accept, -1, EV_READ);
 	r->lan_io.data = r->wan_io.data = r;
+	ev_timer_init(&r->resume, on_resume, 1.0, 0.0);
+	r->resume.data = r;
 	return r;
 }
 
@@ -1388,6 +1439,7 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 {
 	struct relay_gen *old = r->gen;
 	struct tunnel *t, *next;
+	STACK_OF(X509_CRL) *crls;
 
 	gen->refs++;
 	r->gen = gen;
@@ -1400,8 +1452,9 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 		return;
 	}
 	relay_gen_put(old);
+	crls = r->tunnels ? crls_load(gen->cfg) : NULL;
 	for (t = r->tunnels; t; t = next) {
-		const char *why = peer_revoked_by(gen, t->peer, t->cert_serial);
+		const char *why = peer_revoked_by(gen, t->peer, t->cert_serial, crls);
 
 		next = t->next;
 		if (why) {
@@ -1411,6 +1464,7 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 			tunnel_finish(t);
 		}
 	}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 }
 
 const struct relay_gen *relay_current(const struct relay *r)
@@ -1425,6 +1479,7 @@ void relay_stop(struct relay *r)
 	if (r->stopping)
 		return;
 	r->stopping = true;
+	ev_timer_stop(r->loop, &r->resume);
 	ev_io_stop(r->loop, &r->lan_io);
 	ev_io_stop(r->loop, &r->wan_io);
 	if (r->lan_fd >= 0)
@@ -1449,6 +1504,7 @@ void relay_free(struct relay *r)
 	if (!r)
 		return;
 	r->hooks.stopped = NULL;
+	ev_timer_stop(r->loop, &r->resume);
 	while (r->tunnels) {
 		tunnel_end(r->tunnels, "shutdown");
 		tunnel_finish(r->tunnels);

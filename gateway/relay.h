@@ -115,8 +115,8 @@ int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_
  * allows (audited). The first call starts accepting. */
 void relay_set_gen(struct relay *r, struct relay_gen *gen);
 const struct relay_gen *relay_current(const struct relay *r);
-/* Stop accepting; close every tunnel (close_notify), hooks->stopped when
- * the last one is gone or after the configured shutdown timeout. */
+/* Stop accepting and end every tunnel now (TLS close_notify, a close
+ * record each; frames in flight are not drained); then hooks->stopped. */
 void relay_stop(struct relay *r);
 void relay_free(struct relay *r);
 

@@ -38,7 +38,14 @@ packages=$packages,openssl,dosfstools
 
 step() { printf '[image %4ds] %s\n' "$SECONDS" "$*"; }
 
-rm -rf "$work"; mkdir -p "$work" "$cache"
+# A run killed half-way may have left /proc, /dev or /sys bound inside the
+# work tree: release them before anything is removed, and never cross into
+# another file system while removing.
+for m in $(findmnt -rn -o TARGET | grep -F "$work/" | sort -r || true); do umount -l "$m"; done
+if findmnt -rn -o TARGET | grep -qF "$work/"; then
+	echo "build.sh: $work still has mounts; not removing it" >&2; exit 1
+fi
+rm -rf --one-file-system "$work"; mkdir -p "$work" "$cache"
 root=$work/root
 
 # 1. The base system; the debootstrap result is cached per package list.
@@ -58,7 +65,7 @@ fi
 step "install $(basename "$deb")"
 cp "$deb" "$root/tmp/jgw.deb"
 mount --bind /proc "$root/proc"; mount --bind /dev "$root/dev"; mount --bind /sys "$root/sys"
-trap 'umount -l "$root/proc" "$root/dev" "$root/sys" 2>/dev/null || true' EXIT
+trap 'umount -l "$root/proc" "$root/dev" "$root/sys" 2>/dev/null || true' EXIT INT TERM
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 chroot "$root" apt-get update -qq
 chroot "$root" apt-get install -y -qq --no-install-recommends /tmp/jgw.deb >"$work/apt.log" 2>&1 ||

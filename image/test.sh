@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # image/test.sh IMAGE.img — boot two appliances under qemu, a municipality
 # (千代田区 131016) and a prefecture (東京都 130001), on a private virtual WAN;
-# wait for both gateways on the serial console; send a frame through the
+# wait for both gateways to say they are ready on the serial console; send a frame through the
 # tunnel; check the audit record and the ruleset inside the guests.
 #
 # Each guest gets: the image (copy-on-write overlay), a config drive (label
@@ -106,11 +106,12 @@ boot pref "$sshport_pref" "listen=127.0.0.1:$wanport" 52:54:00:77:00:13
 sleep 1
 boot muni "$sshport_muni" "connect=127.0.0.1:$wanport" 52:54:00:77:00:16
 
-ready() { sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$work/$1.serial" | grep -q 'Started jgwd.service'; }
+ready() { sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$work/$1.serial" | grep -q 'jgw: gateway ready on slot'; }
 for i in $(seq 1 600); do
 	ready muni && ready pref && break
 	for s in muni pref; do
 		sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$work/$s.serial" | grep -qE 'FAILED.*jgwd|emergency mode' && fail "$s: jgwd did not start"
+		true
 	done
 	sleep 1
 done

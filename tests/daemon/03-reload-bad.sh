@@ -17,7 +17,7 @@ echo "$out" | grep -q 'jgw.conf:' || fail "rejection does not name file:line: $o
 wait_for 30 audit_has gw '"event":"config".*"action":"reject"' || fail "no config reject record"
 
 kill -HUP "$(pid_of gw)"
-wait_for 30 test "$(status_of gw reload_rejects)" = 2 || fail "SIGHUP with a bad file not counted as rejected"
+wait_for 30 stat_is gw status reload_rejects = 2 || fail "SIGHUP with a bad file not counted as rejected"
 [ "$(status_of gw generation)" = 1 ] || fail "generation changed after SIGHUP with a bad file"
 
 cp "$T/gw/good.conf" "$T/gw/jgw.conf"
@@ -26,7 +26,7 @@ ctl gw reload | grep -q 'generation 2' || fail "good reload not done"
 [ "$(status_of gw generation)" = 2 ] || fail "generation is not 2"
 [ "$(status_of gw config_sha256)" != "$sha1" ] || fail "sha256 did not change with the file"
 kill -HUP "$(pid_of gw)"
-wait_for 30 test "$(status_of gw generation)" = 3 || fail "SIGHUP reload not done"
+wait_for 30 stat_is gw status generation = 3 || fail "SIGHUP reload not done"
 wait_for 30 audit_has gw '"action":"reload"' || fail "no config reload record"
 stop_jgwd gw || fail "jgwd exited non-zero"
 exit 0

@@ -43,7 +43,7 @@ wait_for 30 audit_has tokyo '"event":"message".*"dir":"out".*"type_name":"ack"' 
 	|| fail "tokyo: the ack going back is not recorded"
 wait_for 30 audit_has tokyo '"event":"tunnel".*"side":"wan".*"peer":"131016".*"cert_sha256"' \
 	|| fail "tokyo: no ingress tunnel record with the certificate"
-wait_for 30 test "$(ctl chiyoda stats | awk '$1 == "frames_denied" { print $2 }')" -ge 1 \
+wait_for 30 stat_is chiyoda stats frames_denied -ge 1 \
 	|| fail "stats: frames_denied not counted"
 stop_jgwd chiyoda || fail "chiyoda exited non-zero"
 stop_jgwd tokyo || fail "tokyo exited non-zero"

@@ -1,16 +1,26 @@
 # With the firewall on (in a namespace of its own, jg-*): jgwctl quarantine
 # add/list/del drive the kernel set and are audited; repeated handshake
 # failures from one source quarantine it automatically; the table goes
-# away at stop when keep-on-stop is off.
+# away at stop when keep-on-stop is off. A stranger's packets (another
+# namespace on a veth) are dropped and summarised in `drop` records.
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "nft not installed"
 ns=jg-q$$
 ip netns add "$ns" 2>/dev/null || skip "cannot create network namespaces here"
 JG_NETNS+=("$ns")
 ip -n "$ns" link set lo up
+st=jg-s$$
+ip netns add "$st" || fail "cannot create $st"
+JG_NETNS+=("$st")
+ip link add "jg-qa$$" netns "$ns" type veth peer name "jg-qb$$" netns "$st" || fail "veth"
+ip -n "$ns" addr add 10.77.0.16/24 dev "jg-qa$$"
+ip -n "$st" addr add 10.77.0.99/24 dev "jg-qb$$"
+ip -n "$ns" link set "jg-qa$$" up
+ip -n "$st" link set "jg-qb$$" up
 
 write_conf gw 131016 22401 22402 22403 130001 22412 131016 \
-	'firewall { enabled yes; table "jgwtest"; keep-on-stop no; quarantine after 2 failures within 60s for 30s; }'
+	'firewall { enabled yes; table "jgwtest"; keep-on-stop no; drop-interval 1s;
+	quarantine after 2 failures within 60s for 30s; }'
 sed -i '/^firewall { enabled no; }$/d' "$T/gw/jgw.conf"
 ip netns exec "$ns" "$JGWD" -d -c "$T/gw/jgw.conf" >"$T/gw/jgwd.log" 2>&1 &
 PID_gw=$!
@@ -38,6 +48,11 @@ wait_for 50 bash -c "'$JGWCTL' -s '$T/gw/control.sock' quarantine list | grep -q
 	|| fail "source not quarantined after 2 failures"
 wait_for 30 audit_has gw '"event":"quarantine".*"addr":"127.0.0.1".*"action":"add"' \
 	|| fail "no audit record for the automatic quarantine"
+
+# The stranger is not a peer: its SYNs to the WAN port are dropped.
+ip netns exec "$st" timeout 2 bash -c 'exec 3<>/dev/tcp/10.77.0.16/22402' 2>/dev/null \
+	&& fail "a stranger reached the WAN port"
+wait_for 50 audit_has gw '"event":"drop".*"src":"10.77.0.99"' || fail "no drop record for the stranger"
 
 kill -TERM "$PID_gw"; wait "$PID_gw" || fail "jgwd exited non-zero"
 ip netns exec "$ns" nft list table inet jgwtest >/dev/null 2>&1 && fail "table left behind with keep-on-stop off"

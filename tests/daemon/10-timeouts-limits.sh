@@ -23,16 +23,17 @@ exec 4<&- 4>&-
 
 # Two silent LAN clients fill the limit of 2; the third is refused at once.
 exec 5<>/dev/tcp/127.0.0.1/22601 6<>/dev/tcp/127.0.0.1/22601
-wait_for 20 test "$(status_of gw tunnels)" = 2 || fail "two tunnels not counted"
+wait_for 20 stat_is gw status tunnels = 2 || fail "two tunnels not counted"
 exec 7<>/dev/tcp/127.0.0.1/22601
 wait_for 50 audit_has gw '"reason":"tunnel-limit"' || fail "no tunnel-limit record"
 exec 5<&- 6<&- 7<&- 5>&- 6>&- 7>&-
+wait_for 50 stat_is gw status tunnels = 0 || fail "closed clients still counted"
 
 # 127.0.0.2 is on loopback but not in lan-allow.
 socat -u TCP:127.0.0.1:22601,bind=127.0.0.2 - >/dev/null 2>&1 </dev/null
 wait_for 50 audit_has gw '"lan_addr":"127.0.0.2:[0-9]+".*"reason":"unknown-server"' \
 	|| fail "a LAN source outside lan-allow was not refused"
-wait_for 30 test "$(ctl gw stats | awk '$1 == "tunnels_rejected" { print $2 }')" -ge 3 \
+wait_for 30 stat_is gw stats tunnels_rejected -ge 3 \
 	|| fail "rejections not counted"
 stop_jgwd gw || fail "jgwd exited non-zero"
 exit 0

@@ -1,14 +1,15 @@
-# Backpressure: a local server that stops reading must slow the sender, not
-# grow the gateways. The sender keeps up to 1,000 frames (about 2 MB) in flight; each
-# jgwd holds at most one largest frame + `buffer` per direction, and their
-# memory stays bounded; the rest waits in the sender (and kernel buffers).
-# (1,000 in flight: the inspection's limit on unanswered requests is 1,024.)
+# Backpressure: a local server that stops reading must slow the sender,
+# not grow the gateways. The sender keeps up to 20,000 frames (about 44 MB)
+# in flight (the inspection's limit on unanswered requests is raised to
+# allow that); each jgwd holds at most one largest frame + `buffer` per
+# direction, its memory stays bounded, and the rest waits in the sender and
+# the kernel's socket buffers.
 . "$(dirname "$0")/lib.sh"
 : "${JGW_NODE:?}"
 command -v socat >/dev/null || skip "socat not installed"
 
-write_conf chiyoda 131016 22901 22902 22903 130001 22912
-write_conf tokyo   130001 22911 22912 22913 131016 22902
+write_conf chiyoda 131016 22901 22902 22903 130001 22912 131016 'limits { outstanding 30000; }'
+write_conf tokyo   130001 22911 22912 22913 131016 22902 130001 'limits { outstanding 30000; }'
 start_jgwd chiyoda
 start_jgwd tokyo
 # A 住基 server that accepts and never reads (socat stops once the pipe to
@@ -18,9 +19,9 @@ JG_PIDS+=($!)
 wait_for 50 bash -c "ss -ltn | grep -q 127.0.0.1:22913" || fail "stuck server did not start"
 
 "$JGW_NODE" load --connect 127.0.0.1:22901 --from 131016 --to 130001 --duration 6 \
-	--window 1000 --mix realistic >"$T/load.log" 2>&1 &
+	--window 20000 --mix realistic >"$T/load.log" 2>&1 &
 JG_PIDS+=($!)
-wait_for 100 test "$(ctl tokyo status | awk '$1 == "tunnels" { print $2 }')" = 1 || fail "no tunnel"
+wait_for 100 stat_is tokyo status tunnels = 1 || fail "no tunnel"
 limit=$(( 2 * (4 * 1024 * 1024 + 48 + 256 * 1024) ))
 max_c=0 max_t=0 rss_max=0
 for i in $(seq 1 30); do

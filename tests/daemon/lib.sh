@@ -91,3 +91,11 @@ status_of() { ctl "$1" status | awk -v k="$2" '$1 == k { print $2 }'; }
 
 # audit_has NAME PATTERN: a record of the spool matches (grep -E).
 audit_has() { cat "$T/$1"/spool/* 2>/dev/null | grep -Eq "$2"; }
+
+# stat_is NAME status|stats KEY OP VALUE: a control answer's KEY compares
+# (test OP) to VALUE now; for wait_for, which re-runs it on each try.
+stat_is() {
+	local v
+	v=$(ctl "$1" "$2" | awk -v k="$3" '$1 == k { print $2 }')
+	[ -n "$v" ] && test "$v" "$4" "$5"
+}

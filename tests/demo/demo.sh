@@ -40,6 +40,9 @@ for bin in jgwd jgwctl jgw-node; do
 	[ -x "$B/$bin" ] || die "$B/$bin is missing: run make first"
 done
 command -v jq >/dev/null || die "jq is missing (make deps)"
+ip netns add jd-probe 2>/dev/null || die "cannot create network namespaces here"
+ip netns exec jd-probe nft list tables >/dev/null 2>&1 || { ip netns del jd-probe; die "nftables does not work in a namespace here"; }
+ip netns del jd-probe
 
 # ---------------------------------------------------------------------
 # Build the world.
@@ -101,9 +104,9 @@ add_row() { ROWS+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"$5"); }
 
 # allowed LABEL SRC_SITE DST_SITE SERVER(juki|fuhyo) TYPE COUNT RECORDS
 allowed() {
-	local label=$1 src=$2 dst=$3 server=$4 type=$5 count=$6 records=$7 out rc before after
+	local label=$1 src=$2 dst=$3 server=$4 type=$5 count=$6 records=$7 out rc bn br an ar
 	local from=${NS_CODE[$src]} to=${NS_CODE[$dst]}
-	read -r bn _ < <(delivered "$dst" "$server" "$type" "$from")
+	read -r bn br < <(delivered "$dst" "$server" "$type" "$from")
 	mark_audit
 	out=$(ns_send "$src" --to "$to" --type "$type" --count "$count" --records "$records" --timeout 10 2>&1)
 	rc=$?
@@ -112,7 +115,7 @@ allowed() {
 	answers=$(grep -o 'answered [a-z-]*' <<<"$out" | awk '{print $2}' | sort | uniq -c | awk '{printf "%s×%s ", $2, $1}')
 	if [ "$rc" = 0 ] && [ "$got" = "$count" ]; then
 		add_row "$label" "$from→$to" "pass" "passed: ${answers% }" \
-			"${NS_NAME_JA[$dst]} $( [ "$server" = juki ] && echo 住基 || echo 附票) server got $got frame(s)$( [ "$records" -gt 1 ] && echo ", $((count * records)) records")"
+			"${NS_NAME_JA[$dst]} $( [ "$server" = juki ] && echo 住基 || echo 附票) server got $got frame(s)$( [ "$records" -gt 1 ] && echo ", $((ar - br)) records")"
 	else
 		FAILED=$((FAILED + 1))
 		add_row "$label" "$from→$to" "pass" "FAILED (exit $rc)" \
@@ -205,7 +208,7 @@ allowed "戸籍の附票記載事項通知 fuhyo-kisai-tsuchi"      chuo    chiy
 # Refusals are spread over the sites: a source that fails 5 times within
 # 60 s is quarantined (common/policy.conf), which the last rows show.
 refused "wrong direction: honnin-tsuchi to a CS"         chiyoda 131024 honnin-tsuchi
-refused "wrong direction: CS sends a 機構-only notice"   chuo    000000 tennyu-tsuchi --bad direction
+refused "wrong direction: CS sends the prefecture's notice" chuo    000000 tennyu-tsuchi --bad direction
 refused "spoofed sender (claims 中央区)"                 chiyoda 130001 tenshutsu-kakutei --bad sender --spoof 131024
 refused "bad check digit in a 住民票コード"              chiyoda 131024 tennyu-tsuchi --bad check-digit
 refused "unsolicited response (ack to nothing)"          chuo    130001 tenshutsu-kakutei --bad unsolicited

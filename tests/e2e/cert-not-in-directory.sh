@@ -1,5 +1,6 @@
-# cert-not-in-directory — a valid certificate of a node that is not in the
-# peer directory (大阪府 270008 at 東京都) is refused.
+# cert-not-in-directory — a valid certificate of a node that may be a peer by
+# the rules (a municipality: 271004, 大阪府) but is not in 中央区's peer
+# directory is refused as unknown-peer.
 source "$(dirname "$0")/lib.sh"
 e2e_need
-e2e_cert_case 270008 "unknown-peer"
+E2E_TARGET=chuo e2e_cert_case 271004 "unknown-peer"

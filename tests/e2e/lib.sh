@@ -161,37 +161,41 @@ e2e_s_client() {
 }
 
 # e2e_fake_peer NS TARGET [s_client options] — a third-party TLS client (openssl
-# s_client) sends a valid tenshutsu-kakutei 131016→130001 and prints how many
-# answer bytes came back (0: refused).
+# s_client) sends a valid notice 131016→E2E_TO (default 130001: 転出確定; to a
+# municipality: 転入通知) and prints how many answer bytes came back (0: refused).
 e2e_fake_peer() {
 	local ns=$1 target=$2; shift 2
-	"$B/jgw-node" frame --from 131016 --to 130001 --type tenshutsu-kakutei >"$NS_WORK/frame.bin"
+	local type=tenshutsu-kakutei
+	[ "${E2E_TO:-130001}" = 130001 ] || type=tennyu-tsuchi
+	"$B/jgw-node" frame --from 131016 --to "${E2E_TO:-130001}" --type "$type" >"$NS_WORK/frame.bin"
 	{ cat "$NS_WORK/frame.bin"; sleep 1.5; } | e2e_s_client "$ns" "$target" "$@" | wc -c
 }
 
 # e2e_cert_case CERT_BASENAME REASON_REGEX [s_client options] — a fake peer
-# gateway dials 東京都's WAN listener from 千代田区's WAN address (admitted by
-# the firewall) with pki/CERT_BASENAME.{crt,key}; the tunnel must be refused,
-# nothing relayed, and the reject audited with a reason matching REASON_REGEX.
+# gateway dials the WAN listener of E2E_TARGET (default tokyo) from 千代田区's
+# WAN address (admitted by the firewall) with pki/CERT_BASENAME.{crt,key}; the
+# tunnel must be refused, nothing relayed, and the reject audited with a
+# reason matching REASON_REGEX. Then the same client with 千代田区's valid
+# certificate must get an answer (so the case can fail).
 e2e_cert_case() {
-	local cert=$1 reasons=$2; shift 2
-	e2e_topology chiyoda tokyo
-	e2e_start tokyo
+	local cert=$1 reasons=$2 t=${E2E_TARGET:-tokyo}; shift 2
+	E2E_TO=${NS_CODE[$t]}
+	e2e_topology chiyoda "$t"
+	e2e_start "$t"
 	local args=()
 	[ -n "$cert" ] && args=(-cert "$NS_WORK/pki/$cert.crt" -key "$NS_WORK/pki/$cert.key")
 	local got
-	got=$(e2e_fake_peer "$(ns_gw chiyoda)" "$(ns_wan4 tokyo):7443" "${args[@]}" "$@")
+	got=$(e2e_fake_peer "$(ns_gw chiyoda)" "$(ns_wan4 "$t"):7443" "${args[@]}" "$@")
 	[ "$got" = 0 ] || fail "the fake peer with '${cert:-no certificate}' got $got answer bytes"
-	[ "$(e2e_server_count tokyo juki true)" = 0 ] || fail "a frame reached 東京都's server"
+	[ "$(e2e_server_count "$t" juki true)" = 0 ] || fail "a frame reached ${NS_NAME_JA[$t]}'s server"
 	local rec
-	rec=$(e2e_audit_wait tokyo '.event == "tunnel" and .state == "reject" and .side == "wan"') ||
-		fail "no tunnel reject audited at tokyo"
+	rec=$(e2e_audit_wait "$t" '.event == "tunnel" and .state == "reject" and .side == "wan"') ||
+		fail "no tunnel reject audited at $t"
 	local reason
 	reason=$(head -1 <<<"$rec" | jq -r '.reason')
 	[[ $reason =~ ^($reasons)$ ]] || fail "reject reason '$reason', expected $reasons"
-	# The same client with a good certificate is let in (the test can fail).
-	got=$(e2e_fake_peer "$(ns_gw chiyoda)" "$(ns_wan4 tokyo):7443" \
+	got=$(e2e_fake_peer "$(ns_gw chiyoda)" "$(ns_wan4 "$t"):7443" \
 		-cert "$NS_WORK/pki/131016.crt" -key "$NS_WORK/pki/131016.key")
 	[ "$got" -ge 48 ] || fail "the control client with a valid certificate got $got bytes"
-	echo "refused: ${cert:-no certificate} -> $reason"
+	echo "refused at $t: ${cert:-no certificate} -> $reason"
 }

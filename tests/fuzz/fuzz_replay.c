@@ -90,9 +90,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fp = fmemopen((void *)data, size, "rb");
 	if (!fp)
 		return 0;
-	pc = pcap_fopen_offline(fp, errbuf);   /* owns fp from here */
-	if (!pc)
+	pc = pcap_fopen_offline(fp, errbuf);   /* owns fp from here on success */
+	if (!pc) {
+		fclose(fp);
 		return 0;
+	}
 	linktype = pcap_datalink(pc);
 	r = reasm_new(&lim, &ops, NULL);
 	if (!r)

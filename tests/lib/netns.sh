@@ -20,7 +20,6 @@ NS_PREFIX=${NS_PREFIX:-je-$$-}
 declare -A NS_CODE=([chiyoda]=131016 [chuo]=131024 [tokyo]=130001 [jlis]=000000)
 declare -A NS_HOST=([chiyoda]=16 [chuo]=24 [tokyo]=13 [jlis]=100)
 declare -A NS_NAME_JA=([chiyoda]=千代田区 [chuo]=中央区 [tokyo]=東京都 [jlis]=機構)
-NS_SITES_UP=()
 
 ns_gw()  { echo "${NS_PREFIX}$1"; }
 ns_srv() { echo "${NS_PREFIX}$1-srv"; }
@@ -31,19 +30,6 @@ ns_wan4() { echo "10.77.0.${NS_HOST[$1]}"; }
 ns_wan6() { echo "fd00:77::${NS_HOST[$1]}"; }
 ns_lan_gw() { echo "10.${NS_HOST[$1]}.0.1"; }
 ns_lan_srv() { echo "10.${NS_HOST[$1]}.0.10"; }
-# The site short name of a node code.
-ns_site_of() {
-	local s
-	for s in "${!NS_CODE[@]}"; do
-		[ "${NS_CODE[$s]}" = "$1" ] && { echo "$s"; return 0; }
-	done
-	return 1
-}
-
-ns_have_root() {
-	[ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1
-}
-
 # A namespace with loopback up and IPv6 duplicate address detection off
 # (addresses usable at once, so tests need no sleeps).
 _ns_new() {
@@ -77,7 +63,6 @@ _ns_site() {
 	ip -n "$srv" route add default via "10.$n.0.1"
 	# A gateway is an endpoint, never a router.
 	ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
-	NS_SITES_UP+=("$s")
 }
 
 # ns_up SITE... — the WAN bridge, the stranger, and each site.
@@ -116,7 +101,6 @@ ns_down() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
 		case $ns in "$NS_PREFIX"*) _ns_del "$ns";; esac
 	done
-	NS_SITES_UP=()
 }
 
 # ns_wait_tcp NS ADDR PORT [SECONDS] — until something listens there.

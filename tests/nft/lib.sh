@@ -99,17 +99,32 @@ wait_for() {
 # The ruleset as `nft list` prints it, in a form fit for comparison: no
 # counter values, set elements one per line in sorted order.
 normalise() {
-	python3 -c '
-import re, sys
-text = sys.stdin.read()
-text = re.sub(r"packets \d+ bytes \d+", "packets N bytes N", text)
-def elems(m):
-    items = sorted(e.strip() for e in m.group(1).replace("\n", " ").split(","))
-    return "elements = {\n" + "\n".join(items) + "\n}"
-text = re.sub(r"elements = \{(.*?)\}", elems, text, flags=re.S)
-for line in text.splitlines():
-    line = line.strip()
-    if line:
-        print(line)
-'
+	awk '
+	function trim(x) { gsub(/^[ \t]+|[ \t]+$/, "", x); return x }
+	function flush(   n, i, j, t, item) {
+		n = split(acc, item, ",")
+		for (i = 1; i <= n; i++) item[i] = trim(item[i])
+		for (i = 2; i <= n; i++)        # insertion sort: sets are small here
+			for (j = i; j > 1 && item[j - 1] > item[j]; j--) {
+				t = item[j]; item[j] = item[j - 1]; item[j - 1] = t
+			}
+		print "elements = {"
+		for (i = 1; i <= n; i++) print item[i]
+		print "}"
+		acc = ""; inelem = 0
+	}
+	{
+		gsub(/packets [0-9]+ bytes [0-9]+/, "packets N bytes N")
+		line = $0
+		if (!inelem && line ~ /elements = \{/) {
+			inelem = 1
+			sub(/.*elements = \{/, "", line)
+		}
+		if (inelem) {
+			if (line ~ /\}/) { sub(/\}.*/, "", line); acc = acc " " line; flush(); next }
+			acc = acc " " line; next
+		}
+		line = trim(line)
+		if (line != "") print line
+	}'
 }

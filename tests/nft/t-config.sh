@@ -3,7 +3,6 @@
 # jgwd does) gives a kernel table equal to it; the peer directory, the
 # site's servers and the management network are where they belong.
 source "$(dirname "$0")/lib.sh"
-command -v python3 >/dev/null || skip "python3 missing (used to normalise listings)"
 JGWCTL=${JGWCTL:-$ROOT/build/jgwctl}
 case $JGWCTL in /*) ;; *) JGWCTL=$ROOT/$JGWCTL;; esac
 [ -x "$JGWCTL" ] || fail "no $JGWCTL"

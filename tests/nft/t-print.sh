@@ -2,7 +2,6 @@
 # kernel's listing of the table is that same ruleset; `nft -f` of the print
 # gives the same table too.
 source "$(dirname "$0")/lib.sh"
-command -v python3 >/dev/null || skip "python3 missing (used to normalise listings)"
 NS=${NS_PREFIX}print
 ip netns add "$NS" || fail "netns"
 
