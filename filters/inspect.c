@@ -566,39 +566,28 @@ static void value_stream_start(struct side *s)
 	val_utf8_init(&s->utf8);
 }
 
-/* A value wholly in the buffer (the usual case): checked in place. */
+static bool fast_container(const struct cat_shape *inner, const uint8_t *p, size_t len);
+
+/* A value wholly in the buffer (the usual case): checked in place. The
+ * length was checked against the kind's bounds already. */
 static inline enum insp_reason value_whole(const struct cat_field *f, const uint8_t *p, size_t n)
 {
-	bool ok;
-
-	/* The length was checked against the kind's bounds already. */
-	switch (f->kind) {
-	case CAT_TEXT:       ok = val_text(p, n, f->n); break;
-	case CAT_DIGITS:     ok = val_digits(p, n); break;
-	case CAT_RESIDENT:   ok = val_resident_code(p, n); break;
-	case CAT_INDIVIDUAL: ok = val_individual_number(p, n); break;
-	case CAT_DATE:       ok = val_date(p, n); break;
-	case CAT_NODECODE:   ok = val_nodecode(p, n); break;
-	case CAT_LGCODE:     ok = val_lgcode(p, n); break;
-	case CAT_ENUM:       ok = val_enum(f, p, n); break;
-	case CAT_UINT:
-	case CAT_BYTES:      ok = true; break;
-	default:             ok = false; break;
-	}
-	return ok ? INSP_OK : INSP_BAD_VALUE;
+	return val_value(f, p, n) ? INSP_OK : INSP_BAD_VALUE;
 }
 
 /*
- * The common case in one tight loop: whole fields of the current level that
- * follow the shape (the same item again, the next one, or one after optional
- * ones) and hold good values. It stops, without a verdict, at anything else
- * — a container, a field cut by the read, any rule broken — and the general
- * path below takes that field from its first byte, so both give the same
- * verdicts.
+ * The common case in one tight loop: whole fields of one level that follow
+ * the shape (the same item again, the next one, or one after optional ones)
+ * and hold good values; at the top level also whole containers whose fields
+ * all pass the same way and end their record complete. It stops, without a
+ * verdict, at anything else — a field or container cut by the read, any rule
+ * broken — and the general path below takes that field (or that container)
+ * from its first byte, so both give the same verdicts. Only fields it
+ * accepted change *l; *records counts the containers it accepted.
  */
-static size_t fast_fields(struct side *s, const uint8_t *p, size_t n)
+static size_t fast_level(struct level *l, bool top, const uint8_t *p, size_t n,
+			 uint32_t *records)
 {
-	struct level *l = &s->lv[s->depth];
 	const struct cat_shape *sh = l->shape;
 	size_t used = 0;
 
@@ -627,9 +616,14 @@ static size_t fast_fields(struct side *s, const uint8_t *p, size_t n)
 				break;
 		}
 		const struct cat_field *f = items[idx].field;
-		if (f->kind == CAT_CONTAINER || len < f->len_min || len > f->len_max ||
-		    value_whole(f, p + used + 4, len) != INSP_OK)
+		const uint8_t *v = p + used + 4;
+		if (f->kind == CAT_CONTAINER) {
+			if (!top || !fast_container(items[idx].inner, v, len))
+				break;
+			(*records)++;
+		} else if (len < f->len_min || len > f->len_max || !val_value(f, v, len)) {
 			break;
+		}
 		count = idx == item ? count + 1 : 1;
 		item = idx;
 		used += 4 + (size_t)len;
@@ -639,6 +633,22 @@ static size_t fast_fields(struct side *s, const uint8_t *p, size_t n)
 	l->count = count;
 	l->left = left;
 	return used;
+}
+
+/* A whole container in the buffer: true when its fields fill it, all pass,
+ * and none required is missing at its end. */
+static bool fast_container(const struct cat_shape *inner, const uint8_t *p, size_t len)
+{
+	struct level in = { .shape = inner, .left = len, .item = NO_ITEM };
+	uint32_t none = 0;
+	uint16_t field;
+
+	return fast_level(&in, false, p, len, &none) == len && level_end(&in, &field) == INSP_OK;
+}
+
+static size_t fast_fields(struct side *s, const uint8_t *p, size_t n)
+{
+	return fast_level(&s->lv[s->depth], s->depth == 0, p, n, &s->fr.records);
 }
 
 /* n more bytes of the current value; the last call completes it. */

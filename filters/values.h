@@ -57,6 +57,10 @@ bool val_enum(const struct cat_field *f, const uint8_t *p, size_t n);
 /* One value of field f, whole, by its kind (containers: false). */
 bool val_check(const struct cat_field *f, const uint8_t *p, size_t n);
 
+/* val_check for a value whose length already passed val_length_ok (the
+ * engine's hot path: one call per field). */
+bool val_value(const struct cat_field *f, const uint8_t *p, size_t n);
+
 /* Can a value of n bytes be valid for f at all? Decided from the length
  * alone, before any byte of the value is read. */
 bool val_length_ok(const struct cat_field *f, size_t n);
