@@ -1007,6 +1007,60 @@ static void test_split_denied(void **state)
 	jf_free(&b);
 }
 
+/* Records that the whole-record fast path must refuse, between good ones:
+ * the general path then takes the record from its first byte, and the deny
+ * (reason, field, records counted) is the same wherever the cuts. */
+static void bad_record(struct jf_buf *b, int variant)
+{
+	size_t mark = jf_container_begin(b, 0x8001);
+
+	jf_tlv(b, 0x0010, "24727059608", 11);
+	jf_tlv(b, 0x0011, "983205673214", 12);
+	jf_tlv_str(b, 0x0012, "試験　太郎");
+	jf_tlv(b, 0x0014, "19890108", 8);
+	jf_tlv_str(b, 0x0015, "1");
+	jf_tlv_str(b, 0x0016, "試験県見本市架空町1丁目2番3号");
+	jf_tlv_str(b, 0x0017, "01");
+	jf_tlv(b, 0x0018, variant == 1 ? "20260230" : "20260228", 8);   /* 1: no such day */
+	if (variant == 2)
+		jf_tlv(b, 0x0019, "131017", 6);       /* wrong check digit */
+	else if (variant != 0)
+		jf_tlv(b, 0x0019, CHIYODA, 6);
+	if (variant == 3) {                          /* a container inside a record */
+		size_t inner = jf_container_begin(b, 0x8001);
+		jf_container_end(b, inner);
+	}
+	if (variant == 4)
+		b->len = mark + 4;                   /* 4: an empty record */
+	jf_container_end(b, mark);                   /* 0: the last field missing */
+}
+
+static void test_split_record_denies(void **state)
+{
+	struct jf_buf s, b;
+	(void)state;
+	jf_init(&s);
+	jf_init(&b);
+	for (int variant = 0; variant < 6; variant++) {
+		jf_reset(&s);
+		jf_reset(&b);
+		jf_body_R(&b, 3, 20, CHIYODA);
+		bad_record(&b, variant);
+		jf_body_R(&b, 2, 30, CHIYODA);
+		if (variant == 5)
+			b.data[3] += 1;              /* 5: record 1 one byte too long */
+		struct jf_hdr h = hdr(0x0101, 1, CHIYODA, TOKYO);
+		put(&s, &h, &b);
+		static struct run r;
+		r.n = 0;
+		one_lan(h, &b, &r);
+		assert_false(last(&r)->allowed);
+		check_every_cut(&s);
+	}
+	jf_free(&s);
+	jf_free(&b);
+}
+
 /* wire.md §6: each reason was produced by a crafted frame above (the replay
  * reasons gap and overlap-conflict belong to jgw-replay, not the engine). */
 static void test_every_reason_reached(void **state)
@@ -1041,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_extended_catalog_enforced),
 		cmocka_unit_test(test_split_allowed),
 		cmocka_unit_test(test_split_denied),
+		cmocka_unit_test(test_split_record_denies),
 		cmocka_unit_test(test_every_reason_reached),
 	};
 	return cmocka_run_group_tests_name("inspect", tests, setup, teardown);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "filters/jmsg.h"
 #include "filters/values.h"
 #include "tests/lib/jframe.h"
 
@@ -288,6 +289,136 @@ static void test_check_by_kind(void **state)
 	assert_false(val_check(&f, U8("x"), 1));
 }
 
+/* The reference for the fast paths: the streaming validator fed one byte at
+ * a time takes none of its multi-byte steps. */
+static bool text_by_bytes(const uint8_t *s, size_t n)
+{
+	struct val_utf8 u;
+	val_utf8_init(&u);
+	for (size_t i = 0; i < n; i++)
+		if (!val_utf8_feed(&u, s + i, 1))
+			return false;
+	return n > 0 && val_utf8_complete(&u);
+}
+
+/* Every sequence of three bytes, alone (the tail path) and before five
+ * ASCII bytes (the eight-byte word path), against the reference. */
+static void test_text_exhaustive3(void **state)
+{
+	uint8_t s[8] = { 0, 0, 0, 'a', 'a', 'a', 'a', 'a' };
+	unsigned long accepted = 0;
+	(void)state;
+	for (uint32_t v = 0; v < 1u << 24; v++) {
+		s[0] = (uint8_t)(v >> 16), s[1] = (uint8_t)(v >> 8), s[2] = (uint8_t)v;
+		bool want = text_by_bytes(s, 3);
+		if (val_text(s, 3, 8) != want || val_text(s, 8, 8) != text_by_bytes(s, 8))
+			fail_msg("three-byte sequence %06x", (unsigned)v);
+		accepted += want;
+	}
+	/* 95^3 ASCII; 95 x 1920, twice, an ASCII byte and a two-byte character;
+	 * 16 x 4096 three-byte less 2048 overlong (E0) and 2048 surrogates (ED) */
+	assert_int_equal(accepted, 95ul * 95 * 95 + 2 * 95 * 1920 + 16 * 4096 - 2 * 2048);
+}
+
+/* Random texts built from pieces chosen to meet every branch of the fast
+ * paths (plain and edge leads, cut characters, controls), against the
+ * reference, whole and at every split through the streaming validator. */
+static void test_text_random(void **state)
+{
+	static const char *const pieces[] = {
+		"a", "Z~", "abcdefgh", " ", "\x1f", "\x7f", "\x80", "\xc3\xa9", "\xc1\xbf",
+		"千", "代田", "チヨダ", "\xe0\xa0\x80", "\xe0\x9f\xbf", "\xed\x9f\xbf",
+		"\xed\xa0\x80", "\xee\x80\x80", "\xef\xbf\xbf", "\xe5\x8d", "\xe5", "\xf0\x9f\x98\x80",
+		"\xf4\x90\x80\x80", "\xff", "1丁目", "　",
+	};
+	const size_t n_pieces = sizeof(pieces) / sizeof(pieces[0]);
+	uint32_t x = 88172645u;
+	uint8_t s[96];
+	(void)state;
+	for (int round = 0; round < 200000; round++) {
+		size_t n = 0;
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		/* mostly good pieces, so that long texts are often valid */
+		for (int k = 0; k < (int)(x % 12); k++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			size_t pick = x % 4 == 0 ? x / 4 % n_pieces : (size_t[]){ 0, 1, 2, 3, 7, 9, 10, 11,
+										       16, 17, 23, 24 }[x / 4 % 12];
+			size_t len = strlen(pieces[pick]);
+			if (n + len > sizeof(s))
+				break;
+			memcpy(s + n, pieces[pick], len);
+			n += len;
+		}
+		bool want = text_by_bytes(s, n);
+		if (val_text(s, n, sizeof(s)) != want)
+			fail_msg("round %d: whole text differs", round);
+		if (round % 64 == 0) {
+			for (size_t a = 0; a <= n; a++) {
+				struct val_utf8 u;
+				val_utf8_init(&u);
+				bool ok = val_utf8_feed(&u, s, a) && val_utf8_feed(&u, s + a, n - a) &&
+					  val_utf8_complete(&u) && n > 0;
+				assert_int_equal(ok, want);
+			}
+		}
+	}
+}
+
+/* The inlined node-code check against jmsg_node_role for every six-digit
+ * code, and the word-at-a-time digit checks with one bad byte anywhere. */
+static void test_codes_exhaustive(void **state)
+{
+	char code[8];
+	(void)state;
+	for (unsigned v = 0; v < 1000000; v++) {
+		snprintf(code, sizeof(code), "%06u", v);
+		enum jmsg_role role = jmsg_node_role(U8(code));
+		if (val_nodecode(U8(code), 6) != (role != JMSG_ROLE_INVALID) ||
+		    val_lgcode(U8(code), 6) != (role == JMSG_ROLE_PREFECTURE ||
+						role == JMSG_ROLE_MUNICIPALITY))
+			fail_msg("node code %u", v);
+	}
+	static const uint8_t bad[] = { 0x00, '/', ':', '0' + 0x80, 0x3f, 0xb0, 0xff };
+	uint8_t d[16];
+	for (size_t len = 1; len <= sizeof(d); len++)
+		for (size_t pos = 0; pos < len; pos++)
+			for (size_t b = 0; b < sizeof(bad); b++) {
+				memset(d, '7', len);
+				d[pos] = bad[b];
+				assert_false(val_digits(d, len));
+				if (len == 6) {
+					assert_false(val_nodecode(d, 6));
+					assert_false(val_lgcode(d, 6));
+				}
+				if (len == 8)
+					assert_false(val_date(d, 8));
+				if (len == 11)
+					assert_false(val_resident_code(d, 11));
+				if (len == 12)
+					assert_false(val_individual_number(d, 12));
+			}
+}
+
+/* Every YYYYMMDD with month 00..13 and day 00..32 around the year bounds
+ * and across the leap rules, against the calendar arithmetic of wire.md. */
+static void test_date_exhaustive(void **state)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	char s[40];
+	(void)state;
+	for (int year = 1860; year <= 2210; year++)
+		for (int month = 0; month <= 13; month++)
+			for (int day = 0; day <= 32; day++) {
+				bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+				bool want = year >= 1868 && year <= 2200 && month >= 1 && month <= 12 &&
+					    day >= 1 && day <= mdays[month - (month > 0)] +
+					    (month == 2 && leap);
+				snprintf(s, sizeof(s), "%04d%02d%02d", year, month, day);
+				if (val_date(U8(s), 8) != want)
+					fail_msg("date %d-%d-%d", year, month, day);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +432,10 @@ int main(void)
 		cmocka_unit_test(test_text_ascii_blocks),
 		cmocka_unit_test(test_utf8_streaming),
 		cmocka_unit_test(test_check_by_kind),
+		cmocka_unit_test(test_text_exhaustive3),
+		cmocka_unit_test(test_text_random),
+		cmocka_unit_test(test_codes_exhaustive),
+		cmocka_unit_test(test_date_exhaustive),
 	};
 	return cmocka_run_group_tests_name("values", tests, NULL, NULL);
 }
