@@ -5,8 +5,15 @@
  * Single-threaded by contract (the daemon's event loop); the mirror thread
  * only reads spool files and learns the durable seq through
  * audit_mirror_notify(). Ordering rules that make restarts safe:
- *   - a record is written with one write(); a failed write is cut back, so
- *     the spool never keeps a half record of ours;
+ *   - records are appended to an in-memory batch and written with one
+ *     write() per batch (at every tick, when the batch passes FLUSH_BYTES,
+ *     before every fdatasync, rotation, seal and close); a failed write is
+ *     cut back, so the spool never keeps a half record of ours;
+ *   - a record is committed only when the fdatasync covering it returned,
+ *     and that fdatasync always follows the write of the whole batch;
+ *   - near the disk alarm level, or after a failed write, every record is
+ *     written on its own again, so a loss is attributed to the record whose
+ *     commit reported it;
  *   - a seal is made durable before the key file moves to the next epoch, and
  *     the key file moves before any record of the new epoch is written;
  *   - every run writes in a fresh epoch (start-up epoch change).
@@ -23,6 +30,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "gateway/audit.h"
 #include "gateway/audit_impl.h"
@@ -33,6 +41,10 @@
 #define DISK_CHECK_MS    1000
 #define DISK_CHECK_BYTES (64 * 1024)   /* and after this much written */
 #define DEFAULT_ROTATE   (64ull << 20)
+/* One write(2) per batch: at 320-byte records, one per ~800 records. */
+#define FLUSH_BYTES      (256 * 1024)
+#define WBUF_CAP         (FLUSH_BYTES + AUDIT_LINE_MAX + 2)
+#define AUDIT_TS_LEN     27
 
 struct audit_rec {
 	struct audit *owner;
@@ -59,6 +71,23 @@ struct audit {
 	bool tick_base_set;
 	bool dirty, disk_alarm, disk_full, in_internal, write_failing;
 	uint64_t records, lost, lost_unreported, syncs;
+	/* The batch: records appended but not yet written. The snapshot is
+	 * the chain state after the last written record, to go back to when
+	 * a batch cannot be written. */
+	char *wbuf;
+	size_t wlen;
+	uint64_t w_records;              /* records in the batch */
+	uint64_t w_seq;                  /* seq of the last written record */
+	uint8_t w_mac[AUDIT_MAC_LEN];    /* its mac */
+	uint64_t batch_room;             /* bytes that may be batched before the
+	                                  * next disk check (room below the alarm) */
+	/* HMAC keyed once per epoch; each record re-inits it (no key setup). */
+	EVP_MAC *hmac;
+	EVP_MAC_CTX *hmac_ctx;
+	bool hmac_ready;
+	/* Timestamp: the seconds part is formatted once per second. */
+	time_t ts_sec;
+	char ts_prefix[20];
 	struct audit_rec rec;
 	struct audit_mirror *mirror;
 };
@@ -118,6 +147,24 @@ utf8_len(const unsigned char *s)
 	return 0;
 }
 
+/* Printable ASCII that needs no escaping: the common case, copied in runs. */
+static bool
+plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* \u00XX for a control character without a named escape. */
+static size_t
+escape_u00(unsigned char c, char esc[8])
+{
+	static const char digits[] = "0123456789abcdef";
+	memcpy(esc, "\\u00", 4);
+	esc[4] = digits[c >> 4];
+	esc[5] = digits[c & 15];
+	return 6;
+}
+
 /* JSON string body; invalid UTF-8 becomes U+FFFD so every line is valid JSON. */
 static bool
 put_escaped(struct audit_rec *rec, const char *value)
@@ -125,8 +172,19 @@ put_escaped(struct audit_rec *rec, const char *value)
 	const unsigned char *s = (const unsigned char *)value;
 	char esc[8];
 	while (*s) {
-		size_t n = utf8_len(s);
+		size_t n = 0;
 		bool ok;
+		while (plain_ascii(s[n]))
+			n++;
+		if (n > 0) {
+			if (!put(rec, (const char *)s, n))
+				return false;
+			s += n;
+			continue;
+		}
+		if (!*s)
+			break;
+		n = utf8_len(s);
 		if (n == 0) {
 			ok = put(rec, "\\ufffd", 6);
 			n = 1;
@@ -140,7 +198,7 @@ put_escaped(struct audit_rec *rec, const char *value)
 			if (named)
 				ok = put(rec, named, 2);
 			else
-				ok = put(rec, esc, (size_t)snprintf(esc, sizeof(esc), "\\u%04x", *s));
+				ok = put(rec, esc, escape_u00(*s, esc));
 		} else {
 			ok = put(rec, (const char *)s, n);
 		}
@@ -151,15 +209,40 @@ put_escaped(struct audit_rec *rec, const char *value)
 	return true;
 }
 
-/* ,"key": — on overflow the record is marked and the field dropped whole. */
+/* ,"key": — on overflow the record is marked and the field dropped whole.
+ * The name is checked ([a-z0-9_]{1,31}) while it is copied: one pass, as
+ * this runs for every field of every frame's record. */
 static bool
 put_key(struct audit_rec *rec, const char *key)
 {
-	if (!is_word(key, 32, false)) {
+	size_t n = 0;
+	char *p = rec->fields + rec->len + 2;
+	/* Room for ,"  key  ": and the truncation mark, as put() keeps. */
+	size_t room = sizeof(rec->fields) - sizeof(TRUNC_MARK) - rec->len;
+
+	for (; key && key[n]; n++) {
+		unsigned char c = (unsigned char)key[n];
+		/* [a-z0-9_] in two unsigned compares and one equality. */
+		bool ok = (unsigned)(c - 'a') < 26 || (unsigned)(c - '0') < 10 || c == '_';
+		if (!ok || n >= 31) {
+			log_err("audit: invalid field name in a %s record", rec->event);
+			return false;
+		}
+		if (n + 2 + 3 <= room)
+			p[n] = c;
+	}
+	if (n == 0) {
 		log_err("audit: invalid field name in a %s record", rec->event);
 		return false;
 	}
-	return put(rec, ",\"", 2) && put(rec, key, strlen(key)) && put(rec, "\":", 2);
+	if (n + 2 + 2 >= room)
+		return false;
+	rec->fields[rec->len] = ',';
+	rec->fields[rec->len + 1] = '"';
+	p[n] = '"';
+	p[n + 1] = ':';
+	rec->len += n + 4;
+	return true;
 }
 
 static void
@@ -191,7 +274,7 @@ audit_rec_begin(struct audit *audit, const char *event)
 	rec->busy = true;
 	rec->truncated = false;
 	rec->len = 0;
-	snprintf(rec->event, sizeof(rec->event), "%s", event);
+	memcpy(rec->event, event, strlen(event) + 1);   /* is_word bounded it */
 	return rec;
 }
 
@@ -206,6 +289,43 @@ audit_rec_str(struct audit_rec *rec, const char *key, const char *value)
 	field_done(rec, ok, mark);
 }
 
+/* Decimal digits of v at out (no NUL); returns their number (1..20).
+ * Two digits per division: tunnel ids have 19 digits, in every record. */
+static size_t
+fmt_u64(char out[20], uint64_t v)
+{
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	char tmp[20];
+	size_t i = sizeof(tmp);
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		tmp[--i] = pairs[2 * r + 1];
+		tmp[--i] = pairs[2 * r];
+	}
+	if (v >= 10) {
+		tmp[--i] = pairs[2 * v + 1];
+		tmp[--i] = pairs[2 * v];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	memcpy(out, tmp + i, sizeof(tmp) - i);
+	return sizeof(tmp) - i;
+}
+
+/* As fmt_u64 with a sign; INT64_MIN included (negated as unsigned). */
+static size_t
+fmt_i64(char out[21], int64_t v)
+{
+	if (v >= 0)
+		return fmt_u64(out, (uint64_t)v);
+	out[0] = '-';
+	return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+}
+
 void
 audit_rec_u64(struct audit_rec *rec, const char *key, uint64_t value)
 {
@@ -213,8 +333,8 @@ audit_rec_u64(struct audit_rec *rec, const char *key, uint64_t value)
 	if (!rec || !rec->busy)
 		return;
 	size_t mark = rec->len;
-	int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
-	bool ok = put_key(rec, key) && put(rec, num, (size_t)n);
+	size_t n = fmt_u64(num, value);
+	bool ok = put_key(rec, key) && put(rec, num, n);
 	field_done(rec, ok, mark);
 }
 
@@ -225,8 +345,8 @@ audit_rec_i64(struct audit_rec *rec, const char *key, int64_t value)
 	if (!rec || !rec->busy)
 		return;
 	size_t mark = rec->len;
-	int n = snprintf(num, sizeof(num), "%lld", (long long)value);
-	bool ok = put_key(rec, key) && put(rec, num, (size_t)n);
+	size_t n = fmt_i64(num, value);
+	bool ok = put_key(rec, key) && put(rec, num, n);
 	field_done(rec, ok, mark);
 }
 
@@ -243,25 +363,98 @@ audit_rec_bool(struct audit_rec *rec, const char *key, bool value)
 
 /* ---------- spool ---------- */
 
-/* RFC 3339 UTC with microseconds: always 27 characters. */
+/* RFC 3339 UTC with microseconds: always 27 characters (no NUL). The
+ * date and time of day change once a second: only then is strftime run. */
 static void
-format_ts(char out[32])
+format_ts(struct audit *a, char out[AUDIT_TS_LEN])
 {
 	struct timespec ts;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (n != 19)
-		n = (size_t)snprintf(out, 32, "%s", "0000-00-00T00:00:00");
-	snprintf(out + n, 32 - n, ".%06ldZ", (long)(ts.tv_nsec / 1000) % 1000000);
+	if (ts.tv_sec != a->ts_sec || !a->ts_prefix[0]) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		if (strftime(a->ts_prefix, sizeof(a->ts_prefix), "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+			memcpy(a->ts_prefix, "0000-00-00T00:00:00", 20);
+		a->ts_sec = ts.tv_sec;
+	}
+	memcpy(out, a->ts_prefix, 19);
+	out[19] = '.';
+	long us = (long)(ts.tv_nsec / 1000) % 1000000;
+	for (int i = 25; i >= 20; i--, us /= 10)
+		out[i] = (char)('0' + us % 10);
+	out[26] = 'Z';
 }
 
+/* Cut the spool file back to its last whole record after a short write. */
+static void
+cut_back(struct audit *a)
+{
+	if (ftruncate(a->fd, (off_t)a->file_bytes) != 0)
+		log_err("audit: cannot cut a partial record: %s", strerror(errno));
+}
+
+/* The batch could not be written: its records are lost (counted), and the
+ * chain goes back to the last written record so the next one links to it. */
+static void
+batch_lost(struct audit *a, int e)
+{
+	if (!a->write_failing)
+		log_err("audit: spool write: %s: records are being lost (counted)",
+		        strerror(e));
+	a->write_failing = true;
+	if (e == ENOSPC || e == EDQUOT)
+		a->disk_full = true;
+	a->lost += a->w_records;
+	a->lost_unreported += a->w_records;
+	a->records -= a->w_records;
+	a->epoch_records -= a->w_records;
+	a->spool_bytes -= a->wlen;
+	a->seq = a->w_seq;
+	memcpy(a->prev_mac, a->w_mac, AUDIT_MAC_LEN);
+	explicit_bzero(a->wbuf, a->wlen);
+	a->wlen = 0;
+	a->w_records = 0;
+}
+
+/* Write the batch with one write(2). 0, or -1 when it was lost (counted). */
+static int
+flush_batch(struct audit *a)
+{
+	if (a->wlen == 0)
+		return 0;
+	ssize_t w;
+	do
+		w = write(a->fd, a->wbuf, a->wlen);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)a->wlen) {
+		int e = w < 0 ? errno : ENOSPC;
+		/* Never leave a torn record of ours behind a live writer. */
+		if (w > 0)
+			cut_back(a);
+		batch_lost(a, e);
+		return -1;
+	}
+	if (a->write_failing)
+		log_info("audit: spool writable again after %llu lost records",
+		         (unsigned long long)a->lost_unreported);
+	a->write_failing = false;
+	a->file_bytes += a->wlen;
+	a->wlen = 0;
+	a->w_records = 0;
+	a->w_seq = a->seq;
+	memcpy(a->w_mac, a->prev_mac, AUDIT_MAC_LEN);
+	return 0;
+}
+
+/* Write the batch and make it durable: everything up to seq is committed. */
 static int
 sync_spool(struct audit *a)
 {
+	/* A lost batch is rolled back; what was written before it still
+	 * gets its fdatasync, but the caller learns of the loss. */
+	int rc = flush_batch(a);
 	if (!a->dirty)
-		return 0;
+		return rc;
 	if (fdatasync(a->fd) != 0) {
 		log_err("audit: fdatasync of the spool: %s", strerror(errno));
 		return -1;
@@ -272,7 +465,7 @@ sync_spool(struct audit *a)
 	a->last_sync_ms = audit_now_ms();
 	if (a->mirror)
 		audit_mirror_notify(a->mirror, a->durable_seq);
-	return 0;
+	return rc;
 }
 
 static int
@@ -302,7 +495,7 @@ open_spool_file(struct audit *a, uint64_t first_seq)
 static void
 rotate_if_due(struct audit *a)
 {
-	if (a->file_bytes < a->p.rotate_bytes)
+	if (a->file_bytes + a->wlen < a->p.rotate_bytes)
 		return;
 	/* The old file is complete and durable before the next one starts. */
 	if (sync_spool(a) != 0)
@@ -320,25 +513,98 @@ lose(struct audit *a)
 	a->lost_unreported++;
 }
 
-/* Append one line: header, fields, mac. 0 or -1 (counted as lost). */
+/* Append a literal or a string we made ourselves (no escaping needed). */
+static char *
+cat(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+#define CAT_LIT(p, lit) cat((p), (lit), sizeof(lit) - 1)
+
+/* mac(n) = HMAC-SHA256(k, mac(n-1) || body). The context is keyed once per
+ * key (hmac_ready cleared when the key moves on); every record only resets
+ * it, which saves the key schedule and the digest lookup per record. */
+static void
+record_mac(struct audit *a, const char *body, size_t len, uint8_t out[AUDIT_MAC_LEN])
+{
+	size_t n = 0;
+	if (!a->hmac_ctx) {
+		audit_chain_mac(a->key, a->prev_mac, body, len, out);
+		return;
+	}
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	bool ok = a->hmac_ready ? EVP_MAC_init(a->hmac_ctx, NULL, 0, NULL)
+	                        : EVP_MAC_init(a->hmac_ctx, a->key, AUDIT_KEY_LEN, params);
+	a->hmac_ready = ok;
+	if (!ok || !EVP_MAC_update(a->hmac_ctx, a->prev_mac, AUDIT_MAC_LEN) ||
+	    !EVP_MAC_update(a->hmac_ctx, (const unsigned char *)body, len) ||
+	    !EVP_MAC_final(a->hmac_ctx, out, &n, AUDIT_MAC_LEN) || n != AUDIT_MAC_LEN) {
+		a->hmac_ready = false;
+		audit_chain_mac(a->key, a->prev_mac, body, len, out);
+	}
+}
+
+/* The key moved on (epoch change): the next record keys the context anew. */
+static void
+hmac_rekey(struct audit *a)
+{
+	a->hmac_ready = false;
+}
+
+/* The fixed members that start every line: ts, seq, gw, event, epoch. */
+static size_t
+format_header(struct audit *a, const char *event, char *line)
+{
+	char *p = line;
+	p = CAT_LIT(p, "{\"ts\":\"");
+	format_ts(a, p);
+	p += AUDIT_TS_LEN;
+	p = CAT_LIT(p, "\",\"seq\":");
+	p += fmt_u64(p, a->seq + 1);
+	p = CAT_LIT(p, ",\"gw\":\"");
+	p = cat(p, a->gw, strlen(a->gw));            /* is_word checked at open */
+	p = CAT_LIT(p, "\",\"event\":\"");
+	p = cat(p, event, strlen(event));            /* is_word checked at begin */
+	p = CAT_LIT(p, "\",\"epoch\":");
+	p += fmt_u64(p, a->epoch);
+	return (size_t)(p - line);
+}
+
+/* May this record wait in the batch? Only while the disk has room below
+ * the alarm level for everything written since the last disk check, and
+ * writing works: near a full disk each record is written on its own, so a
+ * record that cannot be written is the one whose commit says so. */
+static bool
+may_batch(const struct audit *a, size_t len)
+{
+	return !a->write_failing && !a->disk_alarm && !a->disk_full &&
+	       a->unchecked_bytes + len <= a->batch_room;
+}
+
+/* Append one line: header, fields, mac. 0 or -1 (counted as lost). The line
+ * is built in place at the end of the batch. */
 static int
 append(struct audit *a, const char *event, const char *fields, size_t fields_len)
 {
-	char line[AUDIT_LINE_MAX + 2], ts[32];
 	uint8_t mac[AUDIT_MAC_LEN];
 
-	format_ts(ts);
-	int n = snprintf(line, sizeof(line),
-	                 "{\"ts\":\"%s\",\"seq\":%llu,\"gw\":\"%s\",\"event\":\"%s\",\"epoch\":%u",
-	                 ts, (unsigned long long)(a->seq + 1), a->gw, event, a->epoch);
-	size_t len = (size_t)n;
-	if (len + fields_len + AUDIT_MAC_TAIL + 1 > sizeof(line)) {
+	/* Leaving batch mode: write what waits first, so this record (and
+	 * only it) is at stake in its own write. */
+	if (a->wlen > 0 && !may_batch(a, AUDIT_LINE_MAX))
+		flush_batch(a);
+	char *line = a->wbuf + a->wlen;
+	size_t len = format_header(a, event, line);
+	if (len + fields_len + AUDIT_MAC_TAIL + 1 > AUDIT_LINE_MAX + 2) {
 		lose(a);   /* cannot happen with FIELDS_MAX; kept as a guard */
 		return -1;
 	}
 	memcpy(line + len, fields, fields_len);
 	len += fields_len;
-	audit_chain_mac(a->key, a->prev_mac, line, len, mac);
+	record_mac(a, line, len, mac);
 	memcpy(line + len, AUDIT_MAC_TAG, sizeof(AUDIT_MAC_TAG) - 1);
 	len += sizeof(AUDIT_MAC_TAG) - 1;
 	audit_hex(mac, AUDIT_MAC_LEN, line + len);
@@ -346,36 +612,18 @@ append(struct audit *a, const char *event, const char *fields, size_t fields_len
 	memcpy(line + len, "\"}\n", 3);
 	len += 3;
 
-	ssize_t w;
-	do
-		w = write(a->fd, line, len);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)len) {
-		int e = w < 0 ? errno : ENOSPC;
-		/* Never leave a torn record of ours behind a live writer. */
-		if (w > 0 && ftruncate(a->fd, (off_t)a->file_bytes) != 0)
-			log_err("audit: cannot cut a partial record: %s", strerror(errno));
-		if (!a->write_failing)
-			log_err("audit: spool write: %s: records are being lost (counted)",
-			        strerror(e));
-		a->write_failing = true;
-		if (e == ENOSPC || e == EDQUOT)
-			a->disk_full = true;
-		lose(a);
-		return -1;
-	}
-	if (a->write_failing)
-		log_info("audit: spool writable again after %llu lost records",
-		         (unsigned long long)a->lost_unreported);
-	a->write_failing = false;
+	bool batch = may_batch(a, len);
+	a->wlen += len;
+	a->w_records++;
 	a->seq++;
 	memcpy(a->prev_mac, mac, AUDIT_MAC_LEN);
-	a->file_bytes += len;
 	a->spool_bytes += len;
 	a->records++;
 	a->epoch_records++;
 	a->dirty = true;
 	a->unchecked_bytes += len;
+	if ((!batch || a->wlen >= FLUSH_BYTES) && flush_batch(a) != 0)
+		return -1;   /* write-through: this record was the batch */
 	int64_t now = audit_now_ms();
 	if (now - a->last_sync_ms >= (int64_t)a->p.commit_ms)
 		sync_spool(a);
@@ -468,6 +716,7 @@ epoch_change(struct audit *a, const char *reason, int64_t now_ms)
 	}
 	memcpy(a->key, next, sizeof(next));
 	OPENSSL_cleanse(next, sizeof(next));
+	hmac_rekey(a);
 	a->epoch++;
 	a->epoch_records = 0;
 	a->epoch_start_ms = now_ms;
@@ -486,6 +735,7 @@ start_epoch(struct audit *a, char *err, size_t errlen)
 	}
 	memcpy(a->key, next, sizeof(next));
 	OPENSSL_cleanse(next, sizeof(next));
+	hmac_rekey(a);
 	a->epoch++;
 	return 0;
 }
@@ -501,6 +751,11 @@ disk_check(struct audit *a, int64_t now_ms)
 	if (statvfs(a->spool_dir, &vfs) != 0 || vfs.f_blocks == 0)
 		return;
 	unsigned pct = (unsigned)((vfs.f_blocks - vfs.f_bavail) * 100 / vfs.f_blocks);
+	/* Room below the alarm level, minus what waits in the batch; half of
+	 * it may be batched (the rest is margin for other writers). */
+	uint64_t reserve = (uint64_t)vfs.f_blocks * (100 - a->p.disk_alarm_pct) / 100;
+	uint64_t room = vfs.f_bavail > reserve ? (vfs.f_bavail - reserve) * vfs.f_frsize : 0;
+	a->batch_room = room > a->wlen ? (room - a->wlen) / 2 : 0;
 	bool alarm = pct >= a->p.disk_alarm_pct, full = pct >= a->p.disk_limit_pct;
 	if (alarm != a->disk_alarm) {
 		a->disk_alarm = alarm;
@@ -537,8 +792,12 @@ audit_tick(struct audit *audit, int64_t now_ms)
 	}
 	int64_t caller = now_ms - audit->tick_base;
 	int64_t epoch_now = caller > mono ? caller : mono;
+	/* Every tick writes the batch (records reach the spool within a tick
+	 * even when no fdatasync is due); the commit timer adds the sync. */
 	if (audit->dirty && mono - audit->last_sync_ms >= (int64_t)audit->p.commit_ms)
 		sync_spool(audit);
+	else
+		flush_batch(audit);
 	if (mono - audit->last_disk_ms >= DISK_CHECK_MS)
 		disk_check(audit, mono);
 	if (audit->lost_unreported > 0 && !audit->disk_full)
@@ -546,6 +805,13 @@ audit_tick(struct audit *audit, int64_t now_ms)
 	if (audit->p.epoch_s > 0 &&
 	    epoch_now - audit->epoch_start_ms >= (int64_t)audit->p.epoch_s * 1000)
 		epoch_change(audit, "epoch", epoch_now);
+}
+
+void
+audit_flush(struct audit *audit)
+{
+	if (audit && audit->magic == AUDIT_MAGIC)
+		flush_batch(audit);
 }
 
 uint32_t
@@ -730,6 +996,12 @@ free_audit(struct audit *a)
 		close(a->fd);
 	if (a->dir_fd >= 0)
 		close(a->dir_fd);
+	if (a->wbuf) {
+		explicit_bzero(a->wbuf, WBUF_CAP);   /* habit: records are metadata */
+		free(a->wbuf);
+	}
+	EVP_MAC_CTX_free(a->hmac_ctx);
+	EVP_MAC_free(a->hmac);
 	free(a->gw); free(a->spool_dir); free(a->key_file);
 	free(a->c_host); free(a->c_ca); free(a->c_cert); free(a->c_key);
 	OPENSSL_cleanse(a, sizeof(*a));
@@ -788,6 +1060,14 @@ audit_open(const struct audit_params *params, char *err, size_t errlen)
 	a->fd = a->dir_fd = -1;
 	if (params_copy(a, params, err, errlen) != 0)
 		goto fail;
+	a->wbuf = malloc(WBUF_CAP);
+	if (!a->wbuf) {
+		snprintf(err, errlen, "audit: out of memory");
+		goto fail;
+	}
+	/* Without a reusable context every record takes the one-shot path. */
+	a->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	a->hmac_ctx = a->hmac ? EVP_MAC_CTX_new(a->hmac) : NULL;
 	if (mkdir(a->spool_dir, 0750) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", a->spool_dir, strerror(errno));
 		goto fail;
@@ -805,6 +1085,8 @@ audit_open(const struct audit_params *params, char *err, size_t errlen)
 		a->seq = a->durable_seq = t.last.seq;
 		memcpy(a->prev_mac, t.last.mac, AUDIT_MAC_LEN);
 	}
+	a->w_seq = a->seq;
+	memcpy(a->w_mac, a->prev_mac, AUDIT_MAC_LEN);
 	if (open_spool_file(a, t.have_newest && t.append_ok ? t.newest_first : a->seq + 1) != 0) {
 		snprintf(err, errlen, "%s: cannot open a spool file", a->spool_dir);
 		goto fail;

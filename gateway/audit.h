@@ -4,8 +4,8 @@
  *
  * Records hold metadata only. Callers build one record at a time with the
  * audit_rec_* calls (no allocation; JSON escaping is done here), then commit
- * it: it gets its seq and mac and is appended to the spool, made durable by
- * group commit (fdatasync at least every commit_ms). The mirror runs in its
+ * it: it gets its seq and mac and is appended to the spool in batches, made
+ * durable by group commit (fdatasync at least every commit_ms). The mirror runs in its
  * own thread and only reads the spool, so a collector that is away never
  * blocks the relay and never loses a record.
  *
@@ -54,8 +54,18 @@ void audit_rec_str(struct audit_rec *rec, const char *key, const char *value);
 void audit_rec_u64(struct audit_rec *rec, const char *key, uint64_t value);
 void audit_rec_i64(struct audit_rec *rec, const char *key, int64_t value);
 void audit_rec_bool(struct audit_rec *rec, const char *key, bool value);
-/* 0 when appended; -1 when lost (disk full under count-loss; counted). */
+/* 0 when appended; -1 when lost (disk full under count-loss; counted).
+ * Appended records wait in a batch in memory and reach the spool with one
+ * write per batch: at audit_flush(), at every audit_tick(), when the batch
+ * is large, and before every fdatasync, rotation and seal. Committed (in
+ * audit_get_stats' last_seq, sent by the mirror) only after the fdatasync
+ * that follows. */
 int audit_rec_commit(struct audit_rec *rec);
+/* Write the waiting batch to the spool file now (no fdatasync: its records
+ * are not committed yet). The daemon calls it each time its loop is about
+ * to wait and before it closes a tunnel, so the spool file shows a record
+ * before the connection it describes is seen to end. */
+void audit_flush(struct audit *audit);
 
 /* Timers: group commit, key epoch, disk check. Call at least every
  * audit_next_ms() milliseconds. now_ms: the caller's millisecond clock;

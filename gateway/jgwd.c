@@ -56,6 +56,7 @@ struct jgwd {
 	ev_signal sig_hup, sig_term, sig_int;
 	ev_io nflog_io;
 	ev_timer audit_timer, stats_timer, drop_timer, wd_timer, stop_timer;
+	ev_prepare audit_prep;       /* writes the audit batch before the loop waits */
 	ev_tstamp started, last_stats;
 	uint64_t reloads, reload_rejects, quarantined;
 	bool stopping;
@@ -545,6 +546,18 @@ static void on_audit_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_again(loop, w);
 }
 
+/* Before the loop waits: the audit records of everything this iteration
+ * did go to the spool in one write (the relay path writes no record on
+ * its own, so a busy loop makes one write per iteration, not per frame). */
+static void on_audit_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct jgwd *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	audit_flush(d->audit);
+}
+
 static void on_stats_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct jgwd *d = w->data;
@@ -792,6 +805,10 @@ static int start(struct jgwd *d)
 	ev_timer_init(&d->audit_timer, on_audit_timer, 0.0, 0.1);
 	d->audit_timer.data = d;
 	ev_timer_again(d->loop, &d->audit_timer);
+	ev_prepare_init(&d->audit_prep, on_audit_prepare);
+	d->audit_prep.data = d;
+	ev_prepare_start(d->loop, &d->audit_prep);
+	ev_unref(d->loop);           /* it alone must not keep the loop running */
 	ev_timer_init(&d->stats_timer, on_stats_timer, 0.0,
 		      cfg->audit.stats_interval_s ? cfg->audit.stats_interval_s : 60);
 	d->stats_timer.data = d;
@@ -821,6 +838,10 @@ static void finish(struct jgwd *d)
 		pid_copy = strdup(relay_current(d->relay)->cfg->pid_file);
 	pid_file = pid_copy;
 	ev_timer_stop(d->loop, &d->audit_timer);
+	if (ev_is_active(&d->audit_prep)) {
+		ev_ref(d->loop);
+		ev_prepare_stop(d->loop, &d->audit_prep);
+	}
 	ev_timer_stop(d->loop, &d->stats_timer);
 	ev_timer_stop(d->loop, &d->drop_timer);
 	ev_timer_stop(d->loop, &d->wd_timer);

@@ -37,6 +37,8 @@ struct relay_buf {
 	size_t len;      /* unconsumed bytes from off */
 	size_t cap;      /* allocated */
 	size_t limit;    /* never allocate more than this */
+	size_t hw;       /* high-water mark: bytes [0, hw) ever held data, and
+	                  * only they are wiped when the block is given back */
 };
 
 void relay_buf_init(struct relay_buf *b, size_t limit);

@@ -12,7 +12,8 @@
 # close: the handshake included), full handshakes/s at the server end
 # (openssl s_time -new), and memory per idle tunnel (RSS of both
 # relay processes with RELAY_IDLE idle tunnels, minus before, divided by N).
-# Results: a table on stdout and $B/bench/relay.{txt,json}.
+# Results: a table on stdout and $B/bench/relay.{txt,json}. RELAY_PERF=DIR
+# also records a perf profile of each pair during its throughput run.
 #
 # The bench raises the firewall's per-source rate and connection limits of
 # the example configuration (20/s, 64) — they would otherwise be what is
@@ -101,8 +102,17 @@ measure() {
 	echo "--- $name ($target)" >&2
 	"${LOAD[@]}" --connect "$target" --frames 200 --mix "$MIX" --timeout 10 >/dev/null ||
 		die "$name: warm-up failed"
+	# RELAY_PERF=DIR: profile the relay processes during the throughput run
+	# (perf record -g), one perf.data per pair in DIR.
+	local perf_pid=
+	if [ -n "${RELAY_PERF:-}" ] && command -v perf >/dev/null; then
+		mkdir -p "$RELAY_PERF"
+		perf record -q -g -o "$RELAY_PERF/$name.perf.data" -p "$(IFS=,; echo "${pids[*]}")" \
+			-- sleep "$SECONDS_RUN" >/dev/null 2>&1 & perf_pid=$!
+	fi
 	j=$("${LOAD[@]}" --connect "$target" --duration "$SECONDS_RUN" --mix "$MIX" \
 		--conns "$CONNS" --window 64 --timeout 10) || die "$name: throughput run failed: $j"
+	[ -z "$perf_pid" ] || wait "$perf_pid"
 	echo "$j" >&2
 	R[$name.fps]=$(jq -r .frames_per_s <<<"$j")
 	R[$name.mbps]=$(jq -r .mb_per_s <<<"$j")

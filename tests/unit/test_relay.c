@@ -151,6 +151,78 @@ static void test_buf_trim(void **state)
 	relay_buf_free(&b);
 }
 
+/* The high-water mark bounds the bytes that ever held frame data (they are
+ * wiped on trim and free): it covers every committed byte through moves
+ * and growth, never passes the block, and is reset with it. */
+static void assert_hw(const struct relay_buf *b)
+{
+	assert_true(b->off + b->len <= b->hw);
+	assert_true(b->hw <= b->cap);
+}
+
+static void test_buf_high_water(void **state)
+{
+	struct relay_buf b;
+	size_t got;
+	uint8_t *p;
+
+	(void)state;
+	relay_buf_init(&b, 1 << 20);
+	p = relay_buf_space(&b, 100, &got);
+	memset(p, 0xa5, got);
+	relay_buf_commit(&b, got);
+	assert_int_equal(b.hw, 100);
+	relay_buf_consume(&b, 60);
+	assert_hw(&b);
+	/* Filling the block moves the 40 held bytes to the front. */
+	p = relay_buf_space(&b, b.cap - 40, &got);
+	assert_non_null(p);
+	memset(p, 0x5a, got);
+	relay_buf_commit(&b, got);
+	assert_int_equal(b.off, 0);
+	assert_hw(&b);
+	assert_int_equal(b.hw, b.cap);
+	/* Growth: the new block has held only the bytes copied into it. */
+	size_t held = relay_buf_len(&b);
+	p = relay_buf_space(&b, 4 * b.cap, &got);
+	assert_non_null(p);
+	assert_int_equal(b.hw, held);
+	relay_buf_commit(&b, 10);
+	assert_int_equal(b.hw, held + 10);
+	assert_hw(&b);
+	relay_buf_consume(&b, relay_buf_len(&b));
+	relay_buf_trim(&b);
+	assert_int_equal(b.hw, 0);
+	p = relay_buf_space(&b, 10, &got);
+	relay_buf_commit(&b, got);
+	assert_int_equal(b.hw, 10);
+	relay_buf_free(&b);
+	assert_int_equal(b.hw, 0);
+}
+
+/* A block given back (idle direction) is kept for reuse, wiped: the next
+ * buffer of that size gets it without any byte of the old frames. */
+static void test_buf_reuse_wiped(void **state)
+{
+	struct relay_buf b;
+	size_t got;
+	uint8_t *p, *first;
+	static const uint8_t zero[100];
+
+	(void)state;
+	relay_buf_init(&b, 1 << 20);
+	first = p = relay_buf_space(&b, 100, &got);
+	memset(p, 0xa5, got);
+	relay_buf_commit(&b, got);
+	relay_buf_consume(&b, got);
+	relay_buf_trim(&b);
+	assert_null(b.data);
+	p = relay_buf_space(&b, 100, &got);
+	assert_ptr_equal(p, first);              /* the same block, reused */
+	assert_memory_equal(p, zero, sizeof(zero));
+	relay_buf_free(&b);
+}
+
 static void test_backpressure(void **state)
 {
 	const size_t bb = 256 * 1024;
@@ -467,6 +539,8 @@ int main(void)
 		cmocka_unit_test(test_buf_compacts_in_place),
 		cmocka_unit_test(test_buf_grow_keeps_data),
 		cmocka_unit_test(test_buf_trim),
+		cmocka_unit_test(test_buf_high_water),
+		cmocka_unit_test(test_buf_reuse_wiped),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_serial_revoked),
 		cmocka_unit_test(test_parse_simple),
