@@ -1678,6 +1678,29 @@ bool cfg_server_allowed(const struct jgw_config *cfg, const struct sockaddr *sa)
 	return false;
 }
 
+static bool tls_peer_ok(void *arg, const char *node, const char **why)
+{
+	return cfg_peer_allowed(arg, node, why);
+}
+
+void cfg_tls_params(const struct jgw_config *cfg, uint64_t generation, struct tls_params *out)
+{
+	*out = (struct tls_params){
+		.cert_file = cfg->tls.cert,
+		.key_file = cfg->tls.key,
+		.ca_file = cfg->tls.ca,
+		.crl_files = (const char *const *)cfg->tls.crls,
+		.n_crl = cfg->tls.n_crls,
+		.allow_tls12 = cfg->tls.tls12,
+		.crl_policy = (enum tls_crl_policy)cfg->tls.crl_policy,
+		.crl_alarm_s = cfg->tls.crl_alarm_s,
+		.generation = generation,
+		.peer_ok = tls_peer_ok,
+		/* The callback only reads the configuration. */
+		.peer_ok_arg = (void *)(uintptr_t)cfg,
+	};
+}
+
 bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out)
 {
 	const struct cfg_full *full;

@@ -138,6 +138,12 @@ bool cfg_server_allowed(const struct jgw_config *cfg, const struct sockaddr *sa)
  * decides); false only for NULL arguments. */
 bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out);
 
+/* The TLS parameters of this configuration for generation `generation`:
+ * files, floor, CRL policy, and the peer check (cfg_peer_allowed). The one
+ * place that maps configuration to TLS, for jgwd and `jgwctl check` alike. */
+struct tls_params;
+void cfg_tls_params(const struct jgw_config *cfg, uint64_t generation, struct tls_params *out);
+
 /* Human form of an endpoint: "192.0.2.1:7443" or "[2001:db8::1]:7443";
  * truncated to len, never overrun. Returns buf. */
 const char *cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len);

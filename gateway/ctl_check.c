@@ -17,28 +17,15 @@
 #include "gateway/jgwctl.h"
 #include "tunnels/tls.h"
 
-static bool peer_ok(void *arg, const char *node, const char **why)
-{
-	return cfg_peer_allowed(arg, node, why);
-}
-
 /* The TLS context jgwd would build from this configuration. */
 static bool check_tls(const char *file, struct jgw_config *cfg)
 {
-	struct tls_params tp = {
-		.cert_file = cfg->tls.cert,
-		.key_file = cfg->tls.key,
-		.ca_file = cfg->tls.ca,
-		.crl_files = (const char *const *)cfg->tls.crls,
-		.n_crl = cfg->tls.n_crls,
-		.allow_tls12 = cfg->tls.tls12,
-		.crl_policy = (enum tls_crl_policy)cfg->tls.crl_policy,
-		.crl_alarm_s = cfg->tls.crl_alarm_s,
-		.peer_ok = peer_ok,
-		.peer_ok_arg = cfg,
-	};
+	struct tls_params tp;
 	char err[512] = "";
-	struct tls_ctx *ctx = tls_ctx_new(&tp, err, sizeof(err));
+	struct tls_ctx *ctx;
+
+	cfg_tls_params(cfg, 0, &tp);
+	ctx = tls_ctx_new(&tp, err, sizeof(err));
 
 	if (ctx == NULL) {
 		fprintf(stderr, "%s: tls: %s\n", file, err[0] ? err : "cannot build the TLS context");

@@ -213,33 +213,17 @@ bool relay_backpressure(size_t buffered, size_t forwardable, size_t buffer_bytes
 /* ------------------------------------------------------------------ */
 /* Generations                                                         */
 
-static bool gen_peer_ok(void *arg, const char *node, const char **why)
-{
-	return cfg_peer_allowed(arg, node, why);
-}
-
 struct relay_gen *relay_gen_new(struct jgw_config *cfg, uint64_t generation,
 				char *err, size_t errlen)
 {
 	struct relay_gen *gen = calloc(1, sizeof(*gen));
-	struct tls_params tp = {
-		.cert_file = cfg->tls.cert,
-		.key_file = cfg->tls.key,
-		.ca_file = cfg->tls.ca,
-		.crl_files = (const char *const *)cfg->tls.crls,
-		.n_crl = cfg->tls.n_crls,
-		.allow_tls12 = cfg->tls.tls12,
-		.crl_policy = (enum tls_crl_policy)cfg->tls.crl_policy,
-		.crl_alarm_s = cfg->tls.crl_alarm_s,
-		.generation = generation,
-		.peer_ok = gen_peer_ok,
-		.peer_ok_arg = cfg,
-	};
+	struct tls_params tp;
 
 	if (!gen) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	cfg_tls_params(cfg, generation, &tp);
 	gen->tls = tls_ctx_new(&tp, err, errlen);
 	if (!gen->tls) {
 		free(gen);
