@@ -26,11 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "gateway/audit.h"
 #include "gateway/log.h"
 #include "tunnels/tls.h"
@@ -247,85 +242,6 @@ void relay_gen_put(struct relay_gen *gen)
 	tls_ctx_free(gen->tls);
 	cfg_free(gen->cfg);
 	free(gen);
-}
-
-/* Serial numbers are compared as numbers, so "0A", "a" and "0a:" agree. */
-static BIGNUM *serial_from_hex(const char *hex)
-{
-	char clean[128];
-	size_t n = 0;
-	BIGNUM *bn = NULL;
-
-	for (; *hex && n + 1 < sizeof(clean); hex++)
-		if ((*hex >= '0' && *hex <= '9') || (*hex >= 'a' && *hex <= 'f') ||
-		    (*hex >= 'A' && *hex <= 'F'))
-			clean[n++] = *hex;
-	clean[n] = '\0';
-	if (n == 0 || !BN_hex2bn(&bn, clean))
-		return NULL;
-	return bn;
-}
-
-static bool crl_lists(X509_CRL *crl, const BIGNUM *serial)
-{
-	STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
-	bool found = false;
-
-	for (int i = 0; !found && i < sk_X509_REVOKED_num(revoked); i++) {
-		const ASN1_INTEGER *s = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
-		BIGNUM *bn = ASN1_INTEGER_to_BN(s, NULL);
-
-		found = bn && BN_cmp(bn, serial) == 0;
-		BN_free(bn);
-	}
-	return found;
-}
-
-/* Every CRL of a configuration, read once per reload (not once per live
- * tunnel: a 機構 gateway holds thousands). */
-static STACK_OF(X509_CRL) *crls_load(const struct jgw_config *cfg)
-{
-	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
-
-	for (size_t i = 0; crls && i < cfg->tls.n_crls; i++) {
-		BIO *bio = BIO_new_file(cfg->tls.crls[i], "r");
-		X509_CRL *crl;
-
-		if (!bio)
-			continue;
-		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)))
-			if (!sk_X509_CRL_push(crls, crl))
-				X509_CRL_free(crl);
-		ERR_clear_error();   /* the end of the file reads as an error */
-		BIO_free(bio);
-	}
-	return crls;
-}
-
-static bool crls_list(STACK_OF(X509_CRL) *crls, const char *serial_hex)
-{
-	BIGNUM *serial;
-	bool found = false;
-
-	if (!crls || !serial_hex || !*serial_hex || !(serial = serial_from_hex(serial_hex)))
-		return false;
-	for (int i = 0; !found && i < sk_X509_CRL_num(crls); i++)
-		found = crl_lists(sk_X509_CRL_value(crls, i), serial);
-	BN_free(serial);
-	return found;
-}
-
-bool relay_serial_revoked(const struct jgw_config *cfg, const char *serial_hex)
-{
-	STACK_OF(X509_CRL) *crls;
-	bool found;
-
-	if (!serial_hex || !*serial_hex)
-		return false;
-	crls = crls_load(cfg);
-	found = crls_list(crls, serial_hex);
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
-	return found;
 }
 
 /* ------------------------------------------------------------------ */
@@ -815,7 +731,7 @@ static void tunnel_copy_cert(struct tunnel *t)
 /* May this peer still be served under the current generation? (A handshake
  * that began before a reload finishes under the new rules.) */
 static const char *peer_revoked_by(const struct relay_gen *cur, const char *peer,
-				   const char *serial, STACK_OF(X509_CRL) *crls)
+				   const char *serial)
 {
 	const char *why = NULL;
 
@@ -823,7 +739,7 @@ static const char *peer_revoked_by(const struct relay_gen *cur, const char *peer
 		return NULL;
 	if (!cfg_peer_find(cur->cfg, peer) || !cfg_peer_allowed(cur->cfg, peer, &why))
 		return "peer-removed";
-	if (serial[0] && (crls ? crls_list(crls, serial) : relay_serial_revoked(cur->cfg, serial)))
+	if (serial[0] && tls_ctx_serial_revoked(cur->tls, serial))
 		return "cert-revoked";
 	return NULL;
 }
@@ -900,7 +816,7 @@ static bool step_handshake(struct tunnel *t)
 	}
 	tunnel_copy_cert(t);
 	if (t->gen != t->r->gen &&
-	    (why = peer_revoked_by(t->r->gen, tls_conn_peer_node(w->tls), t->cert_serial, NULL))) {
+	    (why = peer_revoked_by(t->r->gen, tls_conn_peer_node(w->tls), t->cert_serial))) {
 		tunnel_end(t, why);
 		return false;
 	}
@@ -1038,7 +954,7 @@ static bool step_dial_tls(struct tunnel *t)
 		return false;
 	}
 	tunnel_copy_cert(t);
-	if (t->gen != t->r->gen && (why = peer_revoked_by(t->r->gen, t->peer, t->cert_serial, NULL))) {
+	if (t->gen != t->r->gen && (why = peer_revoked_by(t->r->gen, t->peer, t->cert_serial))) {
 		tunnel_end(t, why);
 		return false;
 	}
@@ -1499,7 +1415,6 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 {
 	struct relay_gen *old = r->gen;
 	struct tunnel *t, *next;
-	STACK_OF(X509_CRL) *crls;
 
 	gen->refs++;
 	r->gen = gen;
@@ -1512,9 +1427,8 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 		return;
 	}
 	relay_gen_put(old);
-	crls = r->tunnels ? crls_load(gen->cfg) : NULL;
 	for (t = r->tunnels; t; t = next) {
-		const char *why = peer_revoked_by(gen, t->peer, t->cert_serial, crls);
+		const char *why = peer_revoked_by(gen, t->peer, t->cert_serial);
 
 		next = t->next;
 		if (why) {
@@ -1524,7 +1438,6 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 			tunnel_finish(t);
 		}
 	}
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 }
 
 const struct relay_gen *relay_current(const struct relay *r)

@@ -80,10 +80,6 @@ struct relay_gen *relay_gen_new(struct jgw_config *cfg, uint64_t generation,
 				char *err, size_t errlen);
 void relay_gen_put(struct relay_gen *gen);   /* drop a reference */
 
-/* Is a certificate serial (hex, as tls_conn_cert_serial) listed in the CRL
- * files of cfg? For reloads: a live tunnel of a revoked peer is closed. */
-bool relay_serial_revoked(const struct jgw_config *cfg, const char *serial_hex);
-
 /* ---- The relay ---- */
 
 struct relay_hooks {

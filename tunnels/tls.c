@@ -972,6 +972,31 @@ const char *tls_conn_cipher(const struct tls_conn *conn)
 	return conn_open(conn) ? SSL_get_cipher_name(conn->ssl) : NULL;
 }
 
+bool tls_ctx_serial_revoked(const struct tls_ctx *ctx, const char *serial_hex)
+{
+	STACK_OF(X509_OBJECT) *objs;
+	ASN1_INTEGER *serial = NULL;
+	BIGNUM *bn = NULL;
+	bool found = false;
+
+	if (ctx == NULL || ctx->magic != TLS_CTX_MAGIC || !ctx->have_crl || serial_hex == NULL || serial_hex[0] == '\0')
+		return false;
+	if (strspn(serial_hex, "0123456789abcdefABCDEF") != strlen(serial_hex) ||
+	    !BN_hex2bn(&bn, serial_hex) || (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
+		goto out;
+	objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx->ssl_ctx));
+	for (int i = 0; !found && i < sk_X509_OBJECT_num(objs); i++) {
+		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+		X509_REVOKED *entry;
+
+		found = crl != NULL && X509_CRL_get0_by_serial(crl, &entry, serial) == 1;
+	}
+out:
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+	return found;
+}
+
 const char *tls_conn_cert_serial(const struct tls_conn *conn)
 {
 	return conn_open(conn) ? conn->serial : NULL;

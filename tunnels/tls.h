@@ -106,6 +106,12 @@ bool tls_conn_resumed(const struct tls_conn *conn);
  * or the name peer_ok gave), and the daemon closes the tunnel. */
 const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *ctx);
 
+/* Is this certificate serial (hex, as tls_conn_cert_serial gives it) listed
+ * in a CRL of ctx? Uses the CRLs the context already holds: cheap enough to
+ * ask for every live tunnel at a reload. Serials are unique per issuer; with
+ * several CAs a colliding serial closes a tunnel, it never keeps a revoked one. */
+bool tls_ctx_serial_revoked(const struct tls_ctx *ctx, const char *serial_hex);
+
 /* Why a handshake failed, as an audit reason name: cert-expired,
  * cert-not-yet-valid, cert-revoked, unknown-ca, crl-stale, crl-missing (no
  * CRL of the peer's issuer), cert-invalid (any other chain error),

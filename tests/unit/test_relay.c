@@ -239,46 +239,6 @@ static void test_backpressure(void **state)
 	assert_true(relay_backpressure(bb + 10, bb, bb));
 }
 
-/* ---- CRL lookup ---- */
-
-static const char *pki(void)
-{
-	return getenv("JGW_TEST_PKI");
-}
-
-static void test_serial_revoked(void **state)
-{
-	char path[512], crl[512], serial[128], sha[128];
-	char *crls[1] = { crl };
-	struct jgw_config cfg;
-
-	(void)state;
-	if (!pki())
-		skip();
-	memset(&cfg, 0, sizeof(cfg));
-	snprintf(crl, sizeof(crl), "%s/crl.pem", pki());
-	cfg.tls.crls = crls;
-	cfg.tls.n_crls = 1;
-
-	snprintf(path, sizeof(path), "%s/bad/revoked.crt", pki());
-	assert_true(tls_cert_file_info(path, serial, sizeof(serial), sha, sizeof(sha)));
-	assert_true(relay_serial_revoked(&cfg, serial));
-
-	snprintf(path, sizeof(path), "%s/131016.crt", pki());
-	assert_true(tls_cert_file_info(path, serial, sizeof(serial), sha, sizeof(sha)));
-	assert_false(relay_serial_revoked(&cfg, serial));
-
-	/* No CRL configured: nothing is revoked; garbage serials are not. */
-	cfg.tls.n_crls = 0;
-	snprintf(path, sizeof(path), "%s/bad/revoked.crt", pki());
-	assert_true(tls_cert_file_info(path, serial, sizeof(serial), sha, sizeof(sha)));
-	assert_false(relay_serial_revoked(&cfg, serial));
-	cfg.tls.n_crls = 1;
-	assert_false(relay_serial_revoked(&cfg, ""));
-	assert_false(relay_serial_revoked(&cfg, "zz"));
-	assert_false(relay_serial_revoked(&cfg, NULL));
-}
-
 /* ---- control protocol ---- */
 
 static void test_parse_simple(void **state)
@@ -542,7 +502,6 @@ int main(void)
 		cmocka_unit_test(test_buf_high_water),
 		cmocka_unit_test(test_buf_reuse_wiped),
 		cmocka_unit_test(test_backpressure),
-		cmocka_unit_test(test_serial_revoked),
 		cmocka_unit_test(test_parse_simple),
 		cmocka_unit_test(test_parse_quarantine),
 		cmocka_unit_test(test_parse_errors),

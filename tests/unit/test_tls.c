@@ -695,6 +695,27 @@ static void test_own_node(void **state)
 	tls_ctx_free(cc);
 }
 
+static void test_serial_revoked(void **state)
+{
+	struct side with = { "130001.crt", "130001.key", "crl.pem", .generation = 1 };
+	struct side without = { "130001.crt", "130001.key", NULL, .generation = 1 };
+	struct tls_ctx *cw = make_ctx(&with), *cn = make_ctx(&without);
+	char serial[128], sha[128];
+
+	(void)state;
+	assert_true(tls_cert_file_info(pki_path("bad/revoked.crt"), serial, sizeof(serial), sha, sizeof(sha)));
+	assert_true(tls_ctx_serial_revoked(cw, serial));
+	assert_false(tls_ctx_serial_revoked(cn, serial));      /* no CRL, nothing revoked */
+	assert_true(tls_cert_file_info(pki_path("131016.crt"), serial, sizeof(serial), sha, sizeof(sha)));
+	assert_false(tls_ctx_serial_revoked(cw, serial));
+	assert_false(tls_ctx_serial_revoked(cw, ""));
+	assert_false(tls_ctx_serial_revoked(cw, "zz"));
+	assert_false(tls_ctx_serial_revoked(cw, "0A:1B"));
+	assert_false(tls_ctx_serial_revoked(cw, NULL));
+	tls_ctx_free(cw);
+	tls_ctx_free(cn);
+}
+
 static int count_fds(void)
 {
 	int n = 0;
@@ -804,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_own_node),
 		cmocka_unit_test(test_reload_loop),
 		cmocka_unit_test(test_recheck),
+		cmocka_unit_test(test_serial_revoked),
 	};
 
 	return cmocka_run_group_tests_name("tls", tests, group_setup, NULL);
