@@ -43,7 +43,10 @@ EOC
 ip netns exec "$(ns_gw tokyo)" /usr/sbin/rsyslogd -n -f "$C/rsyslog.conf" -i "$C/rsyslog.pid" \
 	>"$C/rsyslog.out" 2>&1 &
 ns_wait_tcp "$(ns_gw tokyo)" 127.0.0.1 24514 10 || { cat "$C/rsyslog.out"; fail "the collector did not start"; }
-ip netns exec "$(ns_gw tokyo)" tcpdump -i lan0 -s 0 -U -w "$NS_WORK/../jgw-privacy-$$.pcap" \
+# --immediate-mode: hand each packet to tcpdump at once (the default block
+# ring delivers only when a block retires, and a loaded machine may kill
+# tcpdump first).
+ip netns exec "$(ns_gw tokyo)" tcpdump --immediate-mode -i lan0 -s 0 -U -w "$NS_WORK/../jgw-privacy-$$.pcap" \
 	tcp port 7101 >/dev/null 2>&1 &
 tcpdump_pid=$!
 e2e_start chiyoda chuo tokyo jlis
@@ -82,6 +85,12 @@ n=$(grep -c '^jgw message' "$C/collector.log" 2>/dev/null)
 [ "${n:-0}" -ge 5 ] || { cat "$C/rsyslog.out"; fail "the collector received ${n:-0} message records"; }
 # Stop everything so that all is flushed, then search.
 for s in chiyoda chuo tokyo jlis; do ns_jgwd_stop "$s"; done
+# The capture is the proof that the search below can find something: wait
+# until it holds the marker (or give up) before stopping tcpdump.
+for _ in $(seq 50); do
+	grep -qa "$token" "$NS_WORK/../jgw-privacy-$$.pcap" 2>/dev/null && break
+	sleep 0.1
+done
 kill "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null
 grep -qa "$token" "$NS_WORK/../jgw-privacy-$$.pcap" ||
 	{ rm -f "$NS_WORK/../jgw-privacy-$$.pcap"; fail "the marker was not on 東京都's LAN: the frames did not carry it"; }
