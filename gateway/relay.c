@@ -790,27 +790,41 @@ static void tunnel_open(struct tunnel *t)
 		  t->ingress ? "ingress" : "egress", t->peer[0] ? t->peer : "-");
 }
 
-/* Ingress: TLS accept. */
-static bool step_handshake(struct tunnel *t)
+/* Drive the WAN side's TLS handshake, either direction: 1 when it is done,
+ * 0 while it waits for the socket, -1 when it failed (the tunnel is ended
+ * with the TLS layer's reason, handed back in *reason). */
+static int wan_handshake(struct tunnel *t, const char **reason)
 {
 	struct side *w = &t->wan;
-	const char *why;
 	int rc;
 
 	if (!ready(w, w->hs_wait))
-		return false;
+		return 0;
 	rc = tls_conn_handshake(w->tls);
 	if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
 		w->hs_wait = rc == TLS_WANT_READ ? EV_READ : EV_WRITE;
 		blocked(w, w->hs_wait);
-		return false;
+		return 0;
 	}
 	if (rc != TLS_OK) {
-		const char *reason = tls_conn_reason(w->tls);
+		*reason = tls_conn_reason(w->tls);
+		if (*reason == NULL)
+			*reason = "handshake-failed";
+		tunnel_end(t, *reason);
+		return -1;
+	}
+	return 1;
+}
 
-		reason = reason ? reason : "handshake-failed";
-		tunnel_end(t, reason);
-		if (t->r->hooks.failure)
+/* Ingress: TLS accept. A failure counts against the source (quarantine). */
+static bool step_handshake(struct tunnel *t)
+{
+	struct side *w = &t->wan;
+	const char *why, *reason = NULL;
+	int rc = wan_handshake(t, &reason);
+
+	if (rc <= 0) {
+		if (rc < 0 && t->r->hooks.failure)
 			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, NULL, reason);
 		return false;
 	}
@@ -933,26 +947,14 @@ static bool step_connect(struct tunnel *t)
 	return true;
 }
 
+/* Egress: TLS connect to the peer gateway. */
 static bool step_dial_tls(struct tunnel *t)
 {
 	struct side *w = &t->wan;
-	const char *why;
-	int rc;
+	const char *why, *reason = NULL;
 
-	if (!ready(w, w->hs_wait))
+	if (wan_handshake(t, &reason) <= 0)
 		return false;
-	rc = tls_conn_handshake(w->tls);
-	if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
-		w->hs_wait = rc == TLS_WANT_READ ? EV_READ : EV_WRITE;
-		blocked(w, w->hs_wait);
-		return false;
-	}
-	if (rc != TLS_OK) {
-		const char *reason = tls_conn_reason(w->tls);
-
-		tunnel_end(t, reason ? reason : "handshake-failed");
-		return false;
-	}
 	tunnel_copy_cert(t);
 	if (t->gen != t->r->gen && (why = peer_revoked_by(t->r->gen, t->peer, t->cert_serial))) {
 		tunnel_end(t, why);
