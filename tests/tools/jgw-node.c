@@ -1463,10 +1463,11 @@ static void load_free_templates(struct load *ld)
 static bool lconn_queue(struct load *ld, struct lconn *c, int64_t tms)
 {
 	const struct template *t = &ld->tpl[ld->sent % ld->n_tpl];
-	size_t at = c->out.len;
 
 	if (!buf_put(&c->out, t->data, t->len))
 		return false;
+	/* Where the frame landed: buf_put may have compacted the buffer. */
+	size_t at = c->out.len - t->len;
 	jmsg_put64(c->out.data + at + JMSG_OFF_SEQ, ++c->seq);
 	jmsg_put64(c->out.data + at + JMSG_OFF_TIME, (uint64_t)tms);
 	c->outstanding++;
