@@ -591,14 +591,16 @@ struct control_server *control_server_new(struct ev_loop *loop, const char *path
 		return NULL;
 	}
 	umask(old);
-	if ((uid != (unsigned)-1 || gid != (unsigned)-1) && chown(path, uid, gid) < 0) {
-		snprintf(err, errlen, "control socket %s: chown: %s", path, strerror(errno));
+	/* Mode first: once the socket is another user's, changing its mode
+	 * needs CAP_FOWNER, which a sandboxed jgwd does not have. */
+	if (chmod(path, gid != (unsigned)-1 ? 0660 : 0600) < 0) {
+		snprintf(err, errlen, "control socket %s: chmod: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return NULL;
 	}
-	if (chmod(path, gid != (unsigned)-1 ? 0660 : 0600) < 0) {
-		snprintf(err, errlen, "control socket %s: chmod: %s", path, strerror(errno));
+	if ((uid != (unsigned)-1 || gid != (unsigned)-1) && chown(path, uid, gid) < 0) {
+		snprintf(err, errlen, "control socket %s: chown: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return NULL;

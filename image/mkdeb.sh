@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # image/mkdeb.sh OUTDIR — build the jgw Debian package from `make install`.
-# The package carries the binaries, the default catalog, the example
-# configurations, the systemd units and the docs; its Depends come from the
-# binaries' own shared-library needs (dpkg-shlibdeps).
+# The package carries the programs (not the test tool jgw-node), the default
+# catalog, the example configurations, the systemd units and the docs; its
+# Depends come from the binaries' own shared-library needs (dpkg-shlibdeps).
 set -euo pipefail
 out=${1:?usage: mkdeb.sh OUTDIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +12,9 @@ stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
 pkg=$stage/pkg
 
 make -C "$top" --no-print-directory install DESTDIR="$pkg" PREFIX=/usr >/dev/null
+# jgw-node makes traffic (good and deliberately bad) for the demo and the
+# tests: no business on an appliance. image/test.sh brings its own copy.
+rm -f "$pkg/usr/bin/jgw-node"
 install -d "$pkg/lib/systemd/system" "$pkg/usr/lib/jgw" "$pkg/usr/share/doc/jgw/examples" "$pkg/usr/lib/sysusers.d"
 install -m 0644 "$top"/image/systemd/*.service "$pkg/lib/systemd/system/"
 install -m 0755 "$top/image/rootfs/firstboot" "$pkg/usr/lib/jgw/firstboot"

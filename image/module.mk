@@ -14,6 +14,7 @@ image: deb
 	@start=$$(date +%s); \
 	image/build.sh $$(cat $(B)/deb.path) $(B)/jgw.img && \
 	echo "image build took $$(( $$(date +%s) - start )) s"
+	@bash tests/image/t-hardening.sh | tail -1
 
 image-test: image
 	image/test.sh $(B)/jgw.img

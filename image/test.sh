@@ -48,6 +48,8 @@ site_conf() { # code lan-net gw-wan peer-code peer-wan
 # image test site $code
 site $code;
 include "common/system.conf";
+user "jgw";                  # the account the jgw package made
+group "jgw";
 include "common/policy.conf";
 catalog "catalog.jcat";
 management { network 10.0.2.0/24; ssh-port 22; }
@@ -127,12 +129,27 @@ ssh_to() { local port=$1; shift
 	ssh -q -i "$work/id" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 		-o ConnectTimeout=10 -o BatchMode=yes root@127.0.0.1 "$@"; }
 for i in $(seq 1 60); do ssh_to "$sshport_pref" true && ssh_to "$sshport_muni" true && break; sleep 2; done
+# The appliance ships no traffic generator: the test brings its own, into
+# /tmp (a tmpfs, gone at the next boot).
+push_node() { ssh_to "$1" 'cat > /tmp/jgw-node && chmod 0755 /tmp/jgw-node' < "$top/build/jgw-node" ||
+	fail "cannot copy jgw-node into the guest at port $1"; }
+push_node "$sshport_pref"; push_node "$sshport_muni"
+
+# --- jgwd runs as its own user, with CAP_NET_ADMIN only ---------------------
+for s in "pref:$sshport_pref" "muni:$sshport_muni"; do
+	IFS=: read -r name port <<<"$s"
+	ids=$(ssh_to "$port" 'p=$(pidof jgwd) && id -u jgw && awk "/^(Uid|CapEff):/ { print \$2 }" /proc/$p/status')
+	read -r jgw_uid run_uid capeff <<<"$(echo $ids)"
+	[ -n "$jgw_uid" ] && [ "$run_uid" = "$jgw_uid" ] || fail "$name: jgwd runs as uid '$run_uid', not jgw ('$jgw_uid')"
+	[ "$capeff" = 0000000000001000 ] || fail "$name: jgwd keeps capabilities $capeff (want CAP_NET_ADMIN only)"
+	say "$name: jgwd runs as jgw (uid $run_uid) with CAP_NET_ADMIN only"
+done
 
 # --- a frame through the tunnel ------------------------------------------
-ssh_to "$sshport_pref" 'systemd-run -q --unit jgw-test-server jgw-node serve --listen 10.13.0.10:7101 --node 130001' ||
+ssh_to "$sshport_pref" 'systemd-run -q --unit jgw-test-server /tmp/jgw-node serve --listen 10.13.0.10:7101 --node 130001' ||
 	fail "cannot start the prefecture's test server"
 sleep 1
-out=$(ssh_to "$sshport_muni" 'jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 3 --expect ack' 2>&1) ||
+out=$(ssh_to "$sshport_muni" '/tmp/jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 3 --expect ack' 2>&1) ||
 	{ echo "$out"; fail "honnin-tsuchi 131016 → 130001 was not acknowledged through the tunnel"; }
 say "honnin-tsuchi 131016 → 130001 acknowledged through the tunnel"
 
@@ -167,10 +184,11 @@ t1=$SECONDS
 reboot_to b 'jgw-update install /dev/vdc'
 say "muni: updated, gateway ready on slot b after $((SECONDS - t1))s"
 for i in $(seq 1 60); do ssh_to "$sshport_muni" true && break; sleep 2; done
+push_node "$sshport_muni"
 status=$(ssh_to "$sshport_muni" 'jgw-update status')
 grep -q 'running slot: b' <<<"$status" || { echo "$status"; fail "muni: not running slot b"; }
 grep -q 'slot in force: b' <<<"$status" || { echo "$status"; fail "muni: slot b not confirmed"; }
-out=$(ssh_to "$sshport_muni" 'jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 2 --expect ack' 2>&1) ||
+out=$(ssh_to "$sshport_muni" '/tmp/jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 2 --expect ack' 2>&1) ||
 	{ echo "$out"; fail "muni on slot b: frame not acknowledged"; }
 rc=0; out=$(ssh_to "$sshport_muni" 'jgwctl audit verify --key /var/lib/jgw/audit-k0.hex /var/lib/jgw/audit' 2>&1) || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { echo "$out"; fail "muni on slot b: audit chain broken by the update"; }
