@@ -269,12 +269,30 @@ static bool node_eq(const uint8_t *p, const char *node)
 	return memcmp(p, node, JMSG_NODE_LEN) == 0;
 }
 
+/*
+ * wire.md §5: a municipality may reach only its own prefecture's node. That
+ * holds for every type, not only those written `to own-prefecture`: a rule
+ * `from municipality to prefecture` or `from any`, keepalive, and answers
+ * too. A connection between a municipality and a prefecture node is one
+ * pair (§5), so the rule binds the pair whichever end sends the frame.
+ */
+static bool other_prefecture(enum jmsg_role rs, enum jmsg_role rr, const uint8_t *snd,
+			     const uint8_t *rcv)
+{
+	bool muni_pref = (rs == JMSG_ROLE_MUNICIPALITY && rr == JMSG_ROLE_PREFECTURE) ||
+			 (rs == JMSG_ROLE_PREFECTURE && rr == JMSG_ROLE_MUNICIPALITY);
+
+	return muni_pref && jmsg_node_prefecture(snd) != jmsg_node_prefecture(rcv);
+}
+
 static enum insp_reason check_direction(const struct insp_conn *c, enum insp_dir dir,
 					const struct cat_type *t, const uint8_t *snd,
 					const uint8_t *rcv)
 {
 	enum jmsg_role rs = jmsg_node_role(snd), rr = jmsg_node_role(rcv);
 
+	if (other_prefecture(rs, rr, snd, rcv))
+		return INSP_DIRECTION_NOT_ALLOWED;
 	switch (t->dir) {
 	case CAT_DIR_ROLES:
 		if ((t->from != JMSG_ROLE_INVALID && rs != t->from) ||
@@ -282,8 +300,8 @@ static enum insp_reason check_direction(const struct insp_conn *c, enum insp_dir
 			return INSP_DIRECTION_NOT_ALLOWED;
 		return INSP_OK;
 	case CAT_DIR_OWN_PREF:
-		if (rs != JMSG_ROLE_MUNICIPALITY || rr != JMSG_ROLE_PREFECTURE ||
-		    jmsg_node_prefecture(snd) != jmsg_node_prefecture(rcv))
+		/* The prefecture itself was checked above, for every type. */
+		if (rs != JMSG_ROLE_MUNICIPALITY || rr != JMSG_ROLE_PREFECTURE)
 			return INSP_DIRECTION_NOT_ALLOWED;
 		return INSP_OK;
 	case CAT_DIR_ANY_TUNNEL:
@@ -349,6 +367,25 @@ static enum insp_reason check_state(struct insp_conn *c, enum insp_dir dir,
 	return INSP_OK;
 }
 
+/*
+ * |time - now| <= skew for any time the wire can carry (u64, so above
+ * INT64_MAX too) and any clock the caller passes (negative too): the
+ * distance is taken in u64, where nothing overflows. skew is > 0.
+ */
+static bool within_skew(uint64_t time, int64_t now, int64_t skew)
+{
+	uint64_t dist;
+
+	if (now < 0) {
+		uint64_t below = 0 - (uint64_t)now;          /* |now|, at most 2^63 */
+		dist = time > UINT64_MAX - below ? UINT64_MAX : time + below;
+	} else {
+		uint64_t n = (uint64_t)now;
+		dist = time >= n ? time - n : n - time;
+	}
+	return dist <= (uint64_t)skew;
+}
+
 /* Header checks, in field order, each as soon as its bytes are in. */
 enum { HC_MAGIC, HC_VERSION, HC_FLAGS, HC_TYPE, HC_RESERVED, HC_BODY_LEN, HC_SEQ,
        HC_REF, HC_TIME, HC_SENDER, HC_RECEIVER, HC_DONE };
@@ -391,14 +428,9 @@ static enum insp_reason header_check(struct insp_conn *c, enum insp_dir dir, str
 	case HC_REF:
 		f->ref = jmsg_be64(h + JMSG_OFF_REF);
 		return s->type->pattern == CAT_RESPONSE || f->ref == 0 ? INSP_OK : INSP_BAD_REF;
-	case HC_TIME: {
-		uint64_t t = jmsg_be64(h + JMSG_OFF_TIME);
-		f->time_ms = (int64_t)(t & INT64_MAX);
-		if (t > INT64_MAX)
-			return INSP_CLOCK_SKEW;
-		int64_t d = f->time_ms - now_ms;
-		return d <= c->params.skew_ms && -d <= c->params.skew_ms ? INSP_OK : INSP_CLOCK_SKEW;
-	}
+	case HC_TIME:
+		f->time_ms = jmsg_be64(h + JMSG_OFF_TIME);
+		return within_skew(f->time_ms, now_ms, c->params.skew_ms) ? INSP_OK : INSP_CLOCK_SKEW;
 	case HC_SENDER:
 		/* Metadata only, and only a well-formed one: never arbitrary bytes. */
 		if (digits6(h + JMSG_OFF_SENDER))

@@ -67,7 +67,7 @@ struct insp_frame {
 	uint8_t flags;
 	uint32_t body_len;
 	uint64_t seq, ref;
-	int64_t time_ms;
+	uint64_t time_ms;            /* as on the wire: any u64 */
 	jmsg_node sender, receiver;  /* "" until the header is complete */
 	uint32_t records;            /* 0x8001 containers in the body */
 	bool allowed;
@@ -86,7 +86,8 @@ bool insp_conn_set_peer(struct insp_conn *conn, const char *peer);
 void insp_conn_free(struct insp_conn *conn);
 
 /*
- * Inspect len more bytes of direction dir, with the gateway clock at now_ms.
+ * Inspect len more bytes of direction dir, with the gateway clock at now_ms
+ * (ms since 1970; any value is safe: the clock rule cannot overflow).
  * Calls fn once per frame whose verdict became known (in order). Returns
  * false once the connection is denied: nothing after a bad frame is
  * inspected or forwarded, and later calls return false at once.

@@ -2,8 +2,12 @@
  * jgw-inspect — run the inspection engine over one direction of a JMSG
  * connection and print one JSON verdict per frame (docs/inspection.md).
  *
- *   jgw-inspect --catalog FILE --local CODE --peer CODE --side lan|wan
+ *   jgw-inspect --catalog FILE --local CODE --side lan|wan [--peer CODE]
  *               [--now MS] [FILE|-]
+ *
+ * --local is the node this gateway serves, --peer the tunnel's far end:
+ * with --side wan the sender of the frames (required), with --side lan
+ * their receiver (optional: unknown, it is learnt from the first frame).
  *
  * Exit 0: every frame allowed; 1: a frame was denied (the output stops
  * there, as the gateway would stop forwarding); 2: usage or catalog error.
@@ -27,8 +31,11 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: jgw-inspect --catalog FILE --local CODE --peer CODE --side lan|wan\n"
-		"                   [--now MS] [FILE|-]\n");
+		"usage: jgw-inspect --catalog FILE --local CODE --side lan|wan [--peer CODE]\n"
+		"                   [--now MS] [FILE|-]\n"
+		"  --peer   the tunnel's far end: the sender (wan, required) or the\n"
+		"           receiver (lan; without it, learnt from the first frame)\n"
+		"  --now    the gateway clock, ms since 1970 (>= 0; default: the real clock)\n");
 	exit(2);
 }
 
@@ -70,6 +77,32 @@ static bool parse_i64(const char *s, int64_t *out)
 	return true;
 }
 
+/*
+ * --peer is the tunnel's far end on either side, never this gateway's own
+ * node: with --side lan the sender is always --local, so --peer equal to it
+ * (the older reading "the sender") would deny every frame; say so instead.
+ */
+static bool peer_consistent(enum insp_dir dir, const char *local, const char *peer)
+{
+	if (peer == NULL) {
+		if (dir == INSP_FROM_LAN)
+			return true;
+		fprintf(stderr, "jgw-inspect: --side wan needs --peer (the tunnel peer, the frames' sender)\n");
+		return false;
+	}
+	if (!jmsg_node_valid(peer)) {
+		fprintf(stderr, "jgw-inspect: --peer is not a valid node code: `%s'\n", peer);
+		return false;
+	}
+	if (strcmp(peer, local) == 0) {
+		fprintf(stderr, "jgw-inspect: --peer %s is --local: --peer is the tunnel's far end "
+			"(with --side lan the frames' receiver; leave it out to learn it from the first "
+			"frame), never this gateway's own node\n", peer);
+		return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -93,8 +126,11 @@ int main(int argc, char **argv)
 		case 'p': peer = optarg; break;
 		case 's': side = optarg; break;
 		case 'n':
-			if (!parse_i64(optarg, &now)) {
-				fprintf(stderr, "jgw-inspect: --now is not a number of milliseconds: `%s'\n", optarg);
+			/* Before 1970 is no gateway clock; the engine copes with any
+			 * value, but a negative one here is a mistake to report. */
+			if (!parse_i64(optarg, &now) || now < 0) {
+				fprintf(stderr, "jgw-inspect: --now is not a number of milliseconds since 1970: `%s'\n",
+					optarg);
 				return 2;
 			}
 			fixed_now = true;
@@ -102,7 +138,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!catalog || !local || !peer || !side || argc - optind > 1)
+	if (!catalog || !local || !side || argc - optind > 1)
 		usage();
 	enum insp_dir dir;
 	if (strcmp(side, "lan") == 0)
@@ -117,10 +153,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jgw-inspect: --local is not a valid node code: `%s'\n", local);
 		return 2;
 	}
-	if (!jmsg_node_valid(peer)) {
-		fprintf(stderr, "jgw-inspect: --peer is not a valid node code: `%s'\n", peer);
+	if (!peer_consistent(dir, local, peer))
 		return 2;
-	}
 	const char *path = argc > optind ? argv[optind] : "-";
 	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (in == NULL) {
@@ -135,9 +169,9 @@ int main(int argc, char **argv)
 	}
 	struct insp_params params = { .catalog = cat, .skew_ms = 300000, .max_outstanding = 1024 };
 	memcpy(params.local, local, sizeof(jmsg_node));
-	/* lan: the peer is a server of this site, the tunnel's far end is not
-	 * known; wan: the peer is the tunnel peer, as its certificate says. */
-	struct insp_conn *conn = insp_conn_new(&params, dir == INSP_FROM_WAN ? peer : NULL);
+	/* wan: the peer as its certificate says; lan: the tunnel's far end once
+	 * it is up (NULL: as in egress before the tunnel, the first receiver). */
+	struct insp_conn *conn = insp_conn_new(&params, peer);
 	if (conn == NULL) {
 		fprintf(stderr, "jgw-inspect: cannot set up the inspection\n");
 		cat_free(cat);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "filters/inspect.h"
 #include "filters/replay/pkt.h"
@@ -59,9 +60,16 @@ struct type_tally {
 	uint64_t allow, deny;
 };
 
+/* A capture timestamp: seconds since 1970 and microseconds. */
+struct cap_ts {
+	int64_t sec;
+	long usec;
+};
+
 /* Frame outcome kept for --compare. */
 struct fres {
 	uint64_t index, packet, seq;
+	struct cap_ts ts;             /* of the packet that completed the verdict */
 	uint16_t type;
 	bool has_type, allowed;
 	const char *reason;
@@ -128,7 +136,9 @@ struct replay {
 	int n_pass;
 	bool compare, quiet;
 	uint64_t packet;              /* current pcap packet number, 1-based */
-	int64_t now_ms;
+	struct cap_ts ts;             /* its timestamp */
+	int64_t now_ms;               /* the same, as the gateway clock */
+	uint64_t records;             /* message records printed (their `seq`) */
 	uint64_t pkt_status[PKT_STATUS_COUNT];
 	uint64_t flows_open_at_end, midstream_flows, differences;
 	bool oom;
@@ -394,6 +404,24 @@ static int side_of_dir(const struct pview *v, enum insp_dir dir)
 	return v->side_dir[0] == dir ? 0 : 1;
 }
 
+/*
+ * audit.md's `ts`: RFC 3339 UTC with microseconds, 27 characters. A capture
+ * can hold any timestamp (pcapng: 64 bits in any unit): a year outside
+ * 0000-9999 or a broken fraction has no such form, and gives false.
+ */
+static bool format_ts(const struct cap_ts *ts, char out[32])
+{
+	time_t t = (time_t)ts->sec;
+	struct tm tm;
+
+	if ((int64_t)t != ts->sec || ts->usec < 0 || ts->usec > 999999 || !gmtime_r(&t, &tm) ||
+	    tm.tm_year < -1900 || tm.tm_year > 9999 - 1900 ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+		return false;
+	snprintf(out + 19, 32 - 19, ".%06ldZ", ts->usec);
+	return true;
+}
+
 /* One frame verdict: printed, tallied, kept for --compare. */
 static void emit(struct pview *v, enum insp_dir dir, const struct fres *r,
 		 const struct insp_frame *f)
@@ -419,8 +447,16 @@ static void emit(struct pview *v, enum insp_dir dir, const struct fres *r,
 	}
 	if (rp->quiet)
 		return;
-	fprintf(out, "{\"event\":\"message\",\"flow\":%llu,\"tunnel_id\":%llu,\"pcap_packet\":%llu,"
-		"\"gw\":\"%s\",\"dir\":\"%s\",\"index\":%llu",
+	/* ts and seq as on every audit record (audit.md): the capture time of
+	 * the packet that completed the verdict, and the record's number. */
+	char ts[32];
+	if (format_ts(&r->ts, ts))
+		fprintf(out, "{\"ts\":\"%s\"", ts);
+	else
+		fputs("{\"ts\":null", out);
+	fprintf(out, ",\"seq\":%llu,\"event\":\"message\",\"flow\":%llu,\"tunnel_id\":%llu,"
+		"\"pcap_packet\":%llu,\"gw\":\"%s\",\"dir\":\"%s\",\"index\":%llu",
+		(unsigned long long)++rp->records,
 		(unsigned long long)v->flow->info.id, (unsigned long long)v->flow->info.id,
 		(unsigned long long)r->packet, v->pass->cfg->site,
 		dir == INSP_FROM_LAN ? "out" : "in", (unsigned long long)r->index);
@@ -453,7 +489,7 @@ static void emit_deny(struct pview *v, enum insp_dir dir, const char *reason,
 {
 	int side = side_of_dir(v, dir);
 	struct fres r = {
-		.index = ++v->frames[side], .packet = v->flow->rp->packet,
+		.index = ++v->frames[side], .packet = v->flow->rp->packet, .ts = v->flow->rp->ts,
 		.allowed = false, .reason = reason,
 	};
 
@@ -478,7 +514,7 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	struct pview *v = arg;
 	int side = side_of_dir(v, f->dir);
 	struct fres r = {
-		.packet = v->flow->rp->packet, .seq = f->seq, .type = f->type,
+		.packet = v->flow->rp->packet, .ts = v->flow->rp->ts, .seq = f->seq, .type = f->type,
 		.has_type = f->length >= JMSG_OFF_TYPE + 2, .allowed = f->allowed,
 		.reason = f->allowed ? NULL : reason_name(f->reason),
 	};
@@ -507,12 +543,24 @@ static void on_frame(void *arg, const struct insp_frame *f)
 		v->stopped = true;
 }
 
-static void set_pending_peer(struct pview *v)
+/*
+ * The tunnel peer is known: tell the engine. It refuses a peer other than
+ * the node the LAN side already addresses — a lan-ingress flow whose local
+ * server spoke first, to someone else than the relayed peer. The flow is
+ * then denied here, by name, on the frame (dir, hdr) that made the peer
+ * known, rather than left to the engine without a peer, which would judge
+ * that frame `sender-mismatch` though its sender is the peer.
+ */
+static bool set_pending_peer(struct pview *v, enum insp_dir dir, const uint8_t *hdr)
 {
 	if (v->peer_known || !v->pending_peer[0] || v->stopped)
-		return;
-	insp_conn_set_peer(v->conn, v->pending_peer);
+		return true;
 	v->peer_known = true;
+	if (insp_conn_set_peer(v->conn, v->pending_peer))
+		return true;
+	emit_deny(v, dir, "peer-mismatch", hdr);
+	flow_note(v, "deny", "peer-mismatch");
+	return false;
 }
 
 static void feed(struct pview *v, enum insp_dir dir, const uint8_t *d, size_t n)
@@ -521,7 +569,7 @@ static void feed(struct pview *v, enum insp_dir dir, const uint8_t *d, size_t n)
 
 	if (!insp_feed(v->conn, dir, d, n, rp->now_ms, on_frame, v))
 		v->stopped = true;
-	set_pending_peer(v);
+	set_pending_peer(v, dir, NULL);
 }
 
 /* lan-ingress: hold the first header from the WAN side until its sender,
@@ -548,7 +596,10 @@ static void feed_ingress_first(struct pview *v, enum insp_dir dir, const uint8_t
 	/* An invalid sender is the engine's to judge (bad-sender). */
 	if (jmsg_node_valid(sender)) {
 		memcpy(v->pending_peer, sender, sizeof(jmsg_node));
-		set_pending_peer(v);
+		if (!set_pending_peer(v, dir, v->peek)) {
+			explicit_bzero(v->peek, sizeof(v->peek));
+			return;
+		}
 	}
 	v->peer_known = true;
 	feed(v, dir, v->peek, PEEK_LEN);
@@ -614,7 +665,7 @@ static void view_open(struct flowctx *fc, struct pass *p)
 		return;
 	}
 	if (v->kind == K_WAN_INGRESS || v->kind == K_WAN_EGRESS)
-		set_pending_peer(v);
+		set_pending_peer(v, v->side_dir[0], NULL);
 }
 
 /* ---- midstream: find a frame boundary that two headers prove ---- */
@@ -984,6 +1035,19 @@ static void pass_free(struct pass *p)
 	free(p->flow_outcomes.v);
 }
 
+/* The gateway clock of a packet, in ms. A pcapng timestamp may be any
+ * 64-bit count: clamp rather than overflow (the engine takes any clock). */
+static int64_t capture_ms(const struct cap_ts *ts)
+{
+	int64_t ms = ts->usec >= 0 && ts->usec <= 999999 ? ts->usec / 1000 : 0;
+
+	if (ts->sec > INT64_MAX / 1000 - 1)
+		return INT64_MAX;
+	if (ts->sec < INT64_MIN / 1000 + 1)
+		return INT64_MIN;
+	return ts->sec * 1000 + ms;
+}
+
 static int run(struct replay *rp, pcap_t *pc, const struct reasm_limits *lim)
 {
 	static const struct reasm_ops ops = {
@@ -1010,7 +1074,8 @@ static int run(struct replay *rp, pcap_t *pc, const struct reasm_limits *lim)
 		enum pkt_status s;
 
 		rp->packet++;
-		rp->now_ms = (int64_t)h->ts.tv_sec * 1000 + h->ts.tv_usec / 1000;
+		rp->ts = (struct cap_ts){ .sec = (int64_t)h->ts.tv_sec, .usec = (long)h->ts.tv_usec };
+		rp->now_ms = capture_ms(&rp->ts);
 		s = pkt_decode(linktype, data, h->caplen, &seg, NULL);
 		rp->pkt_status[s]++;
 		if (s == PKT_OK)

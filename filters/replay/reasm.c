@@ -435,16 +435,24 @@ static void stream_settle(struct reasm *r, struct flow *f, int side)
 	}
 }
 
+/* The sequence number of a segment's first payload byte: a SYN takes one
+ * number itself, so data on a SYN (TCP Fast Open) starts after it. */
+static uint32_t data_seq(const struct pkt_tcp *seg)
+{
+	return seg->seq + ((seg->flags & PKT_TCP_SYN) ? 1u : 0u);
+}
+
 static void stream_data(struct reasm *r, struct flow *f, int side, const struct pkt_tcp *seg)
 {
 	struct stream *s = &f->s[side];
+	uint32_t seq = data_seq(seg);
 	bool before;
-	uint64_t a = seq_offset(s, seg->seq, &before), b;
+	uint64_t a = seq_offset(s, seq, &before), b;
 	const uint8_t *d = seg->payload;
 	size_t n = seg->payload_len;
 
 	if (before) {  /* bytes from before the stream start: skip them */
-		uint32_t skip = s->base_seq - seg->seq;
+		uint32_t skip = s->base_seq - seq;
 
 		if (skip >= n) {
 			r->st.unverified_bytes += n;
@@ -594,7 +602,7 @@ void reasm_packet(struct reasm *r, const struct pkt_tcp *seg)
 	}
 	if ((seg->flags & PKT_TCP_FIN) && s->started && !s->fin && !s->broken) {
 		bool before;
-		uint64_t at = seq_offset(s, seg->seq, &before) + seg->wire_len;
+		uint64_t at = seq_offset(s, data_seq(seg), &before) + seg->wire_len;
 
 		s->fin = true;
 		s->fin_off = before ? 0 : at;

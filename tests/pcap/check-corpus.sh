@@ -15,9 +15,10 @@
 #     Every output must be free of personal data: no run of 10 or more
 #     digits and no non-ASCII byte (the synthetic names are Japanese text).
 #  3. Standard input, and the error exits.
-# Configurations: conf/chiyoda-131016.conf as shipped ("chiyoda"), and the
-# same without its 東京都 peer ("chiyoda-no-tokyo"), with a PKI made by
-# conf/mkpki.sh and paths moved to a temporary directory.
+# Configurations: conf/chiyoda-131016.conf as shipped ("chiyoda"), the
+# same without its 東京都 peer ("chiyoda-no-tokyo") and with `limits
+# outstanding 2` ("chiyoda-outstanding-2"), with a PKI made by
+# conf/mkpki.sh and paths moved to a temporary directory (mkconf.sh).
 set -u
 res=$1 B=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +39,10 @@ cfg=$tmp/conf
 "$here/mkconf.sh" "$cfg" "$top/$B" || { echo "could not make the test configurations" >&2; exit 1; }
 if grep -q '^peer 130001' "$cfg/chiyoda-no-tokyo.conf" || ! grep -q '^peer 131024' "$cfg/chiyoda-no-tokyo.conf"; then
 	fail config "could not derive chiyoda-no-tokyo from conf/chiyoda-131016.conf"
+fi
+if ! diff "$cfg/chiyoda.conf" "$cfg/chiyoda-outstanding-2.conf" | grep -qx '>[[:space:]]*outstanding 2;.*' ||
+   [ "$(diff "$cfg/chiyoda.conf" "$cfg/chiyoda-outstanding-2.conf" | grep -c '^[<>]')" != 2 ]; then
+	fail config "could not derive chiyoda-outstanding-2 from conf/chiyoda-131016.conf"
 fi
 
 # ---- 1. the corpus regenerates byte for byte ----

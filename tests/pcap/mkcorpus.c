@@ -514,7 +514,8 @@ enum bad {
 	B_SEQ, B_SKEW, B_SENDER, B_RECEIVER, B_SENDER_MISMATCH, B_RECEIVER_MISMATCH,
 	B_PAIR, B_UNSOLICITED, B_DUPLICATE, B_TLV_TRUNCATED, B_TLV_ORDER, B_TLV_UNKNOWN,
 	B_TLV_REPEAT, B_TLV_MISSING, B_TLV_TRAILING, B_BAD_VALUE, B_TRUNCATED_FRAME,
-	B_UNKNOWN_PEER, B_COUNT
+	B_UNKNOWN_PEER, B_RATE_LIMITED, B_BAD_REF, B_PEER_MISMATCH, B_SOURCE_NOT_ALLOWED,
+	B_WRONG_PREFECTURE, B_COUNT
 };
 
 /* A notice of 1 record, or a 広域交付 request, broken as the case says. */
@@ -538,6 +539,7 @@ static void bad_frame(struct conv *cv, struct jf_buf *out, enum bad which)
 	case B_DIRECTION: h.receiver = JLIS; break;      /* 0x0101 goes to the prefecture */
 	case B_BODY_TOO_LARGE: h.body_len_override = 5 << 20; break;
 	case B_SKEW: h.time_ms -= 3600 * 1000; break;
+	case B_BAD_REF: h.ref = 5; break;                 /* a notice answers nothing */
 	case B_SENDER: h.sender = CHUO; break;            /* not served by this gateway */
 	case B_RECEIVER: h.receiver = SITE; break;       /* a site does not talk to itself */
 	case B_TLV_ORDER:
@@ -601,6 +603,33 @@ static void case_deny_reasons(const char *dir)
 		uint16_t port = (uint16_t)(41000 + which);
 
 		jf_reset(&out);
+		if (which == B_PEER_MISMATCH) {
+			/* An ingress leg (gateway -> local 住基 server) on which the
+			 * server speaks first, to 東京都; then the gateway relays
+			 * 中央区's frame: the tunnel peer is not the node the LAN
+			 * side addresses. The capture clock is off the millisecond
+			 * from here on, so `ts` shows its microseconds. */
+			now_us += 123;
+			conv_init(&cv, pf, "10.16.0.1", port, "10.16.0.10", 7101);
+			conv_open(&cv);
+			frame(&cv, &out, 1, T_KEEP, 0, SITE, TOKYO, NULL);
+			send_bytes(&cv, 1, out.data, out.len, NULL);
+			jf_reset(&out);
+			frame(&cv, &out, 0, T_KEEP, 0, CHUO, SITE, NULL);
+			send_bytes(&cv, 0, out.data, out.len, NULL);
+			conv_close(&cv);
+			continue;
+		}
+		if (which == B_WRONG_PREFECTURE) {
+			/* An ingress leg relaying 大阪府's frame: a municipality
+			 * of 東京都 has no tunnel to another prefecture. */
+			conv_init(&cv, pf, "10.16.0.1", port, "10.16.0.10", 7101);
+			conv_open(&cv);
+			frame(&cv, &out, 0, T_KEEP, 0, OSAKA_P, SITE, NULL);
+			send_bytes(&cv, 0, out.data, out.len, NULL);
+			conv_close(&cv);
+			continue;
+		}
 		if (which == B_SENDER_MISMATCH || which == B_RECEIVER_MISMATCH || which == B_UNKNOWN_PEER) {
 			/* WAN side, plain: 東京都's gateway (a peer) or Osaka's (not). */
 			conv_init(&cv, pf, which == B_UNKNOWN_PEER ? "10.77.0.27" : "10.77.0.13", port,
@@ -613,7 +642,9 @@ static void case_deny_reasons(const char *dir)
 			conv_close(&cv);
 			continue;
 		}
-		conv_init(&cv, pf, "10.16.0.10", port, "10.16.0.1", 7000);
+		/* A LAN host not in lan-allow, or the site's CS. */
+		conv_init(&cv, pf, which == B_SOURCE_NOT_ALLOWED ? "10.16.0.99" : "10.16.0.10", port,
+			  "10.16.0.1", 7000);
 		conv_open(&cv);
 		switch (which) {
 		case B_SEQ:
@@ -653,6 +684,15 @@ static void case_deny_reasons(const char *dir)
 		case B_TRUNCATED_FRAME:
 			bad_frame(&cv, &out, which);
 			out.len -= 10;
+			break;
+		case B_SOURCE_NOT_ALLOWED:
+			frame(&cv, &out, 0, T_KEEP, 0, SITE, TOKYO, NULL);
+			break;
+		case B_RATE_LIMITED:
+			/* Three notices, none answered: the case's configuration
+			 * allows 2 outstanding, so the third finds no room. */
+			for (int i = 0; i < 3; i++)
+				frame(&cv, &out, 0, T_KEEP, 0, SITE, TOKYO, NULL);
 			break;
 		default:
 			bad_frame(&cv, &out, (enum bad)which);

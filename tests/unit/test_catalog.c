@@ -352,6 +352,35 @@ static void test_unreadable_and_empty(void **state)
 	assert_true(has_error(&e, "str.jcat:1:25: ", "unterminated string"));
 }
 
+/* Numbers are decimal, or hexadecimal after 0x: a leading zero is not octal
+ * (strtoull base 0 read `010` as 8 and stopped `09` at the 9). */
+static void test_number_bases(void **state)
+{
+	static const char text[] =
+		"field 010 a kind date;\n"
+		"field 0x0B b kind date;\n"
+		"shape S { a; b optional; }\n"
+		"type 0x0109 t { pattern notice; from municipality to prefecture; body S; max-body 0010 KiB; }\n"
+		"type 09 u { pattern notice; from any to tunnel-peer; body empty; max-body 09; }\n";
+	static const char big[] =
+		"type 0x0109 t { pattern notice; from any to any; body empty; max-body 4294967296; }\n";
+	struct errors e = { .n = 0 };
+	(void)state;
+
+	struct cat_catalog *cat = cat_load_buffer("bases.jcat", text, strlen(text), collect, &e);
+	assert_int_equal(e.n, 0);
+	assert_non_null(cat);
+	assert_non_null(cat_field_by_tag(cat, 10));
+	assert_null(cat_field_by_tag(cat, 8));
+	assert_non_null(cat_field_by_tag(cat, 0x0B));
+	assert_int_equal(cat_type_by_code(cat, 0x0109)->max_body, 10 * KiB);
+	assert_non_null(cat_type_by_code(cat, 9));
+	assert_int_equal(cat_type_by_code(cat, 9)->max_body, 9);
+	cat_free(cat);
+	assert_null(cat_load_buffer("big.jcat", big, strlen(big), collect, &e));
+	assert_true(has_error(&e, "big.jcat:1:", "number out of range: 4294967296"));
+}
+
 /* A catalog with a 2024 戸籍 message appended loads with no C change; the
  * inspection of its frames is in test_inspect. */
 static void test_extended_catalog(void **state)
@@ -398,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_syntax_errors_all_reported),
 		cmocka_unit_test(test_semantic_errors_all_reported),
 		cmocka_unit_test(test_unreadable_and_empty),
+		cmocka_unit_test(test_number_bases),
 		cmocka_unit_test(test_extended_catalog),
 	};
 	return cmocka_run_group_tests_name("catalog", tests, NULL, NULL);

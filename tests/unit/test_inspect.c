@@ -209,7 +209,7 @@ static void test_allowed_stream(void **state)
 	assert_string_equal(f->sender, CHIYODA);
 	assert_string_equal(f->receiver, TOKYO);
 	assert_int_equal(f->seq, 1);
-	assert_int_equal(f->time_ms, NOW);
+	assert_true(f->time_ms == (uint64_t)NOW);
 	assert_int_equal(f->reason, INSP_OK);
 	assert_int_equal(r.f[1].offset, first_len);
 	assert_int_equal(r.f[2].records, 0);
@@ -423,6 +423,157 @@ static void test_pair_and_seq(void **state)
 	insp_conn_free(c);
 	jf_free(&s);
 	jf_free(&b);
+}
+
+/* A catalog whose rules do not say `own-prefecture`: wire.md §5 still keeps a
+ * municipality to its own prefecture's node, whichever end sends. */
+static const char roles_jcat[] =
+	"type 0x0181 up { pattern notice; from municipality to prefecture; body empty; }\n"
+	"type 0x0182 anyway { pattern notice; from any to any; body empty; }\n"
+	"type 0x0183 down { pattern notice; from prefecture to municipality; body empty; }\n"
+	"type 0x0003 keepalive { pattern notice; from any to tunnel-peer; body empty; }\n"
+	"type 0x0001 ack { pattern response; answers any; body empty; }\n";
+
+/* One empty-bodied frame, alone on a new connection of gateway `local`. */
+static void one_empty(const struct cat_catalog *cat, const char *local, const char *peer,
+		      enum insp_dir dir, uint16_t type, const char *snd, const char *rcv,
+		      struct run *r)
+{
+	struct insp_params p = { .catalog = cat, .skew_ms = 300000, .max_outstanding = 8 };
+	struct jf_hdr h = hdr(type, 1, snd, rcv);
+	struct jf_buf s;
+
+	memcpy(p.local, local, sizeof(jmsg_node));
+	if (type == 0x0001) {
+		h.flags = JMSG_FLAG_RESPONSE;
+		h.ref = 1;
+	}
+	jf_init(&s);
+	put(&s, &h, NULL);
+	struct insp_conn *c = insp_conn_new(&p, peer);
+	assert_non_null(c);
+	r->n = 0;
+	run_all(c, dir, &s, r);
+	insp_conn_free(c);
+	jf_free(&s);
+}
+
+static void test_own_prefecture_always(void **state)
+{
+	struct run r;
+	(void)state;
+	struct cat_catalog *roles = cat_load_buffer("roles.jcat", roles_jcat, strlen(roles_jcat),
+						    NULL, NULL);
+	assert_non_null(roles);
+
+#define LAN(cat, type, rcv) one_empty(cat, CHIYODA, NULL, INSP_FROM_LAN, type, CHIYODA, rcv, &r)
+#define WAN(cat, local, type, snd) one_empty(cat, local, snd, INSP_FROM_WAN, type, snd, local, &r)
+	/* from municipality to prefecture: only its own */
+	LAN(roles, 0x0181, TOKYO);
+	assert_all_allowed(&r, 1);
+	LAN(roles, 0x0181, OSAKA);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	/* from any to any: the same for a prefecture, nothing else changes */
+	LAN(roles, 0x0182, TOKYO);
+	assert_all_allowed(&r, 1);
+	LAN(roles, 0x0182, CHUO);
+	assert_all_allowed(&r, 1);
+	LAN(roles, 0x0182, JLIS);
+	assert_all_allowed(&r, 1);
+	LAN(roles, 0x0182, OSAKA);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	/* keepalive, in both catalogs, before the tunnel peer is known */
+	LAN(roles, 0x0003, OSAKA);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	LAN(catalog, 0x0003, OSAKA);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	LAN(catalog, 0x0003, TOKYO);
+	assert_all_allowed(&r, 1);
+	/* an answer addressed to another prefecture's node: refused for the
+	 * direction before its missing request is looked for */
+	LAN(roles, 0x0001, OSAKA);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	LAN(roles, 0x0001, CHUO);
+	assert_deny(&r, INSP_UNSOLICITED_RESPONSE, 0);
+	/* the prefecture as sender: into this municipality, or out of its own gateway */
+	WAN(roles, CHIYODA, 0x0183, TOKYO);
+	assert_all_allowed(&r, 1);
+	WAN(roles, CHIYODA, 0x0183, OSAKA);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	WAN(roles, CHIYODA, 0x0003, OSAKA);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	WAN(catalog, CHIYODA, 0x0003, OSAKA);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	WAN(roles, OSAKA, 0x0182, CHIYODA);                  /* at Osaka's gateway */
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	one_empty(roles, OSAKA, NULL, INSP_FROM_LAN, 0x0183, OSAKA, CHIYODA, &r);
+	assert_deny(&r, INSP_DIRECTION_NOT_ALLOWED, 0);
+	one_empty(roles, OSAKA, NULL, INSP_FROM_LAN, 0x0183, OSAKA, "271004", &r);
+	assert_all_allowed(&r, 1);
+#undef LAN
+#undef WAN
+	cat_free(roles);
+}
+
+/*
+ * The clock rule for every time the wire can carry (u64) and every clock a
+ * caller may pass (i64): no overflow (run under UBSan), and the answer of
+ * exact arithmetic. The old d = time - now overflowed for a negative clock
+ * (INT64_MIN - ... or INT64_MAX - INT64_MIN) and then let such frames pass.
+ */
+static void clock_case(int64_t skew, int64_t now, int64_t wire_time, bool allowed)
+{
+	struct insp_params p = { .catalog = catalog, .skew_ms = skew, .max_outstanding = 8 };
+	struct jf_hdr h = hdr(0x0003, 1, CHIYODA, TOKYO);
+	struct run r = { .n = 0 };
+	struct jf_buf s;
+
+	memcpy(p.local, CHIYODA, sizeof(jmsg_node));
+	h.time_ms = wire_time;                  /* jframe writes it as the u64 bit pattern */
+	jf_init(&s);
+	put(&s, &h, NULL);
+	struct insp_conn *c = insp_conn_new(&p, NULL);
+	assert_non_null(c);
+	if (insp_feed(c, INSP_FROM_LAN, s.data, s.len, now, collect, &r))
+		insp_finish(c, INSP_FROM_LAN, now, collect, &r);
+	assert_int_equal(r.n, 1);
+	if (r.f[0].allowed != allowed)
+		fail_msg("skew %lld now %lld time 0x%016llx: %s, wanted %s", (long long)skew,
+			 (long long)now, (unsigned long long)wire_time,
+			 r.f[0].allowed ? "allow" : insp_reason_name(r.f[0].reason),
+			 allowed ? "allow" : "clock-skew");
+	if (!allowed)
+		assert_int_equal(r.f[0].reason, INSP_CLOCK_SKEW);
+	assert_true(r.f[0].time_ms == (uint64_t)wire_time);   /* reported exactly */
+	insp_conn_free(c);
+	jf_free(&s);
+}
+
+static void test_clock_extremes(void **state)
+{
+	const int64_t S = 300000, MAX = INT64_MAX, MIN = INT64_MIN;
+	(void)state;
+
+	clock_case(S, MIN, MAX, false);               /* old: wrapped to -1, allowed */
+	clock_case(S, NOW, MAX, false);
+	clock_case(S, NOW, MIN, false);               /* 2^63 on the wire */
+	clock_case(S, NOW, -1, false);                /* 2^64 - 1 */
+	clock_case(S, MIN, 0, false);
+	clock_case(S, MIN, -1, false);
+	clock_case(S, MAX, -1, false);
+	clock_case(S, MAX, MIN, true);                /* 2^63 - (2^63 - 1) = 1 */
+	clock_case(S, MAX, MAX - S, true);
+	clock_case(S, MAX, MAX - S - 1, false);
+	clock_case(S, -1, 0, true);
+	clock_case(S, -S, 0, true);
+	clock_case(S, -S - 1, 0, false);
+	clock_case(S, 0, S, true);
+	clock_case(S, 0, S + 1, false);
+	clock_case(MAX, MAX, 0, true);                /* distance INT64_MAX: inside */
+	clock_case(MAX, MIN, 0, false);               /* distance 2^63: outside */
+	clock_case(MAX, 0, MIN, false);               /* 2^63 on the wire, clock 0 */
+	clock_case(MAX, 1, MIN, true);
+	clock_case(MAX, MIN, -1, false);
 }
 
 /* Requests, answers, duplicates, and the bounded table. */
@@ -1086,6 +1237,8 @@ int main(void)
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_wan_parties),
 		cmocka_unit_test(test_pair_and_seq),
+		cmocka_unit_test(test_own_prefecture_always),
+		cmocka_unit_test(test_clock_extremes),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_rate_limited),
 		cmocka_unit_test(test_tlv_reasons),

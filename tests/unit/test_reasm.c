@@ -1,7 +1,8 @@
 /*
  * test_reasm.c — TCP reassembly: order, retransmission, overlaps (first
  * copy wins, a differing copy is a conflict), gaps, cut captures, FIN/RST,
- * midstream starts, sequence wrap, address reuse and every memory bound.
+ * midstream starts, sequence wrap, data on a SYN (TCP Fast Open), address
+ * reuse and every memory bound.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -396,6 +397,40 @@ static void test_wrap(void **state)
 	reasm_free(r);
 }
 
+/* TCP Fast Open: a SYN takes sequence number ISN, its data starts at ISN + 1
+ * (the same for data on the SYN-ACK); no byte is lost or shifted. */
+static void test_syn_data(void **state)
+{
+	struct rec *rec = *state;
+	struct reasm *r = reasm_new(NULL, &ops, rec);
+	struct rec_flow *f = &rec->flows[0];
+	struct reasm_stats st;
+
+	seg(r, 0, ISN_C, 0, PKT_TCP_SYN, stream, 100, 100);
+	seg(r, 1, ISN_S, ISN_C + 101, PKT_TCP_SYN | PKT_TCP_ACK, stream + 1000, 20, 20);
+	seg(r, 0, ISN_C + 101, ISN_S + 21, PKT_TCP_ACK, NULL, 0, 0);
+	assert_int_equal(f->len[0], 100);
+	assert_memory_equal(f->data[0], stream, 100);
+	assert_int_equal(f->len[1], 20);
+	assert_memory_equal(f->data[1], stream + 1000, 20);
+	CDATA(r, 100, 50);
+	seg(r, 0, ISN_C, 0, PKT_TCP_SYN, stream, 100, 100);   /* the SYN again: same flow, same bytes */
+	CDATA(r, 0, 100);                                     /* sent again after the handshake */
+	assert_int_equal(rec->n_flows, 1);
+	assert_int_equal(f->len[0], 150);
+	assert_memory_equal(f->data[0], stream, 150);
+	seg(r, 0, ISN_C + 151, ISN_S + 21, PKT_TCP_FIN | PKT_TCP_ACK, NULL, 0, 0);
+	seg(r, 1, ISN_S + 21, ISN_C + 152, PKT_TCP_FIN | PKT_TCP_ACK, NULL, 0, 0);
+	assert_int_equal(count_ev(f, REASM_EV_FIN), 2);
+	assert_int_equal(count_ev(f, REASM_EV_GAP), 0);
+	assert_int_equal(f->closed, REASM_CLOSE_FIN);
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.overlap_conflicts, 0);
+	assert_int_equal(st.unverified_bytes, 0);
+	assert_int_equal(st.retransmitted_bytes, 200);
+	reasm_free(r);
+}
+
 static void test_reuse(void **state)
 {
 	struct rec *rec = *state;
@@ -537,6 +572,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_midstream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_total_bound, setup, teardown),

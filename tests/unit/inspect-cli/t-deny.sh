@@ -2,7 +2,7 @@
 . tests/unit/inspect-cli/lib.sh
 $GEN stream lan-bad-value > "$tmp/s" || fail "jmsg-gen"
 cat "$tmp/s" "$tmp/s" > "$tmp/s2"          # frames after the bad one must not show
-$INSPECT --catalog $CATALOG --local 131016 --peer 131016 --side lan --now $NOW "$tmp/s2" \
+$INSPECT --catalog $CATALOG --local 131016 --peer 130001 --side lan --now $NOW "$tmp/s2" \
 	> "$tmp/out" 2> "$tmp/err"; rc=$?
 cat "$tmp/out"
 [ $rc -eq 1 ] || fail "exit $rc, wanted 1"
@@ -17,7 +17,7 @@ $INSPECT --catalog $CATALOG --local 131016 --peer 131024 --side wan --now $NOW "
 [ $? -eq 1 ] || fail "wan: wanted exit 1"
 grep -q '"reason":"sender-mismatch"' "$tmp/out3" || fail "wan: sender-mismatch"
 # the clock: without --now these frames are far off the real clock
-$INSPECT --catalog $CATALOG --local 131016 --peer 131016 --side lan "$tmp/s" > "$tmp/out4"
+$INSPECT --catalog $CATALOG --local 131016 --peer 130001 --side lan "$tmp/s" > "$tmp/out4"
 [ $? -eq 1 ] || fail "real clock: wanted exit 1"
 grep -q '"reason":"clock-skew"' "$tmp/out4" || fail "real clock: clock-skew"
 exit 0
