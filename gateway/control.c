@@ -599,6 +599,12 @@ struct control_server *control_server_new(struct ev_loop *loop, const char *path
 		unlink(path);
 		return NULL;
 	}
+	/* Already ours when jgwd was started as its user (the appliance's
+	 * unit): then no chown, which that sandbox does not allow. */
+	if (uid == geteuid())
+		uid = (unsigned)-1;
+	if (gid == getegid())
+		gid = (unsigned)-1;
 	if ((uid != (unsigned)-1 || gid != (unsigned)-1) && chown(path, uid, gid) < 0) {
 		snprintf(err, errlen, "control socket %s: chown: %s", path, strerror(errno));
 		close(fd);

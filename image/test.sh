@@ -48,8 +48,6 @@ site_conf() { # code lan-net gw-wan peer-code peer-wan
 # image test site $code
 site $code;
 include "common/system.conf";
-user "jgw";                  # the account the jgw package made
-group "jgw";
 include "common/policy.conf";
 catalog "catalog.jcat";
 management { network 10.0.2.0/24; ssh-port 22; }
@@ -135,7 +133,7 @@ push_node() { ssh_to "$1" 'cat > /tmp/jgw-node && chmod 0755 /tmp/jgw-node' < "$
 	fail "cannot copy jgw-node into the guest at port $1"; }
 push_node "$sshport_pref"; push_node "$sshport_muni"
 
-# --- jgwd runs as its own user, with CAP_NET_ADMIN only ---------------------
+# --- jgwd runs as jgw (the unit's User=), with CAP_NET_ADMIN only -------------
 for s in "pref:$sshport_pref" "muni:$sshport_muni"; do
 	IFS=: read -r name port <<<"$s"
 	ids=$(ssh_to "$port" 'p=$(pidof jgwd) && id -u jgw && awk "/^(Uid|CapEff):/ { print \$2 }" /proc/$p/status')
