@@ -14,8 +14,13 @@
  *   - near the disk alarm level, or after a failed write, every record is
  *     written on its own again, so a loss is attributed to the record whose
  *     commit reported it;
+ *   - an fdatasync that fails ends the trust in everything written since
+ *     the last good one (the kernel may have dropped those pages): they are
+ *     counted as lost, cut from the file, and seq and chain go back to the
+ *     last committed record and go on in a new file;
  *   - a seal is made durable before the key file moves to the next epoch, and
- *     the key file moves before any record of the new epoch is written;
+ *     the key file moves before any record of the new epoch is written; the
+ *     old key (and the HMAC state made from it) is wiped at once;
  *   - every run writes in a fresh epoch (start-up epoch change).
  */
 #include <errno.h>
@@ -45,6 +50,8 @@
 #define FLUSH_BYTES      (256 * 1024)
 #define WBUF_CAP         (FLUSH_BYTES + AUDIT_LINE_MAX + 2)
 #define AUDIT_TS_LEN     27
+/* A failed key epoch change is tried again after this long, not every tick. */
+#define KEY_RETRY_MS     5000
 
 struct audit_rec {
 	struct audit *owner;
@@ -60,9 +67,12 @@ struct audit {
 	char *gw, *spool_dir, *key_file;
 	char *c_host, *c_ca, *c_cert, *c_key;
 	int dir_fd, fd;
+	uint64_t file_first;             /* first seq of the open spool file */
 	uint64_t file_bytes, spool_bytes, unchecked_bytes;
+	uint64_t synced_bytes;           /* the file's size at its last good fdatasync */
 	uint64_t seq, durable_seq;
 	uint8_t prev_mac[AUDIT_MAC_LEN];
+	uint8_t d_mac[AUDIT_MAC_LEN];    /* mac of the last committed record */
 	uint8_t key[AUDIT_KEY_LEN];
 	uint32_t epoch;
 	uint64_t epoch_records;
@@ -70,6 +80,14 @@ struct audit {
 	int64_t tick_base;        /* caller's clock minus ours, from the first tick */
 	bool tick_base_set;
 	bool dirty, disk_alarm, disk_full, in_internal, write_failing;
+	/* An fdatasync failed and the file could not be cut back: nothing more
+	 * is written until a restart (see sync_failed). */
+	bool spool_broken;
+	/* A failed epoch change: its seal (while it is the last record) and
+	 * when to try the key file again (epoch clock). */
+	uint64_t pending_seal_seq;
+	int64_t key_retry_ms;
+	bool key_alarm;
 	uint64_t records, lost, lost_unreported, syncs;
 	/* The batch: records appended but not yet written. The snapshot is
 	 * the chain state after the last written record, to go back to when
@@ -446,6 +464,64 @@ flush_batch(struct audit *a)
 	return 0;
 }
 
+static int open_spool_file(struct audit *a, uint64_t first_seq);
+
+/* Start the next spool file at seq + 1 after a failed fdatasync. A file
+ * without a committed record has that very name: it was cut to nothing,
+ * so it is removed and made anew (a new file, not the one that failed). */
+static void
+reopen_after_sync_error(struct audit *a)
+{
+	char name[40];
+	if (a->file_first == a->seq + 1 && a->file_bytes == 0) {
+		snprintf(name, sizeof(name), AUDIT_FILE_FMT, (unsigned long long)a->file_first);
+		if (unlinkat(a->dir_fd, name, 0) != 0)
+			log_err("audit: %s/%s: %s", a->spool_dir, name, strerror(errno));
+	}
+	if (open_spool_file(a, a->seq + 1) != 0)
+		log_err("audit: continuing in the current spool file (cut back to its "
+		        "last committed record)");
+}
+
+/* fdatasync failed. Linux may have dropped the pages it could not write and
+ * marked them clean, so a later fdatasync can succeed without them
+ * ("fsyncgate"): nothing written since the last good fdatasync may ever be
+ * reported committed. Those records are counted as lost (and reported in
+ * the chain like every loss), the file is cut back to its last committed
+ * record, seq and chain go back to that record, and writing goes on in a
+ * new file. A file that cannot be cut back may still hold them, and new
+ * records with their seqs would contradict it: the spool is then given up
+ * until a restart (every record counted as lost; fail-closed refuses new
+ * tunnels), which then continues after whatever the file holds. */
+static void
+sync_failed(struct audit *a, int e)
+{
+	uint64_t n = a->seq - a->durable_seq;
+	log_err("audit: fdatasync of the spool: %s: the %llu records written since the "
+	        "last commit are counted as lost; continuing in a new spool file",
+	        strerror(e), (unsigned long long)n);
+	a->dirty = false;
+	a->lost += n;
+	a->lost_unreported += n;
+	a->records -= n;
+	a->epoch_records = a->epoch_records > n ? a->epoch_records - n : 0;
+	a->seq = a->w_seq = a->durable_seq;
+	memcpy(a->prev_mac, a->d_mac, AUDIT_MAC_LEN);
+	memcpy(a->w_mac, a->d_mac, AUDIT_MAC_LEN);
+	if (ftruncate(a->fd, (off_t)a->synced_bytes) != 0) {
+		log_err("audit: cannot cut the spool file back to its last committed record: "
+		        "%s; no more records are written until a restart", strerror(errno));
+		a->spool_broken = true;
+		return;
+	}
+	a->spool_bytes -= a->file_bytes - a->synced_bytes;
+	a->file_bytes = a->synced_bytes;
+	/* The mirror may have read the cut records (never sent: not committed). */
+	if (a->mirror)
+		audit_mirror_rewind(a->mirror);
+	reopen_after_sync_error(a);
+}
+
 /* Write the batch and make it durable: everything up to seq is committed. */
 static int
 sync_spool(struct audit *a)
@@ -456,12 +532,14 @@ sync_spool(struct audit *a)
 	if (!a->dirty)
 		return rc;
 	if (fdatasync(a->fd) != 0) {
-		log_err("audit: fdatasync of the spool: %s", strerror(errno));
+		sync_failed(a, errno);
 		return -1;
 	}
 	a->syncs++;
 	a->dirty = false;
 	a->durable_seq = a->seq;
+	a->synced_bytes = a->file_bytes;
+	memcpy(a->d_mac, a->prev_mac, AUDIT_MAC_LEN);
 	a->last_sync_ms = audit_now_ms();
 	if (a->mirror)
 		audit_mirror_notify(a->mirror, a->durable_seq);
@@ -488,7 +566,9 @@ open_spool_file(struct audit *a, uint64_t first_seq)
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = fd;
-	a->file_bytes = (uint64_t)st.st_size;
+	a->file_first = first_seq;
+	/* What the file holds at open was there before this run: committed. */
+	a->file_bytes = a->synced_bytes = (uint64_t)st.st_size;
 	return 0;
 }
 
@@ -522,9 +602,11 @@ cat(char *p, const char *s, size_t n)
 }
 #define CAT_LIT(p, lit) cat((p), (lit), sizeof(lit) - 1)
 
-/* mac(n) = HMAC-SHA256(k, mac(n-1) || body). The context is keyed once per
- * key (hmac_ready cleared when the key moves on); every record only resets
- * it, which saves the key schedule and the digest lookup per record. */
+/* mac(n) = HMAC-SHA256(k, mac(n-1) || body || "}"): body is the line up to
+ * `,"mac":"`, so body || "}" is the line without its mac member. The
+ * context is keyed once per key (hmac_rekey when the key moves on); every
+ * record only resets it, which saves the key schedule and the digest
+ * lookup per record. */
 static void
 record_mac(struct audit *a, const char *body, size_t len, uint8_t out[AUDIT_MAC_LEN])
 {
@@ -542,17 +624,28 @@ record_mac(struct audit *a, const char *body, size_t len, uint8_t out[AUDIT_MAC_
 	a->hmac_ready = ok;
 	if (!ok || !EVP_MAC_update(a->hmac_ctx, a->prev_mac, AUDIT_MAC_LEN) ||
 	    !EVP_MAC_update(a->hmac_ctx, (const unsigned char *)body, len) ||
+	    !EVP_MAC_update(a->hmac_ctx, (const unsigned char *)"}", 1) ||
 	    !EVP_MAC_final(a->hmac_ctx, out, &n, AUDIT_MAC_LEN) || n != AUDIT_MAC_LEN) {
 		a->hmac_ready = false;
 		audit_chain_mac(a->key, a->prev_mac, body, len, out);
 	}
 }
 
-/* The key moved on (epoch change): the next record keys the context anew. */
+/* The key moved on (epoch change). The context holds the old key (a copy
+ * and its HMAC pads) until it is keyed again: free it now, which clears
+ * them, and key a new one with the new key, so no state of an old key
+ * outlives the epoch change even when no record follows for an hour. */
 static void
 hmac_rekey(struct audit *a)
 {
-	a->hmac_ready = false;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC_CTX_free(a->hmac_ctx);
+	a->hmac_ctx = a->hmac ? EVP_MAC_CTX_new(a->hmac) : NULL;
+	a->hmac_ready = a->hmac_ctx &&
+	                EVP_MAC_init(a->hmac_ctx, a->key, AUDIT_KEY_LEN, params) == 1;
 }
 
 /* The fixed members that start every line: ts, seq, gw, event, epoch. */
@@ -592,6 +685,10 @@ append(struct audit *a, const char *event, const char *fields, size_t fields_len
 {
 	uint8_t mac[AUDIT_MAC_LEN];
 
+	if (a->spool_broken) {
+		lose(a);
+		return -1;
+	}
 	/* Leaving batch mode: write what waits first, so this record (and
 	 * only it) is at stake in its own write. */
 	if (a->wlen > 0 && !may_batch(a, AUDIT_LINE_MAX))
@@ -673,7 +770,7 @@ audit_rec_commit(struct audit_rec *rec)
 		return -1;
 	struct audit *a = rec->owner;
 	rec->busy = false;
-	if (a->disk_full && !a->p.fail_closed) {
+	if (a->spool_broken || (a->disk_full && !a->p.fail_closed)) {
 		lose(a);   /* count-loss policy: dropped, counted, reported later */
 		return -1;
 	}
@@ -690,34 +787,74 @@ audit_rec_commit(struct audit_rec *rec)
 
 /* ---------- epochs ---------- */
 
+/* The key moved on: the old key's bytes are overwritten, the HMAC context
+ * is keyed with the new key at once. */
+static void
+take_key(struct audit *a, uint8_t next[AUDIT_KEY_LEN])
+{
+	OPENSSL_cleanse(a->key, sizeof(a->key));
+	memcpy(a->key, next, sizeof(a->key));
+	OPENSSL_cleanse(next, AUDIT_KEY_LEN);
+	hmac_rekey(a);
+	a->epoch++;
+}
+
+/* An epoch change failed: keep the key (records stay verifiable), say so
+ * once, and try again in KEY_RETRY_MS, not at every tick. */
+static void
+epoch_failed(struct audit *a, int64_t now_ms, const char *why)
+{
+	if (!a->key_alarm)
+		log_err("audit: key epoch change failed: %s; the key of epoch %u stays in use "
+		        "(retried every %d s)", why, a->epoch, KEY_RETRY_MS / 1000);
+	a->key_alarm = true;
+	a->key_retry_ms = now_ms + KEY_RETRY_MS;
+}
+
 /* Seal the current epoch and move the key on. The seal is durable before the
- * key file changes, and the key file changes before the next record. */
+ * key file changes, and the key file changes before the next record. When
+ * the key file cannot be stored, the seal already written still ends the
+ * epoch as long as it is the last record: a retry writes no new seal then
+ * (an idle writer with an unwritable key directory adds nothing to the
+ * spool), and a shutdown always writes its own. */
 static int
 epoch_change(struct audit *a, const char *reason, int64_t now_ms)
 {
 	char err[512];
 	uint8_t next[AUDIT_KEY_LEN];
 
-	if (append_internal(a, "seal", ",\"reason\":\"%s\",\"epoch_records\":%llu,"
-	                    "\"lost_total\":%llu,\"next_epoch\":%u", reason,
-	                    (unsigned long long)a->epoch_records + 1,
-	                    (unsigned long long)a->lost, a->epoch + 1) != 0 ||
-	    sync_spool(a) != 0) {
-		log_err("audit: cannot seal epoch %u (%s)", a->epoch, reason);
-		return -1;
+	if (a->spool_broken)
+		return -1;   /* no seal can be written: the epoch must not move on */
+	bool sealed = a->pending_seal_seq != 0 && a->pending_seal_seq == a->seq &&
+	              strcmp(reason, "shutdown") != 0;
+	if (!sealed) {
+		if (append_internal(a, "seal", ",\"reason\":\"%s\",\"epoch_records\":%llu,"
+		                    "\"lost_total\":%llu,\"next_epoch\":%u", reason,
+		                    (unsigned long long)a->epoch_records + 1,
+		                    (unsigned long long)a->lost, a->epoch + 1) != 0 ||
+		    sync_spool(a) != 0) {
+			snprintf(err, sizeof(err), "cannot seal epoch %u (%s)", a->epoch, reason);
+			epoch_failed(a, now_ms, err);
+			return -1;
+		}
+		a->pending_seal_seq = a->seq;
 	}
 	memcpy(next, a->key, sizeof(next));
 	audit_key_evolve(next);
-	if (audit_key_store(a->key_file, a->epoch + 1, next, err, sizeof(err)) != 0) {
-		/* Keep the old key: records stay verifiable, the next tick retries. */
-		log_err("audit: key epoch change failed: %s", err);
+	int rc = audit_key_store(a->key_file, a->epoch + 1, next, err, sizeof(err));
+	if (rc < 0) {
 		OPENSSL_cleanse(next, sizeof(next));
+		epoch_failed(a, now_ms, err);
 		return -1;
 	}
-	memcpy(a->key, next, sizeof(next));
-	OPENSSL_cleanse(next, sizeof(next));
-	hmac_rekey(a);
-	a->epoch++;
+	if (rc > 0)
+		log_warn("audit: %s", err);
+	take_key(a, next);
+	if (a->key_alarm)
+		log_info("audit: key epoch change done (now epoch %u)", a->epoch);
+	a->key_alarm = false;
+	a->pending_seal_seq = 0;
+	a->key_retry_ms = 0;
 	a->epoch_records = 0;
 	a->epoch_start_ms = now_ms;
 	return 0;
@@ -729,14 +866,14 @@ start_epoch(struct audit *a, char *err, size_t errlen)
 	uint8_t next[AUDIT_KEY_LEN];
 	memcpy(next, a->key, sizeof(next));
 	audit_key_evolve(next);
-	if (audit_key_store(a->key_file, a->epoch + 1, next, err, errlen) != 0) {
+	int rc = audit_key_store(a->key_file, a->epoch + 1, next, err, errlen);
+	if (rc < 0) {
 		OPENSSL_cleanse(next, sizeof(next));
 		return -1;
 	}
-	memcpy(a->key, next, sizeof(next));
-	OPENSSL_cleanse(next, sizeof(next));
-	hmac_rekey(a);
-	a->epoch++;
+	if (rc > 0)
+		log_warn("audit: %s", err);
+	take_key(a, next);
 	return 0;
 }
 
@@ -800,10 +937,11 @@ audit_tick(struct audit *audit, int64_t now_ms)
 		flush_batch(audit);
 	if (mono - audit->last_disk_ms >= DISK_CHECK_MS)
 		disk_check(audit, mono);
-	if (audit->lost_unreported > 0 && !audit->disk_full)
+	if (audit->lost_unreported > 0 && !audit->disk_full && !audit->spool_broken)
 		report_loss(audit);
 	if (audit->p.epoch_s > 0 &&
-	    epoch_now - audit->epoch_start_ms >= (int64_t)audit->p.epoch_s * 1000)
+	    epoch_now - audit->epoch_start_ms >= (int64_t)audit->p.epoch_s * 1000 &&
+	    epoch_now >= audit->key_retry_ms)
 		epoch_change(audit, "epoch", epoch_now);
 }
 
@@ -821,7 +959,10 @@ audit_next_ms(const struct audit *audit)
 	if (audit->dirty)
 		next = audit->last_sync_ms + audit->p.commit_ms - now;
 	int64_t disk = audit->last_disk_ms + DISK_CHECK_MS - now;
-	int64_t ep = audit->epoch_start_ms + (int64_t)audit->p.epoch_s * 1000 - now;
+	int64_t due = audit->epoch_start_ms + (int64_t)audit->p.epoch_s * 1000;
+	if (audit->key_retry_ms > due)
+		due = audit->key_retry_ms;   /* a failed change waits for its retry */
+	int64_t ep = due - now;
 	if (disk < next)
 		next = disk;
 	if (audit->p.epoch_s > 0 && ep < next)
@@ -832,7 +973,8 @@ audit_next_ms(const struct audit *audit)
 bool
 audit_admit(const struct audit *audit)
 {
-	return audit && audit->magic == AUDIT_MAGIC && !(audit->disk_full && audit->p.fail_closed);
+	return audit && audit->magic == AUDIT_MAGIC &&
+	       !((audit->disk_full || audit->spool_broken) && audit->p.fail_closed);
 }
 
 void
@@ -847,6 +989,8 @@ audit_get_stats(const struct audit *audit, struct audit_stats *out)
 	out->disk_alarm = audit->disk_alarm;
 	out->disk_full = audit->disk_full;
 	out->fdatasyncs = audit->syncs;
+	out->key_alarm = audit->key_alarm;
+	out->spool_broken = audit->spool_broken;
 	if (audit->mirror) {
 		out->mirrored_seq = audit_mirror_acked(audit->mirror);
 		out->collector_up = audit_mirror_up(audit->mirror);
@@ -1084,6 +1228,7 @@ audit_open(const struct audit_params *params, char *err, size_t errlen)
 	if (t.found) {
 		a->seq = a->durable_seq = t.last.seq;
 		memcpy(a->prev_mac, t.last.mac, AUDIT_MAC_LEN);
+		memcpy(a->d_mac, t.last.mac, AUDIT_MAC_LEN);
 	}
 	a->w_seq = a->seq;
 	memcpy(a->w_mac, a->prev_mac, AUDIT_MAC_LEN);
@@ -1133,7 +1278,7 @@ audit_close(struct audit *audit)
 	if (!audit || audit->magic != AUDIT_MAGIC)
 		return;
 	audit->rec.busy = false;
-	if (audit->lost_unreported > 0)
+	if (audit->lost_unreported > 0 && !audit->spool_broken)
 		report_loss(audit);
 	epoch_change(audit, "shutdown", audit_now_ms());
 	sync_spool(audit);

@@ -75,7 +75,8 @@ void audit_flush(struct audit *audit);
 void audit_tick(struct audit *audit, int64_t now_ms);
 uint32_t audit_next_ms(const struct audit *audit);
 
-/* False when the disk limit is reached under fail-closed: refuse new tunnels. */
+/* False under fail-closed when the disk limit is reached or the spool is
+ * broken (audit_stats): refuse new tunnels. */
 bool audit_admit(const struct audit *audit);
 
 struct audit_stats {
@@ -85,6 +86,11 @@ struct audit_stats {
 	 * collector has acknowledged every record up to it. */
 	uint32_t epoch;
 	bool disk_alarm, disk_full, collector_up;
+	bool key_alarm;               /* the last key epoch change failed (the key
+	                               * file could not be stored); retried every 5 s */
+	bool spool_broken;            /* after a failed fdatasync the spool file could
+	                               * not be cut back: nothing is written until a
+	                               * restart (audit_admit false under fail-closed) */
 };
 void audit_get_stats(const struct audit *audit, struct audit_stats *out);
 

@@ -1,6 +1,7 @@
 /*
  * audit_chain.c — the forward-secure chain: HMAC over the previous mac and
- * the line, key evolution, and the key files (current key, k0).
+ * the line without its mac member, key evolution, and the key files
+ * (current key, k0).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,18 +23,23 @@
 #define EVOLVE_LABEL "jgw-audit-evolve"
 #define KEY_MAGIC    "jgw-audit-key"
 
+/* The mac covers prev || body || "}": body ends where `,"mac":"` starts, so
+ * body || "}" is the line with its mac member removed (audit.md: "line(n)
+ * without its mac field"), the bytes a verifier gets by deleting that member
+ * from the JSON text. */
 void
 audit_chain_mac(const uint8_t key[AUDIT_KEY_LEN], const uint8_t prev[AUDIT_MAC_LEN],
                 const char *body, size_t body_len, uint8_t out[AUDIT_MAC_LEN])
 {
-	/* One-shot HMAC over prev || body without copying the line. */
-	uint8_t scratch[AUDIT_MAC_LEN + AUDIT_LINE_MAX];
+	/* One-shot HMAC over prev || body || "}" without copying the line. */
+	uint8_t scratch[AUDIT_MAC_LEN + AUDIT_LINE_MAX + 1];
 	unsigned int outlen = AUDIT_MAC_LEN;
 
 	if (body_len <= AUDIT_LINE_MAX) {
 		memcpy(scratch, prev, AUDIT_MAC_LEN);
 		memcpy(scratch + AUDIT_MAC_LEN, body, body_len);
-		HMAC(EVP_sha256(), key, AUDIT_KEY_LEN, scratch, AUDIT_MAC_LEN + body_len,
+		scratch[AUDIT_MAC_LEN + body_len] = '}';
+		HMAC(EVP_sha256(), key, AUDIT_KEY_LEN, scratch, AUDIT_MAC_LEN + body_len + 1,
 		     out, &outlen);
 		return;
 	}
@@ -47,6 +54,7 @@ audit_chain_mac(const uint8_t key[AUDIT_KEY_LEN], const uint8_t prev[AUDIT_MAC_L
 	if (!ctx || !EVP_MAC_init(ctx, key, AUDIT_KEY_LEN, params) ||
 	    !EVP_MAC_update(ctx, prev, AUDIT_MAC_LEN) ||
 	    !EVP_MAC_update(ctx, (const unsigned char *)body, body_len) ||
+	    !EVP_MAC_update(ctx, (const unsigned char *)"}", 1) ||
 	    !EVP_MAC_final(ctx, out, &n, AUDIT_MAC_LEN))
 		memset(out, 0, AUDIT_MAC_LEN);   /* never matches a real mac by chance */
 	EVP_MAC_CTX_free(ctx);
@@ -159,16 +167,67 @@ fail:
 	return -1;
 }
 
+/* The replaced key file's blocks still hold the old key after the rename
+ * frees them: overwrite them with zeros and make that durable. The file is
+ * opened before the rename (afterwards its name is the new key's) and wiped
+ * after it, so a crash in between never leaves the key file zeroed; the
+ * worst case is the old key left in freed blocks, as without the wipe.
+ * Best effort: a copy-on-write file system or an SSD may keep the old
+ * blocks anyway. 0 or -1 (err says why). */
+static int
+wipe_old_key(int fd, const char *path, char *err, size_t errlen)
+{
+	static const char zeros[256];
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: old key not wiped: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: old key not wiped: not a regular file", path);
+		return -1;
+	}
+	for (off_t at = 0; at < st.st_size;) {
+		size_t n = st.st_size - at < (off_t)sizeof(zeros) ? (size_t)(st.st_size - at)
+		                                                 : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, at);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(err, errlen, "%s: old key not wiped: %s", path,
+			         strerror(w < 0 ? errno : EIO));
+			return -1;
+		}
+		at += w;
+	}
+	if (fdatasync(fd) != 0) {
+		snprintf(err, errlen, "%s: old key not wiped: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 audit_key_store(const char *path, uint32_t epoch, const uint8_t key[AUDIT_KEY_LEN],
                 char *err, size_t errlen)
 {
 	char line[128], hex[2 * AUDIT_KEY_LEN + 1];
+	/* O_NONBLOCK: a FIFO in its place must not hang the writer. */
+	int old = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	int old_errno = errno;
 	audit_hex(key, AUDIT_KEY_LEN, hex);
 	int n = snprintf(line, sizeof(line), KEY_MAGIC " %u %s\n", epoch, hex);
 	int rc = audit_write_atomic(path, line, (size_t)n, 0600, err, errlen);
 	OPENSSL_cleanse(hex, sizeof(hex));
 	OPENSSL_cleanse(line, sizeof(line));
+	if (rc == 0 && old >= 0 && wipe_old_key(old, path, err, errlen) != 0)
+		rc = 1;
+	else if (rc == 0 && old < 0 && old_errno != ENOENT) {
+		snprintf(err, errlen, "%s: old key not wiped: %s", path, strerror(old_errno));
+		rc = 1;
+	}
+	if (old >= 0)
+		close(old);
 	return rc;
 }
 

@@ -42,6 +42,7 @@ struct audit_mirror {
 	bool stop;                /* under mu */
 	int64_t drain_until_ms;   /* under mu: stop once caught up or at this time */
 	uint64_t durable;         /* under mu */
+	bool rewind;              /* under mu: the writer cut uncommitted records */
 	_Atomic uint64_t acked;
 	_Atomic bool up;
 
@@ -323,7 +324,15 @@ pump(struct audit_mirror *m)
 {
 	pthread_mutex_lock(&m->mu);
 	uint64_t durable = m->durable;
+	bool rewind = m->rewind;
+	m->rewind = false;
 	pthread_mutex_unlock(&m->mu);
+	/* Lines read past the last committed record may have been cut from the
+	 * spool and their seqs given to other records: read them again from
+	 * the spool. The writer sets rewind before any of the new records is
+	 * committed, so a durable seq that covers them comes with it. */
+	if (rewind)
+		open_for(m, m->sent + 1);
 	int sent = 0;
 	const char *text;
 	size_t len;
@@ -486,6 +495,14 @@ audit_mirror_stop(struct audit_mirror *m, int drain_ms)
 	pthread_mutex_destroy(&m->mu);
 	free(m->dir); free(m->host); free(m->ca); free(m->cert); free(m->key); free(m->buf);
 	free(m);
+}
+
+void
+audit_mirror_rewind(struct audit_mirror *m)
+{
+	pthread_mutex_lock(&m->mu);
+	m->rewind = true;
+	pthread_mutex_unlock(&m->mu);
 }
 
 uint64_t

@@ -4,8 +4,9 @@
  *
  * A record line is, byte for byte:
  *   {"ts":"<27>","seq":N,"gw":"G","event":"E","epoch":K[,fields],"mac":"<64 hex>"}
- * The mac is always the last member; it covers the line from '{' up to and
- * excluding `,"mac":"` (the newline is not part of the line).
+ * The mac is always the last member; it covers the line without it: the
+ * bytes from '{' up to `,"mac":"`, then the closing "}" (the newline is not
+ * part of the line; see audit_chain_mac).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -3,7 +3,8 @@
  *
  * The first bad record is named with its file, line and seq and one of:
  *   changed   the record (or its mac) was altered; the next record still
- *             chains to what was written
+ *             chains to what was written, or the record is the one the
+ *             chain expects there but with another seq
  *   removed   seq numbers are missing (a gap), or the chain does not start at 1
  *   reordered a record appears before one that must precede it
  *   forged    the mac does not verify with the epoch's key and nothing after
@@ -14,8 +15,9 @@
  *   unsealed-epoch  the epoch moves on without a seal before it
  *   malformed not a record line
  * Warnings (the chain itself is intact):
- *   tail not sealed  the last record is not a seal: the writer is running,
- *                    crashed, or records after it were cut
+ *   tail not sealed  the last record is not a shutdown seal (an hourly or
+ *                    recovery seal does not end a spool): the writer is
+ *                    running, crashed, or records after it were cut
  *   torn tail        a partial line at the end of a file (a crash during a
  *                    write; the writer continued after the last whole record)
  * Identical duplicates (at-least-once delivery to a collector) are skipped.
@@ -159,6 +161,69 @@ classify_bad_mac(struct vstate *v, size_t i, const uint8_t key[AUDIT_KEY_LEN],
 		        "(wrong key or rewritten records)\n", key_epoch);
 }
 
+/* Is l the record the chain expects at seq `expected` (after prev), but
+ * with its seq altered? Its mac then verifies once the expected seq is put
+ * back: the seq digits start right after `{"ts":"<27>","seq":`. Keys of a
+ * few epochs ahead are tried (the record may open a new epoch). */
+static bool
+seq_altered(const struct audit_line *l, const uint8_t key[AUDIT_KEY_LEN], uint32_t key_epoch,
+            const uint8_t prev[AUDIT_MAC_LEN], uint64_t expected)
+{
+	static const size_t at = sizeof("{\"ts\":\"") - 1 + 27 + sizeof("\",\"seq\":") - 1;
+	char body[AUDIT_LINE_MAX + 32], digits[24];
+	uint8_t k[AUDIT_KEY_LEN];
+	const char *end = l->text + l->body_len, *p = l->text + at;
+
+	if (l->epoch < key_epoch || l->epoch - key_epoch > 64 || l->body_len > AUDIT_LINE_MAX)
+		return false;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)expected);
+	size_t len = 0;
+	memcpy(body, l->text, at);
+	len += at;
+	memcpy(body + len, digits, (size_t)n);
+	len += (size_t)n;
+	memcpy(body + len, p, (size_t)(end - p));
+	len += (size_t)(end - p);
+	memcpy(k, key, sizeof(k));
+	for (uint32_t e = key_epoch; e < l->epoch; e++)
+		audit_key_evolve(k);
+	uint8_t mac[AUDIT_MAC_LEN];
+	audit_chain_mac(k, prev, body, len, mac);
+	OPENSSL_cleanse(k, sizeof(k));
+	return CRYPTO_memcmp(mac, l->mac, AUDIT_MAC_LEN) == 0;
+}
+
+/* Has this seal the given reason? `reason` is a member of every seal. */
+static bool
+seal_reason(const struct audit_line *l, const char *reason)
+{
+	char member[32];
+	int n = snprintf(member, sizeof(member), ",\"reason\":\"%s\"", reason);
+	if (strcmp(l->event, "seal") != 0 || n < 0 || (size_t)n >= sizeof(member))
+		return false;
+	const char *hit = memmem(l->text, l->body_len, member, (size_t)n);
+	if (!hit)
+		return false;
+	const char *after = hit + n;
+	return after == l->text + l->body_len || *after == ',';
+}
+
+/* What the last record is, for the unsealed-tail warning. Only a shutdown
+ * seal ends a spool cleanly. */
+static const char *
+tail_kind(const struct audit_line *l)
+{
+	if (strcmp(l->event, "seal") != 0)
+		return "is not a seal";
+	if (seal_reason(l, "epoch"))
+		return "is an hourly (epoch) seal, not a shutdown seal";
+	if (seal_reason(l, "recovery"))
+		return "is a recovery seal, not a shutdown seal";
+	return "is not a shutdown seal";
+}
+
 static bool
 appears_later(const struct vstate *v, size_t i, uint64_t seq)
 {
@@ -201,13 +266,20 @@ walk(struct vstate *v, const uint8_t k0[AUDIT_KEY_LEN])
 				continue;
 			}
 			name_rec(v, r);
-			fprintf(v->out, "%s: seq %llu was seen before with other content\n",
-			        was ? "changed" : "reordered", (unsigned long long)l->seq);
+			if (seq_altered(l, key, key_epoch, prev, expected))
+				fprintf(v->out, "changed: its seq was altered (the record was "
+				        "written as seq %llu)\n", (unsigned long long)expected);
+			else
+				fprintf(v->out, "%s: seq %llu was seen before with other content\n",
+				        was ? "changed" : "reordered", (unsigned long long)l->seq);
 			goto out;
 		}
 		if (l->seq > expected) {
 			name_rec(v, r);
-			if (appears_later(v, i, expected))
+			if (seq_altered(l, key, key_epoch, prev, expected))
+				fprintf(v->out, "changed: its seq was altered (the record was "
+				        "written as seq %llu)\n", (unsigned long long)expected);
+			else if (appears_later(v, i, expected))
 				fprintf(v->out, "reordered: it comes before seq %llu\n",
 				        (unsigned long long)expected);
 			else if (expected == 1)
@@ -253,11 +325,11 @@ walk(struct vstate *v, const uint8_t k0[AUDIT_KEY_LEN])
 	}
 	const struct vrec *last = &v->recs[v->n - 1];
 	uint64_t last_seq = expected - 1;
-	if (strcmp(last->l.event, "seal") != 0 || last->l.seq != last_seq) {
+	if (!seal_reason(&last->l, "shutdown") || last->l.seq != last_seq) {
 		fprintf(v->out, "%s:%zu: warning: tail not sealed: the last record (seq %llu, %s) "
-		        "is not a seal: the writer is running or crashed, or records after it "
+		        "%s: the writer is running or crashed, or records after it "
 		        "were cut\n", v->paths[last->file], last->lineno,
-		        (unsigned long long)last_seq, last->l.event);
+		        (unsigned long long)last_seq, last->l.event, tail_kind(&last->l));
 		v->warnings++;
 	}
 	fprintf(v->out, "verify: %llu records, seq 1..%llu, epochs %u..%u, %llu duplicates "

@@ -267,15 +267,132 @@ next_file(const char *dir, uint64_t after, char *path, size_t cap, uint64_t *fir
 	return rc;
 }
 
+static void
+print_fragment(size_t n, FILE *out)
+{
+	fprintf(out, "(not a record: %zu bytes)\n", n);
+}
+
+/* Read to the end of the file, printing every whole line; an unfinished
+ * line waits in chunk for the rest. */
+static int
+follow_read(struct audit_follow *f, FILE *out)
+{
+	for (;;) {
+		ssize_t r = read(f->fd, f->chunk + f->have, sizeof(f->chunk) - f->have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -1 : 0;
+		f->have += (size_t)r;
+		size_t upto = f->have;
+		while (upto > 0 && f->chunk[upto - 1] != '\n')
+			upto--;
+		print_buf(f->chunk, upto, SIZE_MAX, out);
+		memmove(f->chunk, f->chunk + upto, f->have - upto);
+		f->have -= upto;
+		if (f->have == sizeof(f->chunk)) {   /* longer than any record */
+			print_fragment(f->have, out);
+			f->have = 0;
+		}
+	}
+}
+
+int
+audit_follow_open(struct audit_follow *f, const char *dir, const char *path,
+                  uint64_t first, off_t at)
+{
+	f->dir = dir;
+	f->first = first;
+	f->have = 0;
+	f->at_end = NULL;
+	f->at_end_arg = NULL;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return -1;
+	if (lseek(f->fd, at, SEEK_SET) < 0) {
+		audit_follow_close(f);
+		return -1;
+	}
+	return 0;
+}
+
+void
+audit_follow_close(struct audit_follow *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* After an fdatasync error the writer cuts its file back to the last
+ * committed record, and a file without one is made anew under the same
+ * name: follow the file that now has the name, or its new end. What was
+ * cut was never committed. 1: moved, 0: nothing changed. */
+static int
+follow_cut(struct audit_follow *f)
+{
+	struct stat named, open_st;
+	if (stat(f->path, &named) != 0 || fstat(f->fd, &open_st) != 0)
+		return 0;
+	if (named.st_ino != open_st.st_ino || named.st_dev != open_st.st_dev) {
+		int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		close(f->fd);
+		f->fd = fd;
+		f->have = 0;
+		return 1;
+	}
+	off_t at = lseek(f->fd, 0, SEEK_CUR);
+	if (at < 0 || open_st.st_size >= at)
+		return 0;
+	f->have = 0;
+	return lseek(f->fd, open_st.st_size, SEEK_SET) < 0 ? 0 : 1;
+}
+
+int
+audit_follow_poll(struct audit_follow *f, FILE *out)
+{
+	char next[4096];
+	uint64_t nfirst;
+	if (follow_read(f, out) != 0)
+		return -1;
+	if (f->at_end)
+		f->at_end(f->at_end_arg);
+	if (!f->dir)
+		return 0;
+	if (next_file(f->dir, f->first, next, sizeof(next), &nfirst) != 0)
+		return follow_cut(f);
+	/* The writer starts a file only once the one before is complete, but
+	 * its last write may have landed after the read above found the end:
+	 * read to the end again, and print all of it, a torn last line
+	 * included, before moving on; nothing read is left behind. */
+	if (follow_read(f, out) != 0)
+		return -1;
+	if (f->have > 0)
+		print_fragment(f->have, out);
+	f->have = 0;
+	int fd = open(next, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	close(f->fd);
+	f->fd = fd;
+	f->first = nfirst;
+	snprintf(f->path, sizeof(f->path), "%s", next);
+	return 1;
+}
+
 static volatile sig_atomic_t tail_stop;
 static void on_signal(int sig) { (void)sig; tail_stop = 1; }
 
 static int
 newest_file(const char *dir, char *path, size_t cap, uint64_t *first)
 {
-	char **names;
-	uint64_t *firsts;
-	size_t n;
+	char **names = NULL;
+	uint64_t *firsts = NULL;
+	size_t n = 0;
 	if (audit_spool_list(dir, &names, &firsts, &n) != 0 || n == 0) {
 		if (n == 0 && names)
 			audit_spool_list_free(names, firsts, n);
@@ -332,50 +449,29 @@ cmd_tail(int argc, char **argv)
 		return 0;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || lseek(fd, (off_t)done, SEEK_SET) < 0) {
+	struct audit_follow *fl = malloc(sizeof(*fl));
+	if (!fl || audit_follow_open(fl, is_dir ? target : NULL, path, first, (off_t)done) != 0) {
 		fprintf(stderr, "jgwctl audit tail: %s: %s\n", path, strerror(errno));
+		free(fl);
 		return 1;
 	}
-	char chunk[AUDIT_LINE_MAX * 4];
-	size_t have = 0;
+	int rc = 0;
 	while (!tail_stop) {
-		ssize_t r = read(fd, chunk + have, sizeof(chunk) - have);
-		if (r > 0) {
-			have += (size_t)r;
-			size_t upto = have;
-			while (upto > 0 && chunk[upto - 1] != '\n')
-				upto--;
-			print_buf(chunk, upto, SIZE_MAX, stdout);
-			fflush(stdout);
-			memmove(chunk, chunk + upto, have - upto);
-			have -= upto;
-			if (have == sizeof(chunk))
-				have = 0;
-			continue;
+		int r = audit_follow_poll(fl, stdout);
+		fflush(stdout);
+		if (r < 0) {
+			fprintf(stderr, "jgwctl audit tail: %s: %s\n", fl->path, strerror(errno));
+			rc = 1;
+			break;
 		}
-		char next[4096];
-		uint64_t nfirst;
-		if (is_dir && next_file(target, first, next, sizeof(next), &nfirst) == 0) {
-			r = read(fd, chunk + have, sizeof(chunk) - have);
-			if (r > 0) {
-				have += (size_t)r;
-				continue;
-			}
-			close(fd);
-			fd = open(next, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				break;
-			first = nfirst;
-			have = 0;
-			continue;
+		if (r == 0) {
+			struct timespec pause = { 0, 200 * 1000 * 1000 };
+			nanosleep(&pause, NULL);
 		}
-		struct timespec pause = { 0, 200 * 1000 * 1000 };
-		nanosleep(&pause, NULL);
 	}
-	if (fd >= 0)
-		close(fd);
-	return 0;
+	audit_follow_close(fl);
+	free(fl);
+	return rc;
 usage:
 	fprintf(stderr, "usage: jgwctl audit tail [-f] [-n N] [SPOOL_DIR|FILE]\n");
 	return 2;

@@ -1,7 +1,8 @@
 # tests/audit/ — the audit module's tests, tools and measurements.
 #   check-audit         cmocka unit tests (tests/unit/test_audit.c)
 #   check-audit-mirror  scenarios against a real rsyslog (imrelp + TLS), a
-#                       SIGKILLed writer and a small tmpfs (tests/audit/*.sh)
+#                       SIGKILLed writer, a small tmpfs and failing fdatasyncs
+#                       (tests/audit/*.sh)
 #   bench-audit         records/s into the spool and to rsyslog
 # The test programs link the audit objects directly, so they build while
 # other parts of the gateway library are still in progress.
@@ -13,20 +14,29 @@ AUDIT_TEST_LIBS = -lrelp -lpthread -lcrypto
 CHECKS  += check-audit check-audit-mirror
 BENCHES += bench-audit
 
+# fdatasync and ftruncate are wrapped in the unit tests (test_audit.c makes
+# them fail on demand: a disk that loses a write-back).
+AUDIT_TEST_WRAP = -Wl,--wrap=fdatasync -Wl,--wrap=ftruncate
 $(B)/tests/test_audit: $(B)/tests/unit/test_audit.o $(AUDIT_TEST_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(AUDIT_TEST_LIBS) -lcmocka
+	$(CC) $(LDFLAGS_ALL) $(AUDIT_TEST_WRAP) -o $@ $^ $(AUDIT_TEST_LIBS) -lcmocka
 
 $(B)/tests/audit-writer: $(B)/tests/tools/audit-writer.o $(AUDIT_TEST_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(AUDIT_TEST_LIBS)
+
+# The same writer on a disk that fails chosen fdatasync calls (faildisk.c).
+$(B)/tests/audit-writer-faildisk: $(B)/tests/tools/audit-writer.o $(B)/tests/audit/faildisk.o \
+		$(AUDIT_TEST_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -Wl,--wrap=fdatasync -o $@ $^ $(AUDIT_TEST_LIBS)
 
 # jgwctl audit, standing alone (the same ctl_audit_main that jgwctl calls).
 $(B)/tests/jgwctl-audit: $(B)/tests/audit/jgwctl-audit.o $(AUDIT_TEST_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(AUDIT_TEST_LIBS)
 
-AUDIT_TOOLS = $(B)/tests/audit-writer $(B)/tests/jgwctl-audit
+AUDIT_TOOLS = $(B)/tests/audit-writer $(B)/tests/jgwctl-audit $(B)/tests/audit-writer-faildisk
 
 check-audit: $(B)/tests/test_audit
 	tests/lib/run-cmocka.sh $(RES)/audit.res audit $^

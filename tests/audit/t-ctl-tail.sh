@@ -20,3 +20,23 @@ awk '{ s = substr($2, 2); if (NR > 1 && s != p + 1) bad++; p = s } END { exit ba
 	|| die "tail skipped or repeated records"
 head -1 "$W/tail.out" | grep -q '^20[0-9-]*T[0-9:.]*Z #6 seal .* reason=shutdown' || die "unexpected first line: $(head -1 "$W/tail.out")"
 grep -q ' message .* verdict=allow$' "$W/tail.out" || die "message fields missing"
+
+# A torn record at the end of the followed file (a crash during a write),
+# then a restart that goes on in a new file: the tail shows the torn bytes
+# as such before the new file's records, nothing read is dropped.
+"$CTL" tail -f -n 0 "$W/spool" >"$W/tail2.out" &
+tailer=$!
+sleep 0.5
+newest=$(ls "$W"/spool/audit-*.jsonl | sort | tail -1)
+printf '{"ts":"2026-11-25T04:00:00.000000Z","seq":' >>"$newest"   # 42 bytes, no newline
+sleep 0.5
+"$WRITER" -d "$W/spool" -k "$W/audit.key" -n 3 >"$W/writer2.out" 2>/dev/null
+for _ in $(seq 1 50); do
+	grep -q 'reason=shutdown' "$W/tail2.out" && break
+	sleep 0.1
+done
+kill "$tailer"; wait "$tailer" 2>/dev/null || true
+head -1 "$W/tail2.out" | grep -qx '(not a record: 42 bytes)' \
+	|| die "the torn record was not shown before the new file: $(head -3 "$W/tail2.out")"
+[ "$(grep -c ' message ' "$W/tail2.out")" = 3 ] || die "tail2: want 3 messages: $(cat "$W/tail2.out")"
+[ "$(wc -l <"$W/tail2.out")" = 5 ] || die "tail2: want 5 lines: $(cat "$W/tail2.out")"

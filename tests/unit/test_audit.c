@@ -2,7 +2,11 @@
  * test_audit.c — the audit writer, chain and verifier: record format, JSON
  * escaping, timestamps, chain verification, a tampering suite (each kind of
  * tampering must be named), restart and rotation continuity, epochs, disk
- * policy at the limit.
+ * policy at the limit, key handling (forward security, key file failures),
+ * fdatasync failures, tail -f across rotations.
+ *
+ * fdatasync and ftruncate are wrapped at link time (tests/audit/module.mk):
+ * fail_fdatasync / fail_ftruncate make the next calls fail with EIO.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +14,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "gateway/audit.h"
 #include "gateway/audit_impl.h"
 #include "gateway/log.h"
@@ -26,6 +35,37 @@
 struct fx {
 	char dir[256], spool[300], key[300], k0[300];
 };
+
+/* ---------- a disk that fails on demand ---------- */
+
+static int fail_fdatasync, fail_ftruncate;   /* calls still to fail */
+
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+int __real_ftruncate(int fd, off_t len);
+int __wrap_ftruncate(int fd, off_t len);
+
+int
+__wrap_fdatasync(int fd)
+{
+	if (fail_fdatasync > 0) {
+		fail_fdatasync--;
+		errno = EIO;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
+
+int
+__wrap_ftruncate(int fd, off_t len)
+{
+	if (fail_ftruncate > 0) {
+		fail_ftruncate--;
+		errno = EIO;
+		return -1;
+	}
+	return __real_ftruncate(fd, len);
+}
 
 static int
 setup(void **state)
@@ -194,6 +234,29 @@ seq_of(const char *line)
 	struct audit_line l;
 	assert_int_equal(audit_line_parse(line, strlen(line), &l), 0);
 	return l.seq;
+}
+
+/* The chain as audit.md states it: mac(n) = HMAC-SHA256(k, mac(n-1) ||
+ * line(n) without its mac field), worked out the way a third-party
+ * verifier would: delete the member `,"mac":"<64 hex>"` from the JSON text
+ * and MAC what is left. Independent of audit_chain_mac. */
+static void
+contract_mac(const uint8_t key[AUDIT_KEY_LEN], const uint8_t prev[AUDIT_MAC_LEN],
+             const char *line, uint8_t out[AUDIT_MAC_LEN])
+{
+	static const char member[] = ",\"mac\":\"";
+	uint8_t buf[AUDIT_MAC_LEN + AUDIT_LINE_MAX + 8];
+	const char *at = strstr(line, member);
+	assert_non_null(at);
+	const char *after = at + strlen(member) + 2 * AUDIT_MAC_LEN + 1;   /* the closing quote */
+	size_t head = (size_t)(at - line), rest = strlen(after);
+	assert_true(head + rest <= AUDIT_LINE_MAX);
+	memcpy(buf, prev, AUDIT_MAC_LEN);
+	memcpy(buf + AUDIT_MAC_LEN, line, head);
+	memcpy(buf + AUDIT_MAC_LEN + head, after, rest);
+	unsigned int n = AUDIT_MAC_LEN;
+	assert_non_null(HMAC(EVP_sha256(), key, AUDIT_KEY_LEN, buf, AUDIT_MAC_LEN + head + rest,
+	                     out, &n));
 }
 
 /* ---------- reference formatter ----------
@@ -437,23 +500,28 @@ test_record_format(void **state)
 	                          "\"tunnel_id\":7,\"dir\":\"out\",\"type\":\"0x0101\","
 	                          "\"frame_seq\":0,\"verdict\":\"allow\",\"mac\":\""));
 	assert_int_equal(m[strlen(m) - 1], '}');
-	/* The mac is HMAC(k1, 32 zero bytes || line up to ,"mac":"), k1 evolved from k0. */
+	/* The mac is HMAC(k1, 32 zero bytes || the line without its mac
+	 * member), k1 evolved from k0: computed here from the text alone. */
 	uint8_t k[AUDIT_KEY_LEN], zero[AUDIT_MAC_LEN] = { 0 }, mac[AUDIT_MAC_LEN];
 	char err[256], hex[65];
 	assert_int_equal(audit_k0_load(f->k0, k, err, sizeof(err)), 0);
 	audit_key_evolve(k);
 	const char *tag = strstr(m, ",\"mac\":\"");
-	audit_chain_mac(k, zero, m, (size_t)(tag - m), mac);
+	contract_mac(k, zero, m, mac);
 	audit_hex(mac, sizeof(mac), hex);
 	assert_memory_equal(tag + 8, hex, 64);
 	assert_string_equal(tag + 8 + 64, "\"}");
+	/* The library's chain function is that same definition. */
+	audit_chain_mac(k, zero, m, (size_t)(tag - m), mac);
+	audit_hex(mac, sizeof(mac), hex);
+	assert_memory_equal(tag + 8, hex, 64);
 	/* The seal chains to the message. */
 	struct audit_line seal, msg;
 	assert_int_equal(audit_line_parse(L.v[1], strlen(L.v[1]), &seal), 0);
 	assert_int_equal(audit_line_parse(m, strlen(m), &msg), 0);
 	assert_string_equal(seal.event, "seal");
 	assert_non_null(strstr(L.v[1], "\"reason\":\"shutdown\""));
-	audit_chain_mac(k, msg.mac, seal.text, seal.body_len, mac);
+	contract_mac(k, msg.mac, L.v[1], mac);
 	assert_memory_equal(mac, seal.mac, AUDIT_MAC_LEN);
 	lines_free(&L);
 }
@@ -1022,6 +1090,485 @@ test_parse_rejects(void **state)
 	assert_int_equal(audit_line_parse(bad, strlen(bad), &l), -1);
 }
 
+/* ---------- key handling ---------- */
+
+/* Does the heap (and every anonymous mapping) hold these bytes? Read
+ * through /proc/self/mem, so a sanitizer's poisoned memory can be read
+ * too; its huge shadow mappings are skipped. */
+static bool
+heap_holds(const uint8_t *needle, size_t n)
+{
+	static char buf[1 << 20];
+	char line[512];
+	bool found = false;
+	FILE *maps = fopen("/proc/self/maps", "r");
+	int mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	assert_non_null(maps);
+	assert_true(mem >= 0);
+	while (!found && fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char perms[8], path[256] = "";
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi, perms, path) < 3)
+			continue;
+		if (strcmp(perms, "rw-p") != 0 || (path[0] && strcmp(path, "[heap]") != 0) ||
+		    hi - lo > (1ul << 30))
+			continue;
+		for (unsigned long at = lo; !found && at < hi; at += sizeof(buf) - n) {
+			size_t want = hi - at < sizeof(buf) ? hi - at : sizeof(buf);
+			ssize_t r = pread(mem, buf, want, (off_t)at);
+			if (r > 0)
+				found = memmem(buf, (size_t)r, needle, n) != NULL;
+			explicit_bzero(buf, sizeof(buf));   /* no copy of our own left behind */
+			if (r <= 0 || (size_t)r < want)
+				break;
+		}
+	}
+	fclose(maps);
+	close(mem);
+	return found;
+}
+
+/* Forward security in memory: right after an epoch change no byte of the
+ * old key is left in the writer's memory (its HMAC context included), even
+ * before the next record is written. */
+static void
+test_epoch_forgets_old_key(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	uint8_t k1[AUDIT_KEY_LEN], k2[AUDIT_KEY_LEN];
+	char err[256];
+	assert_int_equal(audit_k0_load(f->k0, k1, err, sizeof(err)), 0);
+	audit_key_evolve(k1);
+	memcpy(k2, k1, sizeof(k2));
+	audit_key_evolve(k2);
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	write_msgs(a, 3);   /* the HMAC context is keyed with k1 */
+	assert_true(heap_holds(k1, sizeof(k1)));   /* the scan does see the writer */
+	audit_tick(a, audit_now_ms() + 3601 * 1000LL);
+	struct audit_stats st;
+	audit_get_stats(a, &st);
+	assert_int_equal(st.epoch, 2);
+	assert_false(heap_holds(k1, sizeof(k1)));
+	assert_true(heap_holds(k2, sizeof(k2)));
+	audit_close(a);
+	OPENSSL_cleanse(k1, sizeof(k1));
+	OPENSSL_cleanse(k2, sizeof(k2));
+	verify_spool(f);
+}
+
+static bool
+all_zero_fd(int fd, size_t *size)
+{
+	char buf[256];
+	ssize_t r = pread(fd, buf, sizeof(buf), 0);
+	assert_true(r >= 0);
+	*size = (size_t)r;
+	for (ssize_t i = 0; i < r; i++)
+		if (buf[i] != 0)
+			return false;
+	return true;
+}
+
+/* The key file is replaced by rename; the old file's blocks are zeroed
+ * first-hand (read here through a descriptor kept open on the old file). */
+static void
+test_key_store_wipes_old_key(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	uint8_t key[AUDIT_KEY_LEN];
+	uint32_t epoch;
+	size_t size;
+	char err[512];
+
+	int old = open(f->key, O_RDONLY);
+	assert_true(old >= 0);
+	assert_false(all_zero_fd(old, &size));
+	assert_int_equal(audit_key_load(f->key, &epoch, key, err, sizeof(err)), 0);
+	audit_key_evolve(key);
+	assert_int_equal(audit_key_store(f->key, 1, key, err, sizeof(err)), 0);
+	assert_true(all_zero_fd(old, &size));
+	assert_int_equal(size, strlen("jgw-audit-key 0 ") + 64 + 1);   /* every byte */
+	close(old);
+	assert_int_equal(audit_key_load(f->key, &epoch, key, err, sizeof(err)), 0);
+	assert_int_equal(epoch, 1);
+
+	/* The writer's epoch changes (start-up, hourly, shutdown) wipe too. */
+	struct audit *a = open_ok(&p);   /* epoch 1 -> 2 at start-up */
+	old = open(f->key, O_RDONLY);
+	assert_true(old >= 0);
+	prime_tick(a);
+	write_msgs(a, 2);
+	audit_tick(a, audit_now_ms() + 3601 * 1000LL);
+	assert_true(all_zero_fd(old, &size));
+	assert_true(size > 0);
+	close(old);
+	audit_close(a);
+	verify_spool(f);
+
+	/* What cannot be wiped is said, and the new key is stored all the same. */
+	char fifo[400];
+	snprintf(fifo, sizeof(fifo), "%s/fifo.key", f->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(audit_key_store(fifo, 7, key, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "old key not wiped"));
+	assert_int_equal(audit_key_load(fifo, &epoch, key, err, sizeof(err)), 0);
+	assert_int_equal(epoch, 7);
+	OPENSSL_cleanse(key, sizeof(key));
+}
+
+static size_t
+count_matching(const char *spool, const char *needle)
+{
+	struct lines L = spool_lines(spool);
+	size_t n = 0;
+	for (size_t i = 0; i < L.n; i++)
+		n += strstr(L.v[i], needle) != NULL;
+	lines_free(&L);
+	return n;
+}
+
+/* The key file cannot be stored (its directory is gone: a regular file
+ * stands in its place, which stops root too): one seal, one alarm, a retry
+ * every few seconds, no seal per tick; records go on in the old epoch and
+ * the change completes once the key file can be written again. */
+static void
+test_key_store_failure_backs_off(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_stats st;
+	char keys[400], away[400], key[450];
+	snprintf(keys, sizeof(keys), "%s/keys", f->dir);
+	snprintf(away, sizeof(away), "%s/keys.away", f->dir);
+	snprintf(key, sizeof(key), "%s/audit.key", keys);
+	assert_int_equal(mkdir(keys, 0700), 0);
+	assert_int_equal(rename(f->key, key), 0);
+	p.key_file = key;
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	int64_t t0 = audit_now_ms() + 3601 * 1000LL;   /* the epoch is due */
+	write_msgs(a, 2);
+
+	assert_int_equal(rename(keys, away), 0);
+	FILE *fp = fopen(keys, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	audit_tick(a, t0);
+	audit_get_stats(a, &st);
+	assert_int_equal(st.epoch, 1);
+	assert_true(st.key_alarm);
+	assert_int_equal(count_matching(f->spool, "\"event\":\"seal\""), 1);
+	for (int k = 1; k <= 20; k++)   /* two seconds of ticks */
+		audit_tick(a, t0 + k * 100);
+	assert_int_equal(count_matching(f->spool, "\"event\":\"seal\""), 1);
+	assert_true(audit_next_ms(a) > 0);   /* no busy loop in the daemon */
+	/* A retry while the seal is still the last record writes none. */
+	audit_tick(a, t0 + 6000);
+	assert_int_equal(count_matching(f->spool, "\"event\":\"seal\""), 1);
+	write_msgs(a, 2);   /* the old key still signs */
+	audit_tick(a, t0 + 7000);   /* the next retry is not due yet */
+	assert_int_equal(count_matching(f->spool, "\"event\":\"seal\""), 1);
+	audit_get_stats(a, &st);
+	assert_int_equal(st.epoch, 1);
+
+	assert_int_equal(unlink(keys), 0);
+	assert_int_equal(rename(away, keys), 0);
+	audit_tick(a, t0 + 12000);   /* records since the seal: a new seal */
+	audit_get_stats(a, &st);
+	assert_int_equal(st.epoch, 2);
+	assert_false(st.key_alarm);
+	assert_int_equal(count_matching(f->spool, "\"event\":\"seal\""), 2);
+	write_msgs(a, 1);
+	audit_close(a);
+	struct lines L = spool_lines(f->spool);
+	assert_int_equal(L.n, 2 + 1 + 2 + 1 + 1 + 1);
+	assert_non_null(strstr(L.v[5], "\"epoch\":1,\"reason\":\"epoch\""));
+	assert_non_null(strstr(L.v[6], "\"epoch\":2,"));
+	lines_free(&L);
+	verify_spool(f);
+}
+
+/* ---------- fdatasync failures ---------- */
+
+/* Let the group-commit timer run out, then tick: one fdatasync. */
+static void
+commit_now(struct audit *a)
+{
+	struct timespec pause = { 0, 120 * 1000 * 1000 };
+	nanosleep(&pause, NULL);
+	audit_tick(a, audit_now_ms());
+}
+
+static size_t
+spool_files(const struct fx *f, uint64_t *firsts_out, size_t cap)
+{
+	char **names;
+	uint64_t *firsts;
+	size_t n;
+	assert_int_equal(audit_spool_list(f->spool, &names, &firsts, &n), 0);
+	for (size_t i = 0; i < n && i < cap; i++)
+		firsts_out[i] = firsts[i];
+	audit_spool_list_free(names, firsts, n);
+	return n;
+}
+
+/* After a failed fdatasync what was written since the last good one is
+ * never reported committed, even when the next fdatasync succeeds: it is
+ * counted as lost (in the chain), cut from the file, and the chain goes on
+ * from the last committed record in a new file. */
+static void
+test_fdatasync_error_loses_batch(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_stats st;
+	uint64_t firsts[8];
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+
+	/* A file without a committed record yet. */
+	write_msgs(a, 3);
+	audit_flush(a);
+	assert_int_equal(count_lines(f->spool), 3);
+	fail_fdatasync = 1;
+	commit_now(a);
+	assert_int_equal(fail_fdatasync, 0);
+	/* The same tick reports the loss, as seq 1: the chain starts over. */
+	audit_get_stats(a, &st);
+	assert_int_equal(st.lost, 3);
+	assert_int_equal(st.last_seq, 1);
+	assert_int_equal(count_lines(f->spool), 1);
+	commit_now(a);   /* a good fdatasync now must not commit them */
+	audit_get_stats(a, &st);
+	assert_int_equal(st.last_seq, 1);
+	assert_int_equal(count_lines(f->spool), 1);
+
+	write_msgs(a, 2);
+	wait_durable(a, 3);
+	struct lines L = spool_lines(f->spool);
+	assert_int_equal(L.n, 3);
+	assert_non_null(strstr(L.v[0], "\"seq\":1,"));
+	assert_non_null(strstr(L.v[0], "\"source\":\"audit\",\"lost\":3,\"lost_total\":3"));
+	lines_free(&L);
+
+	/* A file with committed records: cut back to them, next file. */
+	write_msgs(a, 4);   /* seq 4..7 */
+	audit_flush(a);
+	assert_int_equal(count_lines(f->spool), 7);
+	fail_fdatasync = 1;
+	commit_now(a);
+	commit_now(a);
+	audit_get_stats(a, &st);
+	assert_int_equal(st.lost, 7);
+	assert_int_equal(st.last_seq, 4);   /* 1..3 and the loss record */
+	assert_int_equal(count_lines(f->spool), 4);
+	assert_int_equal(spool_files(f, firsts, 8), 2);
+	assert_int_equal(firsts[0], 1);
+	assert_int_equal(firsts[1], 4);
+	write_msgs(a, 1);
+	wait_durable(a, 5);
+	audit_close(a);
+	L = spool_lines(f->spool);
+	assert_int_equal(L.n, 6);   /* 3, the loss, a message, the seal */
+	assert_non_null(strstr(L.v[3], "\"seq\":4,"));
+	assert_non_null(strstr(L.v[3], "\"lost\":4,\"lost_total\":7"));
+	assert_non_null(strstr(L.v[5], "\"reason\":\"shutdown\""));
+	assert_non_null(strstr(L.v[5], "\"lost_total\":7"));
+	lines_free(&L);
+	verify_spool(f);
+	/* A restart continues after it. */
+	a = open_ok(&p);
+	write_msgs(a, 2);
+	audit_close(a);
+	verify_spool(f);
+}
+
+/* A file that cannot even be cut back may still hold the uncommitted
+ * records: the writer stops writing (counted loss, admission refused under
+ * fail-closed) rather than give their seqs to other records; a restart
+ * continues after what the file holds. */
+static void
+test_fdatasync_error_uncut_stops(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_stats st;
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	write_msgs(a, 3);
+	wait_durable(a, 3);
+	write_msgs(a, 2);
+	audit_flush(a);
+	fail_fdatasync = 1;
+	fail_ftruncate = 1;
+	commit_now(a);
+	assert_int_equal(fail_ftruncate, 0);
+	audit_get_stats(a, &st);
+	assert_true(st.spool_broken);
+	assert_int_equal(st.lost, 2);
+	assert_int_equal(st.last_seq, 3);
+	assert_false(audit_admit(a));
+	struct audit_rec *r = audit_rec_begin(a, "message");
+	assert_int_equal(audit_rec_commit(r), -1);
+	commit_now(a);
+	audit_tick(a, audit_now_ms() + 3601 * 1000LL);   /* no epoch change either */
+	audit_get_stats(a, &st);
+	assert_int_equal(st.lost, 3);
+	assert_int_equal(st.last_seq, 3);
+	assert_int_equal(st.epoch, 1);
+	assert_int_equal(count_lines(f->spool), 5);
+	audit_close(a);
+	assert_int_equal(count_lines(f->spool), 5);
+	a = open_ok(&p);   /* recovery seal at seq 6, then on */
+	write_msgs(a, 1);
+	audit_close(a);
+	struct lines L = spool_lines(f->spool);
+	assert_int_equal(L.n, 8);
+	assert_non_null(strstr(L.v[5], "\"reason\":\"recovery\""));
+	lines_free(&L);
+	verify_spool(f);
+}
+
+/* ---------- jgwctl audit tail -f ---------- */
+
+struct race {
+	const char *dir;
+	struct lines *L;
+	int step;
+};
+
+static void
+append_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "a");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* The writer in the tailer's race window: the end of the file was seen,
+ * then the writer's last write to it lands and the next file appears. */
+static void
+race_writer(void *arg)
+{
+	struct race *r = arg;
+	char path[600];
+	if (r->step == 0) {
+		snprintf(path, sizeof(path), "%s/audit-00000000000000000001.jsonl", r->dir);
+		append_file(path, r->L->v[3]);
+		append_file(path, "\n");
+		snprintf(path, sizeof(path), "%s/audit-00000000000000000005.jsonl", r->dir);
+		append_file(path, r->L->v[4]);
+		append_file(path, "\n");
+	} else if (r->step == 1) {   /* a torn record, then a restart's file */
+		snprintf(path, sizeof(path), "%s/audit-00000000000000000005.jsonl", r->dir);
+		append_file(path, "{\"ts\":\"2026-11-25T04:0");
+		snprintf(path, sizeof(path), "%s/audit-00000000000000000006.jsonl", r->dir);
+		append_file(path, r->L->v[5]);
+		append_file(path, "\n");
+	}
+	r->step++;
+}
+
+static void
+test_tail_follow_rotation_race(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 5);   /* seq 1..6 */
+	char dir[400], path[600], *out = NULL;
+	size_t outlen;
+	snprintf(dir, sizeof(dir), "%s/tail", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/audit-00000000000000000001.jsonl", dir);
+	write_file(path, L.v, 3);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	struct audit_follow *fl = malloc(sizeof(*fl));
+	assert_int_equal(audit_follow_open(fl, dir, path, 1, st.st_size), 0);
+	struct race r = { dir, &L, 0 };
+	fl->at_end = race_writer;
+	fl->at_end_arg = &r;
+	FILE *mem = open_memstream(&out, &outlen);
+	assert_int_equal(audit_follow_poll(fl, mem), 1);   /* #4, then to the next file */
+	assert_int_equal(audit_follow_poll(fl, mem), 1);   /* #5, the torn record, next */
+	assert_int_equal(audit_follow_poll(fl, mem), 0);   /* #6 */
+	audit_follow_close(fl);
+	free(fl);
+	fclose(mem);
+	const char *p4 = strstr(out, " #4 "), *p5 = strstr(out, " #5 "),
+	           *torn = strstr(out, "(not a record: 22 bytes)"), *p6 = strstr(out, " #6 ");
+	if (!p4 || !p5 || !torn || !p6 || !(p4 < p5 && p5 < torn && torn < p6))
+		fail_msg("tail -f output:\n%s", out);
+	assert_null(strstr(p4 + 1, " #4 "));
+	free(out);
+	lines_free(&L);
+}
+
+/* ---------- verify: the end of a spool ---------- */
+
+/* Only a shutdown seal ends a spool cleanly: cut right after an hourly
+ * seal, the tail is reported as not sealed (a warning, exit 3). */
+static void
+test_verify_cut_after_epoch_seal(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	write_msgs(a, 3);
+	audit_tick(a, audit_now_ms() + 3601 * 1000LL);
+	write_msgs(a, 2);
+	audit_close(a);
+	struct lines L = spool_lines(f->spool);
+	assert_int_equal(L.n, 7);
+	assert_non_null(strstr(L.v[3], "\"event\":\"seal\",\"epoch\":1,\"reason\":\"epoch\""));
+	char path[400], *out;
+	snprintf(path, sizeof(path), "%s/cut.jsonl", f->dir);
+	write_file(path, L.v, 4);
+	assert_int_equal(verify_one(f, path, &out), 3);
+	if (!strstr(out, "cut.jsonl:4: warning: tail not sealed: the last record (seq 4, seal) "
+	                 "is an hourly (epoch) seal, not a shutdown seal"))
+		fail_msg("%s", out);
+	free(out);
+	write_file(path, L.v, L.n);
+	assert_int_equal(verify_one(f, path, &out), 0);
+	free(out);
+	lines_free(&L);
+}
+
+/* A seq altered in place is "changed", not a gap or a reordering: the
+ * record verifies where it stands once its written seq is put back. */
+static void
+test_tamper_seq_changed(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 20);
+	char *d = strstr(L.v[9], "\"seq\":10,");
+	d[7] = '9';   /* 10 -> 19 */
+	expect_bad(f, L.v, L.n, "seq 19: changed: its seq was altered (the record was "
+	           "written as seq 10)");
+	d[7] = '0';
+	d = strstr(L.v[10], "\"seq\":11,");
+	d[7] = '0';   /* 11 -> 10, a seq already seen */
+	expect_bad(f, L.v, L.n, "seq 10: changed: its seq was altered (the record was "
+	           "written as seq 11)");
+	d[7] = '1';
+	d = strstr(L.v[0], "\"seq\":1,");
+	d[6] = '7';   /* the first record, in the first epoch */
+	expect_bad(f, L.v, L.n, "seq 7: changed: its seq was altered (the record was "
+	           "written as seq 1)");
+	d[6] = '1';
+	/* A real gap stays a gap. */
+	free(L.v[9]);
+	memmove(&L.v[9], &L.v[10], (L.n - 10) * sizeof(*L.v));
+	L.n--;
+	expect_bad(f, L.v, L.n, "seq 11: removed: seq 10..10 missing");
+	lines_free(&L);
+}
+
 int
 main(void)
 {
@@ -1049,6 +1596,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_appenders_match_reference, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_field_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epoch_forgets_old_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_store_wipes_old_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_store_failure_backs_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fdatasync_error_loses_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fdatasync_error_uncut_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tail_follow_rotation_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_cut_after_epoch_seal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_seq_changed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
