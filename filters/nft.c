@@ -55,6 +55,7 @@ struct nl {
 	struct mnl_socket *sock;
 	uint32_t portid;
 	uint32_t seq;
+	int error;           /* errno of the last failed nl_talk */
 };
 
 static int nl_open(struct nl *nl, char *err, size_t errlen)
@@ -99,18 +100,21 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 	int ret;
 
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
-		snprintf(err, errlen, "%s: send: %s", what, strerror(errno));
+		nl->error = errno;
+		snprintf(err, errlen, "%s: send: %s", what, strerror(nl->error));
 		return -1;
 	}
 	for (;;) {
 		ret = (int)mnl_socket_recvfrom(nl->sock, buf, sizeof buf);
 		if (ret < 0) {
-			snprintf(err, errlen, "%s: receive: %s", what, strerror(errno));
+			nl->error = errno;
+			snprintf(err, errlen, "%s: receive: %s", what, strerror(nl->error));
 			return -1;
 		}
 		ret = mnl_cb_run(buf, (size_t)ret, seq, nl->portid, cb, data);
 		if (ret < 0) {
-			snprintf(err, errlen, "%s: %s", what, strerror(errno));
+			nl->error = errno;
+			snprintf(err, errlen, "%s: %s", what, strerror(nl->error));
 			return -1;
 		}
 		if (ret == MNL_CB_STOP)
@@ -881,6 +885,7 @@ struct qcarry {
 	struct nft_prefix *addr;
 	uint64_t *left_ms;
 	size_t n, cap;
+	bool lost;           /* an entry could not be kept */
 };
 
 static void qcarry_fn(void *arg, const struct nft_prefix *addr, uint64_t expires_ms)
@@ -889,12 +894,16 @@ static void qcarry_fn(void *arg, const struct nft_prefix *addr, uint64_t expires
 	if (q->n == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 64;
 		void *a = realloc(q->addr, cap * sizeof *q->addr);
-		if (!a)
+		if (!a) {
+			q->lost = true;
 			return;
+		}
 		q->addr = a;
 		void *l = realloc(q->left_ms, cap * sizeof *q->left_ms);
-		if (!l)
+		if (!l) {
+			q->lost = true;
 			return;
+		}
 		q->left_ms = l;
 		q->cap = cap;
 	}
@@ -944,8 +953,16 @@ int nft_apply(const struct nft_policy *policy, char *err, size_t errlen)
 		return -1;
 	}
 	if (table_exists(&nl, policy->table) == 1) {
-		/* best effort: a table we cannot read is replaced all the same */
-		(void)list_quarantine(&nl, policy->table, qcarry_fn, &q, qerr, sizeof qerr);
+		/* The quarantine in force must outlive the replace: a table whose
+		 * quarantine cannot be read stays as it is (one without the sets,
+		 * of another layout, has nothing to carry). Counters that cannot
+		 * be read start again from zero. */
+		if ((list_quarantine(&nl, policy->table, qcarry_fn, &q, qerr, sizeof qerr) < 0 &&
+		     nl.error != ENOENT) || q.lost) {
+			snprintf(err, errlen, "table %s kept: its quarantine cannot be carried over (%s)",
+				 policy->table, q.lost ? "out of memory" : qerr);
+			goto out;
+		}
 		(void)read_counters(&nl, policy->table, ccarry_fn, &cc, qerr, sizeof qerr);
 	}
 	if (batch_init(&bt, &nl) < 0) {

@@ -54,6 +54,19 @@ ip netns exec "$GW" "$TOOL" apply $(policy) || fail "re-apply"
 q qlist | grep -q "^10.77.0.100 " || fail "quarantine lost on re-apply"
 echo "ok: quarantine carried over a table replace"
 
+# A table of the same name but another layout (no quarantine sets) has no
+# quarantine to carry: it is replaced, not left in force.
+ip netns exec "$GW" nft delete table inet jgw || fail "delete"
+ip netns exec "$GW" nft add table inet jgw || fail "foreign table"
+ip netns exec "$GW" nft add chain inet jgw other || fail "foreign chain"
+ip netns exec "$GW" "$TOOL" apply $(policy) || fail "a table without quarantine sets was not replaced"
+ip netns exec "$GW" nft list set inet jgw quarantine4 >/dev/null || fail "no quarantine set after the replace"
+ip netns exec "$GW" nft list chain inet jgw other >/dev/null 2>&1 && fail "the foreign chain survived the replace"
+echo "ok: a table of another layout is replaced"
+q qadd 10.77.0.13 60 || fail "qadd after the replace"
+wait_for 1 blocked 10.77.0.13 || fail "not blocked after the replace"
+q qdel 10.77.0.13 || fail "qdel after the replace"
+
 # Counters moved, and kept their values across the replace.
 v=$(counter drop_quarantine)
 [ "$v" -gt 0 ] || fail "drop_quarantine did not move"
