@@ -62,6 +62,10 @@ struct cfg_full {
 	size_t n_peer_prefixes;
 	struct nft_dest *out;
 	size_t n_out;
+	/* "file:line:col" of the TLS file statements (cfg_tls_where): the TLS
+	 * layer finds its errors after loading, and they must point here too. */
+	char *tls_at[CFG_TLS_CRL];
+	char **crl_at;                 /* one per tls.crls */
 };
 
 struct cfg_where {
@@ -1468,6 +1472,34 @@ static bool add_dest(struct cfg_full *full, size_t *cap, const struct cfg_endpoi
 	return true;
 }
 
+/* A location that outlives the build (whose file names are freed). */
+static char *where_str(const struct cfg_where *at)
+{
+	char *out;
+
+	if (at->file == NULL || asprintf(&out, "%s:%d:%d", at->file, at->line, at->col) < 0)
+		return NULL;
+	return out;
+}
+
+static bool keep_tls_where(struct cfg_build *b)
+{
+	static const enum cfg_key keys[CFG_TLS_CRL] = {
+		[CFG_TLS_CERT] = CFG_K_TLS_CERT, [CFG_TLS_KEY] = CFG_K_TLS_KEY, [CFG_TLS_CA] = CFG_K_TLS_CA,
+	};
+	struct cfg_full *full = b->c;
+	size_t n = full->pub.tls.n_crls;
+
+	for (int i = 0; i < CFG_TLS_CRL; i++)
+		full->tls_at[i] = where_str(&b->seen[keys[i]]);
+	full->crl_at = calloc(n ? n : 1, sizeof(*full->crl_at));
+	if (full->crl_at == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		full->crl_at[i] = where_str(&b->crl_at[i]);
+	return true;
+}
+
 static bool finish(struct cfg_build *b)
 {
 	struct cfg_full *full = b->c;
@@ -1530,7 +1562,7 @@ static bool finish(struct cfg_build *b)
 	for (size_t i = 0; i < c->firewall.n_ntp; i++)
 		ok &= add_dest(full, &cap, &c->firewall.ntp[i], IPPROTO_UDP);
 	full->n_out = unique(full->out, full->n_out, sizeof(*full->out), dest_cmp);
-	return ok;
+	return ok && keep_tls_where(b);
 }
 
 /* ---- public ---------------------------------------------------------- */
@@ -1583,6 +1615,11 @@ void cfg_free(struct jgw_config *cfg)
 	free(cfg->audit.collector_key);
 	free(full->peer_prefixes);
 	free(full->out);
+	for (int i = 0; i < CFG_TLS_CRL; i++)
+		free(full->tls_at[i]);
+	for (size_t i = 0; full->crl_at != NULL && i < cfg->tls.n_crls; i++)
+		free(full->crl_at[i]);
+	free(full->crl_at);
 	free(full);
 }
 
@@ -1699,6 +1736,18 @@ void cfg_tls_params(const struct jgw_config *cfg, uint64_t generation, struct tl
 		/* The callback only reads the configuration. */
 		.peer_ok_arg = (void *)(uintptr_t)cfg,
 	};
+}
+
+const char *cfg_tls_where(const struct jgw_config *cfg, enum cfg_tls_file what, size_t crl)
+{
+	const struct cfg_full *full;
+
+	if (cfg == NULL)
+		return NULL;
+	full = full_of(cfg);
+	if (what == CFG_TLS_CRL)
+		return full->crl_at != NULL && crl < cfg->tls.n_crls ? full->crl_at[crl] : NULL;
+	return (unsigned)what < CFG_TLS_CRL ? full->tls_at[what] : NULL;
 }
 
 bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out)

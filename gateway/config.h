@@ -144,6 +144,13 @@ bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out);
 struct tls_params;
 void cfg_tls_params(const struct jgw_config *cfg, uint64_t generation, struct tls_params *out);
 
+/* Where a TLS file was named: "file:line:col" of its statement, for the
+ * errors that only building the TLS context finds (a key that does not match,
+ * a CRL no anchor signed, a certificate of another node); NULL when not
+ * known. crl: index into tls.crls, for CFG_TLS_CRL. */
+enum cfg_tls_file { CFG_TLS_CERT, CFG_TLS_KEY, CFG_TLS_CA, CFG_TLS_CRL };
+const char *cfg_tls_where(const struct jgw_config *cfg, enum cfg_tls_file what, size_t crl);
+
 /* Human form of an endpoint: "192.0.2.1:7443" or "[2001:db8::1]:7443";
  * truncated to len, never overrun. Returns buf. */
 const char *cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len);

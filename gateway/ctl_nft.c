@@ -34,7 +34,9 @@ int ctl_nft_main(int argc, char **argv)
 	cfg = cfg_load(path, print_error, NULL);
 	if (!cfg)
 		return 1;
-	if (!cfg_nft_policy(cfg, &pol)) {
+	/* cfg_nft_policy fills a policy whatever `enabled` says: printing it
+	 * would show rules that jgwd never applies for this file. */
+	if (!cfg->firewall.enabled || !cfg_nft_policy(cfg, &pol)) {
 		fprintf(stderr, "%s: the firewall is not enabled in this configuration\n", path);
 		cfg_free(cfg);
 		return 1;

@@ -245,7 +245,12 @@ static void on_failure(void *arg, const struct sockaddr *src, const char *peer, 
 	if (!quar_failure(d->quar, &addr, (int64_t)(ev_now(d->loop) * 1000.0)))
 		return;
 	if (nft_quarantine_add(d->fw_table, &addr, d->q_timeout_s, err, sizeof(err)) < 0) {
-		log_err("quarantine %s: %s", nft_prefix_str(&addr, a, sizeof(a)), err);
+		/* Not blocked: the bookkeeping must not say otherwise, or the
+		 * source would go unblocked and uncounted for the whole duration.
+		 * Its next failure tries again. */
+		quar_cancel(d->quar, &addr);
+		log_err("quarantine %s failed (next failure retries): %s",
+			nft_prefix_str(&addr, a, sizeof(a)), err);
 		return;
 	}
 	d->quarantined++;
@@ -288,7 +293,11 @@ static void quar_update(struct jgwd *d, const struct jgw_config *cfg)
 	};
 	char err[256];
 
-	if (d->quar && memcmp(&qp, &d->quar_params, sizeof(qp)) == 0)
+	/* Field by field: memcmp would compare the struct's padding too, and
+	 * an initializer does not promise to zero it. */
+	if (d->quar && qp.failures == d->quar_params.failures &&
+	    qp.window_s == d->quar_params.window_s && qp.timeout_s == d->quar_params.timeout_s &&
+	    qp.capacity == d->quar_params.capacity)
 		return;
 	quar_free(d->quar);
 	d->quar = NULL;
@@ -312,16 +321,12 @@ static int reload(struct jgwd *d, char *why, size_t whylen)
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 		   (unsigned long long)(ev_time() * 1e6));
 	d->last_error[0] = '\0';
-	cfg = cfg_load(d->conf_path, first_error, d);
-	if (!cfg) {
+	gen = relay_gen_load(d->conf_path, d->generation + 1, first_error, d);
+	if (!gen) {
 		snprintf(err, sizeof(err), "%s", d->last_error[0] ? d->last_error : "configuration invalid");
 		goto reject;
 	}
-	gen = relay_gen_new(cfg, d->generation + 1, err, sizeof(err));
-	if (!gen) {
-		cfg_free(cfg);
-		goto reject;
-	}
+	cfg = gen->cfg;
 	if (firewall_apply(cfg, err, sizeof(err)) < 0) {
 		relay_gen_put(gen);
 		goto reject;
@@ -418,25 +423,9 @@ static void cmd_stats(struct jgwd *d, struct control_reply *rep)
 		control_reply_line(rep, "nft_counters_error %s", err);
 }
 
-struct peers_ctx {
-	struct control_reply *rep;
-	const char *node;
-	size_t n;
-};
-
-static void count_tunnel(void *arg, const struct relay_tunnel_info *info)
-{
-	struct peers_ctx *pc = arg;
-
-	if (strcmp(info->peer, pc->node) == 0)
-		pc->n++;
-}
-
 static void print_tunnel(void *arg, const struct relay_tunnel_info *info)
 {
-	struct peers_ctx *pc = arg;
-
-	control_reply_line(pc->rep, "tunnel %llu side %s state %s peer %s addr %s generation %llu "
+	control_reply_line(arg, "tunnel %llu side %s state %s peer %s addr %s generation %llu "
 			   "bytes_in %llu bytes_out %llu frames_in %llu frames_out %llu age_ms %lld",
 			   (unsigned long long)info->id, info->side, info->state,
 			   info->peer[0] ? info->peer : "-", info->peer_addr,
@@ -446,23 +435,22 @@ static void print_tunnel(void *arg, const struct relay_tunnel_info *info)
 			   (long long)info->age_ms);
 }
 
+/* Peers × tunnels would be millions of steps at a 機構 site: the relay keeps
+ * per-peer counts. */
 static void cmd_peers(struct jgwd *d, struct control_reply *rep)
 {
 	const struct jgw_config *cfg = relay_current(d->relay)->cfg;
-	struct peers_ctx pc = { .rep = rep };
 
 	for (size_t i = 0; i < cfg->n_peers; i++) {
 		const struct cfg_peer *p = &cfg->peers[i];
 		char a[80];
 
-		pc.node = p->node;
-		pc.n = 0;
-		relay_foreach(d->relay, count_tunnel, &pc);
 		control_reply_line(rep, "peer %s role %s tunnels %zu addr %s", p->node,
-				   jmsg_role_name(jmsg_node_role((const uint8_t *)p->node)), pc.n,
+				   jmsg_role_name(jmsg_node_role((const uint8_t *)p->node)),
+				   relay_peer_tunnels(d->relay, p->node),
 				   p->n_addrs ? cfg_endpoint_str(&p->addrs[0], a, sizeof(a)) : "-");
 	}
-	relay_foreach(d->relay, print_tunnel, &pc);
+	relay_foreach(d->relay, print_tunnel, rep);
 }
 
 static void print_quarantined(void *arg, const struct nft_prefix *addr, uint64_t expires_ms)
@@ -585,6 +573,9 @@ static void on_stats_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (tls_ctx_crl_alarm(gen->tls, (int64_t)time(NULL)))
 		log_warn("CRL goes stale in %lld s: install a fresh CRL and reload",
 			 (long long)tls_ctx_crl_remaining(gen->tls, (int64_t)time(NULL)));
+	/* A CRL that went stale since the last reload ends live tunnels too
+	 * (fail-closed), not only the handshakes from now on. */
+	relay_check_crl(d->relay, (int64_t)time(NULL));
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
@@ -663,9 +654,15 @@ static int drop_privileges(const struct jgw_config *cfg, uid_t uid, gid_t gid)
 	if (gid == (gid_t)-1)
 		gid = getgid();
 	if (cfg->firewall.enabled) {
+		/* Clearing the bounding set needs CAP_SETPCAP, which a sandbox such
+		 * as the appliance's unit (CapabilityBoundingSet=) has already
+		 * taken away, together with everything it would have cleared. */
+		capng_get_caps_process();
+		int bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP) ? CAPNG_CLEAR_BOUNDING : 0;
+
 		capng_clear(CAPNG_SELECT_BOTH);
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN);
-		if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0) {
+		if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | bounding) != 0) {
 			log_err("cannot change to uid %u gid %u keeping CAP_NET_ADMIN", uid, gid);
 			return -1;
 		}
@@ -764,10 +761,11 @@ static int start(struct jgwd *d)
 				 2 * cfg->limits.tunnels + 64);
 	}
 	d->generation = 1;
-	gen = relay_gen_new(cfg, d->generation, err, sizeof(err));
+	d->last_error[0] = '\0';
+	gen = relay_gen_new(cfg, d->generation, first_error, d);
 	if (!gen) {
-		log_err("TLS: %s", err);
-		audit_config(d, "reject", cfg->sha256, err);
+		audit_config(d, "reject", cfg->sha256, d->last_error[0] ? d->last_error : "TLS context");
+		log_err("configuration %s invalid; not starting", d->conf_path);
 		cfg_free(cfg);
 		return -1;
 	}
@@ -876,17 +874,19 @@ static void usage(FILE *f)
 		   "  -s       log to syslog instead of stderr\n");
 }
 
+/* The checks of a start and a reload (relay_gen_load, as `jgwctl check`):
+ * the file, its catalog, and its TLS material with the own-node check. */
 static int check_mode(const char *path)
 {
-	struct jgw_config *cfg = cfg_load(path, NULL, NULL);
+	struct relay_gen *gen = relay_gen_load(path, 1, NULL, NULL);
 
-	if (!cfg) {
+	if (!gen) {
 		fprintf(stderr, "jgwd: %s: configuration invalid\n", path);
 		return 1;
 	}
-	printf("%s: configuration OK: site %s, %zu peers, sha256 %s\n", path, cfg->site,
-	       cfg->n_peers, cfg->sha256);
-	cfg_free(cfg);
+	printf("%s: configuration OK: site %s, %zu peers, sha256 %s\n", path, gen->cfg->site,
+	       gen->cfg->n_peers, gen->cfg->sha256);
+	relay_gen_put(gen);
 	return 0;
 }
 

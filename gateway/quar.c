@@ -167,10 +167,25 @@ bool quar_failure(struct quar *q, const struct nft_prefix *addr, int64_t now_ms)
 	if (now_ms - ring[e->head] > (int64_t)q->p.window_s * 1000)
 		return false;
 	e->until_ms = now_ms + (int64_t)q->p.timeout_s * 1000;
+	/* The ring stays as it is (head at its oldest), for quar_cancel; with
+	 * count 0 the next N failures overwrite all of it before it is read. */
 	e->count = 0;
-	e->head = 0;
 	q->st.quarantined++;
 	return true;
+}
+
+void quar_cancel(struct quar *q, const struct nft_prefix *addr)
+{
+	struct quar_entry *e;
+
+	if (!q || q->magic != QUAR_MAGIC || !valid_addr(addr) || !(e = find(q, addr)) ||
+	    e->until_ms == 0)
+		return;
+	/* Back to N-1 of the failures that led here: the next one within T
+	 * is the Nth again, and the caller tries to block the address again. */
+	e->until_ms = 0;
+	e->count = q->p.failures - 1;
+	q->st.quarantined--;
 }
 
 void quar_forget(struct quar *q, const struct nft_prefix *addr)

@@ -47,6 +47,11 @@ bool quar_failure(struct quar *q, const struct nft_prefix *addr, int64_t now_ms)
 /* Forget addr (released by hand: `jgwctl quarantine del`). */
 void quar_forget(struct quar *q, const struct nft_prefix *addr);
 
+/* The quarantine quar_failure() asked for could not be put in place (the
+ * kernel refused the set element): addr is not quarantined after all, and
+ * keeps its last N-1 failures, so its next failure within T asks again. */
+void quar_cancel(struct quar *q, const struct nft_prefix *addr);
+
 /* Is addr quarantined according to our own bookkeeping at now_ms? */
 bool quar_is_quarantined(const struct quar *q, const struct nft_prefix *addr,
 			 int64_t now_ms);

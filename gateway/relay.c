@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,19 +209,82 @@ bool relay_backpressure(size_t buffered, size_t forwardable, size_t buffer_bytes
 /* ------------------------------------------------------------------ */
 /* Generations                                                         */
 
+/* One error of a generation, as cfg_load reports its own: at the statement
+ * that named the file when the configuration knows it, else at the file. */
+static void gen_error(const struct jgw_config *cfg, const char *at, cfg_error_fn err, void *arg,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void gen_error(const struct jgw_config *cfg, const char *at, cfg_error_fn err, void *arg,
+		      const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n = snprintf(msg, sizeof(msg), "%s: ", at ? at : cfg->path ? cfg->path : "-");
+
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (err)
+		err(arg, msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
+static const char *fault_where(const struct jgw_config *cfg, const struct tls_fault *f)
+{
+	switch (f->file) {
+	case TLS_FAULT_CERT: return cfg_tls_where(cfg, CFG_TLS_CERT, 0);
+	case TLS_FAULT_KEY: return cfg_tls_where(cfg, CFG_TLS_KEY, 0);
+	case TLS_FAULT_CA: return cfg_tls_where(cfg, CFG_TLS_CA, 0);
+	case TLS_FAULT_CRL: return cfg_tls_where(cfg, CFG_TLS_CRL, f->crl);
+	default: return NULL;
+	}
+}
+
+/* The gateway's own certificate must prove the configured site: a gateway
+ * with another node's certificate would be refused (or worse, accepted as
+ * that node) by every peer. */
+static bool gen_own_node_ok(const struct jgw_config *cfg, const struct tls_ctx *tls,
+			    cfg_error_fn err, void *arg)
+{
+	const char *own = tls_ctx_node(tls), *at = cfg_tls_where(cfg, CFG_TLS_CERT, 0);
+
+	if (!own) {
+		gen_error(cfg, at, err, arg, "tls certificate '%s' has no valid urn:jgw:node: identity",
+			  cfg->tls.cert);
+		return false;
+	}
+	if (strcmp(own, cfg->site) != 0) {
+		gen_error(cfg, at, err, arg, "tls certificate '%s' names node %s, but this site is %s",
+			  cfg->tls.cert, own, cfg->site);
+		return false;
+	}
+	return true;
+}
+
 struct relay_gen *relay_gen_new(struct jgw_config *cfg, uint64_t generation,
-				char *err, size_t errlen)
+				cfg_error_fn err, void *arg)
 {
 	struct relay_gen *gen = calloc(1, sizeof(*gen));
 	struct tls_params tp;
+	struct tls_fault fault;
+	char msg[512];
 
 	if (!gen) {
-		snprintf(err, errlen, "out of memory");
+		gen_error(cfg, NULL, err, arg, "out of memory");
 		return NULL;
 	}
 	cfg_tls_params(cfg, generation, &tp);
-	gen->tls = tls_ctx_new(&tp, err, errlen);
+	gen->tls = tls_ctx_new_at(&tp, msg, sizeof(msg), &fault);
 	if (!gen->tls) {
+		gen_error(cfg, fault_where(cfg, &fault), err, arg, "tls: %s",
+			  msg[0] ? msg : "cannot build the TLS context");
+		free(gen);
+		return NULL;
+	}
+	if (!gen_own_node_ok(cfg, gen->tls, err, arg)) {
+		tls_ctx_free(gen->tls);
 		free(gen);
 		return NULL;
 	}
@@ -235,6 +299,19 @@ struct relay_gen *relay_gen_new(struct jgw_config *cfg, uint64_t generation,
 	return gen;
 }
 
+struct relay_gen *relay_gen_load(const char *path, uint64_t generation, cfg_error_fn err, void *arg)
+{
+	struct jgw_config *cfg = cfg_load(path, err, arg);
+	struct relay_gen *gen;
+
+	if (!cfg)
+		return NULL;
+	gen = relay_gen_new(cfg, generation, err, arg);
+	if (!gen)
+		cfg_free(cfg);
+	return gen;
+}
+
 void relay_gen_put(struct relay_gen *gen)
 {
 	if (!gen || --gen->refs > 0)
@@ -242,6 +319,115 @@ void relay_gen_put(struct relay_gen *gen)
 	tls_ctx_free(gen->tls);
 	cfg_free(gen->cfg);
 	free(gen);
+}
+
+/* ------------------------------------------------------------------ */
+/* Live tunnels per peer                                               */
+
+/*
+ * The per-peer limit is checked for every new tunnel and `jgwctl peers`
+ * lists every peer: counting by walking the tunnels made both linear in
+ * the tunnels (peers x tunnels for the listing), at a 機構 site thousands.
+ * Open addressing on the node code; a slot keeps its node when its count
+ * drops to 0 (so probing needs no tombstones), and slots at 0 are dropped
+ * whenever the table is rebuilt, so it stays about twice the number of
+ * peers with live tunnels.
+ */
+#define PEERCOUNT_MIN_CAP 16
+
+void relay_peercount_init(struct relay_peercount *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+}
+
+void relay_peercount_free(struct relay_peercount *pc)
+{
+	free(pc->slot);
+	memset(pc, 0, sizeof(*pc));
+}
+
+static size_t peercount_hash(const char *node, size_t cap)
+{
+	size_t h = 5381;
+
+	for (size_t i = 0; i < JMSG_NODE_LEN && node[i]; i++)
+		h = h * 33 + (unsigned char)node[i];
+	return h & (cap - 1);
+}
+
+static struct relay_peercount_slot *peercount_find(const struct relay_peercount *pc,
+						   const char *node)
+{
+	size_t i;
+
+	if (pc->cap == 0)
+		return NULL;
+	for (i = peercount_hash(node, pc->cap); pc->slot[i].node[0]; i = (i + 1) & (pc->cap - 1))
+		if (strcmp(pc->slot[i].node, node) == 0)
+			return &pc->slot[i];
+	return &pc->slot[i];   /* the empty slot where node would go */
+}
+
+/* Room for one more node: rebuild with only the live counts, doubling
+ * while they would fill more than half of it. */
+static bool peercount_reserve(struct relay_peercount *pc)
+{
+	struct relay_peercount old = *pc;
+	size_t live = 0, cap = PEERCOUNT_MIN_CAP;
+
+	if (2 * (pc->used + 1) <= pc->cap)
+		return true;
+	for (size_t i = 0; i < old.cap; i++)
+		live += old.slot[i].n > 0;
+	while (2 * (live + 1) > cap)
+		cap *= 2;
+	pc->slot = calloc(cap, sizeof(*pc->slot));
+	if (!pc->slot) {
+		*pc = old;
+		return false;
+	}
+	pc->cap = cap;
+	pc->used = 0;
+	for (size_t i = 0; i < old.cap; i++) {
+		if (old.slot[i].n > 0) {
+			*peercount_find(pc, old.slot[i].node) = old.slot[i];
+			pc->used++;
+		}
+	}
+	free(old.slot);
+	return true;
+}
+
+bool relay_peercount_inc(struct relay_peercount *pc, const char *node)
+{
+	struct relay_peercount_slot *s = peercount_find(pc, node);
+
+	if (!s || !s->node[0]) {
+		if (!peercount_reserve(pc))
+			return false;
+		s = peercount_find(pc, node);
+		if (!s->node[0]) {
+			snprintf(s->node, sizeof(s->node), "%s", node);
+			pc->used++;
+		}
+	}
+	s->n++;
+	return true;
+}
+
+void relay_peercount_dec(struct relay_peercount *pc, const char *node)
+{
+	struct relay_peercount_slot *s = peercount_find(pc, node);
+
+	if (s && s->node[0] && s->n > 0)
+		s->n--;
+}
+
+size_t relay_peercount_get(const struct relay_peercount *pc, const char *node)
+{
+	const struct relay_peercount_slot *s = peercount_find(pc, node);
+
+	return s && s->node[0] ? s->n : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -309,7 +495,9 @@ struct tunnel {
 	bool rejected;               /* ended before it opened */
 	jmsg_node peer;
 	size_t dial_next;            /* egress: next peer address to try */
-	int want_system;             /* ingress: system of the first frame */
+	int want_system;             /* ingress: the system of the local server */
+	bool wrong_system;           /* ingress: a frame of the other system came */
+	bool peer_counted;           /* counted in r->peers under t->peer */
 	char cert_serial[80], cert_sha256[72];
 	const char *tls_version, *cipher;
 	bool resumed;
@@ -324,6 +512,7 @@ struct relay {
 	ev_io lan_io, wan_io;
 	struct tunnel *tunnels;
 	size_t n_tunnels;
+	struct relay_peercount peers;   /* live tunnels per peer node */
 	uint64_t id_base, id_next;
 	bool stopping;
 	struct relay_stats total, interval;
@@ -429,23 +618,47 @@ static const char *hex16(uint16_t v, char out[7])
 	return out;
 }
 
+/*
+ * Ingress: one TCP connection to one local server carries the whole
+ * tunnel, chosen by the first frame's system. A later frame of the other
+ * system would reach the wrong server; the engine knows nothing of servers,
+ * so the relay denies it here. False when f must be denied.
+ */
+static bool frame_system_ok(struct tunnel *t, const struct insp_frame *f)
+{
+	if (!t->ingress || f->dir != INSP_FROM_WAN || !f->allowed || !f->system)
+		return true;
+	if (!t->want_system)
+		t->want_system = (int)f->system;
+	return (int)f->system == t->want_system;
+}
+
 /* One record per frame verdict; the frame's fields never reach it. */
 static void on_frame(void *arg, const struct insp_frame *f)
 {
 	struct tunnel *t = arg;
 	struct relay *r = t->r;
 	struct audit_rec *rec;
+	const char *reason = NULL;
+	bool allowed = f->allowed;
 	char hex[8];
 
-	if (f->allowed) {
+	/* After a relay deny the engine goes on with the rest of the read;
+	 * for the audit trail, as after its own denies, nothing follows. */
+	if (t->wrong_system)
+		return;
+	if (!frame_system_ok(t, f)) {
+		t->wrong_system = true;
+		allowed = false;
+		reason = "system-mismatch";
+	}
+	if (allowed) {
 		if (f->dir == INSP_FROM_WAN)
 			t->down.frames++;
 		else
 			t->up.frames++;
 		r->total.frames_allowed++;
 		r->interval.frames_allowed++;
-		if (f->dir == INSP_FROM_WAN && t->ingress && !t->want_system && f->system)
-			t->want_system = (int)f->system;
 	} else {
 		r->total.frames_denied++;
 		r->interval.frames_denied++;
@@ -464,8 +677,10 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	audit_rec_u64(rec, "frame_seq", f->seq);
 	audit_rec_u64(rec, "bytes", f->length);
 	audit_rec_u64(rec, "records", f->records);
-	audit_rec_str(rec, "verdict", f->allowed ? "allow" : "deny");
-	if (!f->allowed) {
+	audit_rec_str(rec, "verdict", allowed ? "allow" : "deny");
+	if (reason) {
+		audit_rec_str(rec, "reason", reason);
+	} else if (!allowed) {
 		audit_rec_str(rec, "reason", insp_reason_name(f->reason));
 		if (f->field) {
 			audit_rec_str(rec, "field", hex16(f->field, hex));
@@ -581,7 +796,10 @@ static bool flow_read(struct tunnel *t, struct flow *f)
 		t->last_activity = ev_now(t->r->loop);
 		relay_buf_commit(&f->buf, (size_t)n);
 		s->rd_wait = EV_READ;
-		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t)) {
+		/* A relay deny (wrong_system) is final like the engine's: the
+		 * allowed offset is not moved, so none of its bytes is written. */
+		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t) ||
+		    t->wrong_system) {
 			flow_fail(t, f, "inspection-deny");
 			return false;
 		}
@@ -593,7 +811,7 @@ static bool flow_read(struct tunnel *t, struct flow *f)
 		f->finished = true;
 		if (!t->first_eof)
 			t->first_eof = s == &t->lan ? "lan-closed" : "peer-closed";
-		if (!insp_finish(t->insp, f->dir, now_ms(t->r), on_frame, t)) {
+		if (!insp_finish(t->insp, f->dir, now_ms(t->r), on_frame, t) || t->wrong_system) {
 			flow_fail(t, f, "inspection-deny");
 			return false;
 		}
@@ -728,42 +946,59 @@ static void tunnel_copy_cert(struct tunnel *t)
 	t->resumed = tls_conn_resumed(t->wan.tls);
 }
 
-/* May this peer still be served under the current generation? (A handshake
- * that began before a reload finishes under the new rules.) */
-static const char *peer_revoked_by(const struct relay_gen *cur, const char *peer,
-				   const char *serial)
+/*
+ * Would generation gen accept this peer now? The directory first (a peer
+ * removed from it is named so), then, once the TLS handshake has proven
+ * the peer, the whole check of the handshake against gen's context:
+ * chain to gen's CA file, validity today, gen's CRLs and their freshness
+ * under its policy, identity and the site rule (tls_conn_recheck). Used at
+ * a reload for every live tunnel, and when a handshake that began under an
+ * older generation completes. NULL when accepted, else the reason.
+ */
+static const char *gen_refuses(const struct relay_gen *gen, const char *peer,
+			       const struct tls_conn *tls)
 {
 	const char *why = NULL;
 
-	if (!peer[0])
+	if (!peer || !peer[0])
 		return NULL;
-	if (!cfg_peer_find(cur->cfg, peer) || !cfg_peer_allowed(cur->cfg, peer, &why))
+	if (!cfg_peer_find(gen->cfg, peer) || !cfg_peer_allowed(gen->cfg, peer, &why))
 		return "peer-removed";
-	if (serial[0] && tls_ctx_serial_revoked(cur->tls, serial))
-		return "cert-revoked";
+	if (tls && tls_conn_peer_node(tls))
+		return tls_conn_recheck(tls, gen->tls);
 	return NULL;
 }
 
-static size_t peer_tunnels(const struct relay *r, const char *peer)
+/* A handshake just completed: under the current generation if it began
+ * under an older one (a reload happened meanwhile). */
+static bool tunnel_current_ok(struct tunnel *t, const char *peer)
 {
-	size_t n = 0;
+	const char *why;
 
-	for (const struct tunnel *t = r->tunnels; t; t = t->next)
-		if (!t->dead && strcmp(t->peer, peer) == 0)
-			n++;
-	return n;
+	if (t->gen == t->r->gen || !(why = gen_refuses(t->r->gen, peer, t->wan.tls)))
+		return true;
+	tunnel_end(t, why);
+	return false;
 }
 
+/* Count the tunnel toward its peer (limits { per-peer }), O(1). */
 static bool tunnel_peer_known(struct tunnel *t, const char *peer)
 {
 	const struct jgw_config *cfg = t->gen->cfg;
+	struct relay *r = t->r;
 
-	if (cfg->limits.per_peer && peer_tunnels(t->r, peer) >= cfg->limits.per_peer) {
+	/* Named before the limit is checked: the reject record says whose. */
+	memcpy(t->peer, peer, sizeof(t->peer));
+	t->peer[JMSG_NODE_LEN] = '\0';
+	if (cfg->limits.per_peer && relay_peercount_get(&r->peers, peer) >= cfg->limits.per_peer) {
 		tunnel_end(t, "peer-limit");
 		return false;
 	}
-	memcpy(t->peer, peer, sizeof(t->peer));
-	t->peer[JMSG_NODE_LEN] = '\0';
+	if (!relay_peercount_inc(&r->peers, peer)) {
+		tunnel_end(t, "internal-error");
+		return false;
+	}
+	t->peer_counted = true;
 	return true;
 }
 
@@ -820,7 +1055,7 @@ static int wan_handshake(struct tunnel *t, const char **reason)
 static bool step_handshake(struct tunnel *t)
 {
 	struct side *w = &t->wan;
-	const char *why, *reason = NULL;
+	const char *reason = NULL;
 	int rc = wan_handshake(t, &reason);
 
 	if (rc <= 0) {
@@ -829,11 +1064,8 @@ static bool step_handshake(struct tunnel *t)
 		return false;
 	}
 	tunnel_copy_cert(t);
-	if (t->gen != t->r->gen &&
-	    (why = peer_revoked_by(t->r->gen, tls_conn_peer_node(w->tls), t->cert_serial))) {
-		tunnel_end(t, why);
+	if (!tunnel_current_ok(t, tls_conn_peer_node(w->tls)))
 		return false;
-	}
 	if (!tunnel_peer_known(t, tls_conn_peer_node(w->tls)))
 		return false;
 	if (!insp_conn_set_peer(t->insp, t->peer)) {
@@ -895,8 +1127,10 @@ static bool step_wait_first(struct tunnel *t)
 		tunnel_end(t, "no-local-server");
 		return false;
 	} else if (t->up.allowed == 0 && t->down.allowed > 0 && cfg->has_juki != cfg->has_fuhyo) {
-		/* Only system-less frames (keepalive) so far, and one server. */
+		/* Only system-less frames (keepalive) so far, and one server:
+		 * from now on the tunnel is that server's system. */
 		ep = cfg->has_juki ? &cfg->juki_server : &cfg->fuhyo_server;
+		t->want_system = cfg->has_juki ? CAT_SYS_JUKI : CAT_SYS_FUHYO;
 	}
 	if (!ep)
 		return false;
@@ -951,15 +1185,13 @@ static bool step_connect(struct tunnel *t)
 static bool step_dial_tls(struct tunnel *t)
 {
 	struct side *w = &t->wan;
-	const char *why, *reason = NULL;
+	const char *reason = NULL;
 
 	if (wan_handshake(t, &reason) <= 0)
 		return false;
 	tunnel_copy_cert(t);
-	if (t->gen != t->r->gen && (why = peer_revoked_by(t->r->gen, t->peer, t->cert_serial))) {
-		tunnel_end(t, why);
+	if (!tunnel_current_ok(t, t->peer))
 		return false;
-	}
 	w->open = true;
 	w->rd_wait = EV_READ;
 	w->wr_wait = EV_WRITE;
@@ -1057,6 +1289,8 @@ static void tunnel_free(struct tunnel *t)
 	if (t->next)
 		t->next->prev = t->prev;
 	r->n_tunnels--;
+	if (t->peer_counted)
+		relay_peercount_dec(&r->peers, t->peer);
 	if (t->ingress)
 		r->total.ingress_open--;
 	else
@@ -1429,8 +1663,9 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 		return;
 	}
 	relay_gen_put(old);
+	/* Handshakes in progress are checked when they complete. */
 	for (t = r->tunnels; t; t = next) {
-		const char *why = peer_revoked_by(gen, t->peer, t->cert_serial);
+		const char *why = gen_refuses(gen, t->peer, t->wan.tls);
 
 		next = t->next;
 		if (why) {
@@ -1440,6 +1675,36 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 			tunnel_finish(t);
 		}
 	}
+}
+
+size_t relay_check_crl(struct relay *r, int64_t now_s)
+{
+	const struct relay_gen *gen = r->gen;
+	struct tunnel *t, *next;
+	size_t closed = 0;
+
+	if (!gen || gen->cfg->tls.crl_policy != TLS_CRL_FAIL_CLOSED ||
+	    tls_ctx_crl_remaining(gen->tls, now_s) > 0)
+		return 0;
+	/* Only tunnels whose peer was proven: a handshake still running fails
+	 * on its own (identity_check), and a tunnel without TLS yet will run
+	 * one. */
+	for (t = r->tunnels; t; t = next) {
+		next = t->next;
+		if (t->wan.tls && tls_conn_peer_node(t->wan.tls)) {
+			tunnel_end(t, "crl-stale");
+			tunnel_finish(t);
+			closed++;
+		}
+	}
+	if (closed)
+		log_warn("CRL stale (fail-closed): %zu tunnel%s closed", closed, closed == 1 ? "" : "s");
+	return closed;
+}
+
+size_t relay_peer_tunnels(const struct relay *r, const char *node)
+{
+	return relay_peercount_get(&r->peers, node);
 }
 
 const struct relay_gen *relay_current(const struct relay *r)
@@ -1491,6 +1756,7 @@ void relay_free(struct relay *r)
 	if (r->wan_fd >= 0)
 		close(r->wan_fd);
 	relay_gen_put(r->gen);
+	relay_peercount_free(&r->peers);
 	free(r);
 	spare_drain();
 }

@@ -11,8 +11,8 @@
  * A configuration generation (relay_gen) bundles a loaded configuration with
  * its TLS context and inspection parameters. Tunnels keep the generation they
  * started with; relay_set_gen() makes a new one current and closes the live
- * tunnels that the new one no longer allows (peer removed, certificate
- * revoked by the new CRL).
+ * tunnels that the new one no longer allows (peer removed, or its TLS check
+ * fails under the new context: CA, validity, CRLs, identity, site rule).
  */
 #ifndef JGW_RELAY_H
 #define JGW_RELAY_H
@@ -65,6 +65,22 @@ void relay_buf_free(struct relay_buf *b);   /* wipes */
  * buffer_bytes already allowed but not yet written. */
 bool relay_backpressure(size_t buffered, size_t forwardable, size_t buffer_bytes);
 
+/* ---- Live tunnels per peer node (a small hash; exposed for its tests) ---- */
+
+struct relay_peercount_slot {
+	jmsg_node node;                /* "" : never used */
+	uint32_t n;
+};
+struct relay_peercount {
+	struct relay_peercount_slot *slot;
+	size_t cap, used;              /* used: slots holding a node */
+};
+void relay_peercount_init(struct relay_peercount *pc);
+bool relay_peercount_inc(struct relay_peercount *pc, const char *node);  /* false: no memory */
+void relay_peercount_dec(struct relay_peercount *pc, const char *node);
+size_t relay_peercount_get(const struct relay_peercount *pc, const char *node);
+void relay_peercount_free(struct relay_peercount *pc);
+
 /* ---- Configuration generations ---- */
 
 struct relay_gen {
@@ -75,9 +91,17 @@ struct relay_gen {
 	unsigned refs;                 /* relay + live tunnels */
 };
 
-/* Build a generation from a loaded configuration (takes cfg on success). */
+/* Build a generation from a loaded configuration (takes cfg on success):
+ * its TLS context, and the checks that need it — the gateway's own
+ * certificate must name the configured site. Errors go to err (stderr when
+ * NULL) as cfg_load reports its own, "file:line:col: message" at the
+ * statement that named the file (tls certificate, key, ca, crl). */
 struct relay_gen *relay_gen_new(struct jgw_config *cfg, uint64_t generation,
-				char *err, size_t errlen);
+				cfg_error_fn err, void *arg);
+/* cfg_load + relay_gen_new: every check a configuration must pass. The
+ * one path of jgwd's reload, `jgwd -n` and `jgwctl check` (jgwd's start
+ * runs the same two steps with the audit opened between them). */
+struct relay_gen *relay_gen_load(const char *path, uint64_t generation, cfg_error_fn err, void *arg);
 void relay_gen_put(struct relay_gen *gen);   /* drop a reference */
 
 /* ---- The relay ---- */
@@ -113,6 +137,13 @@ int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_
  * allows (audited). The first call starts accepting. */
 void relay_set_gen(struct relay *r, struct relay_gen *gen);
 const struct relay_gen *relay_current(const struct relay *r);
+/* With the fail-closed CRL policy and a CRL of the current generation past
+ * its nextUpdate, end every authenticated tunnel (audited crl-stale), as a
+ * reload would; new handshakes are refused by the TLS layer. Called
+ * periodically. Returns how many were closed. */
+size_t relay_check_crl(struct relay *r, int64_t now_s);
+/* Live tunnels with this peer node (O(1): `jgwctl peers`). */
+size_t relay_peer_tunnels(const struct relay *r, const char *node);
 /* Stop accepting and end every tunnel now (TLS close_notify, a close
  * record each; frames in flight are not drained); then hooks->stopped. */
 void relay_stop(struct relay *r);

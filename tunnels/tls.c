@@ -29,6 +29,10 @@
 #define SERIAL_HEX_MAX  (2 * 20 + 2)  /* RFC 5280: at most 20 octets */
 #define SHA256_HEX_LEN  64
 #define REASON_MAX      32
+/* Intermediate CAs allowed between a peer's certificate and its anchor.
+ * Every one of them is looked up in the CRLs too (CRL_CHECK_ALL), so a
+ * revoked intermediate refuses its whole branch. */
+#define VERIFY_DEPTH    4
 
 /* Client-side sessions, one per expected peer node (open addressing). */
 struct sess_slot {
@@ -378,6 +382,8 @@ const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *
 	    X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(ctx->ssl_ctx), cert,
 				SSL_get_peer_cert_chain(conn->ssl)) == 1 &&
 	    X509_STORE_CTX_set_default(xs, conn->server ? "ssl_client" : "ssl_server") == 1) {
+		/* The handshake's depth limit lives in the SSL_CTX, not the store. */
+		X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(xs), VERIFY_DEPTH);
 		X509_STORE_CTX_set_app_data(xs, &rc);
 		X509_STORE_CTX_set_verify_cb(xs, recheck_cb);
 		ok = X509_verify_cert(xs) == 1;
@@ -517,7 +523,14 @@ static bool crl_signed_by_anchor(X509_STORE *store, X509_CRL *crl)
 	return ok;
 }
 
-static bool load_crls(struct tls_ctx *ctx, const struct tls_params *p, char *err, size_t errlen)
+static void fault_at(struct tls_fault *fault, enum tls_fault_file file, size_t crl)
+{
+	fault->file = file;
+	fault->crl = crl;
+}
+
+static bool load_crls(struct tls_ctx *ctx, const struct tls_params *p, char *err, size_t errlen,
+		      struct tls_fault *fault)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx->ssl_ctx);
 
@@ -527,6 +540,7 @@ static bool load_crls(struct tls_ctx *ctx, const struct tls_params *p, char *err
 		X509_CRL *crl;
 		int n = 0;
 
+		fault_at(fault, TLS_FAULT_CRL, i);
 		if (f == NULL) {
 			set_err(err, errlen, "cannot open CRL %s", p->crl_files[i]);
 			return false;
@@ -569,13 +583,17 @@ static bool load_crls(struct tls_ctx *ctx, const struct tls_params *p, char *err
 		}
 		ERR_clear_error();
 	}
+	fault_at(fault, TLS_FAULT_NONE, 0);
 	ctx->have_crl = p->n_crl > 0;
+	/* Every certificate of the chain, not only the leaf: an intermediate
+	 * CA that its issuer revoked must not keep vouching for peers. */
 	if (ctx->have_crl)
-		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
 	return true;
 }
 
-static bool setup_ssl_ctx(struct tls_ctx *ctx, const struct tls_params *p, char *err, size_t errlen)
+static bool setup_ssl_ctx(struct tls_ctx *ctx, const struct tls_params *p, char *err, size_t errlen,
+			  struct tls_fault *fault)
 {
 	SSL_CTX *s = ctx->ssl_ctx;
 	unsigned char sid_ctx[SSL_MAX_SID_CTX_LENGTH];
@@ -595,10 +613,12 @@ static bool setup_ssl_ctx(struct tls_ctx *ctx, const struct tls_params *p, char 
 	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 			    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 
+	fault_at(fault, TLS_FAULT_CERT, 0);
 	if (SSL_CTX_use_certificate_chain_file(s, p->cert_file) != 1) {
 		set_err(err, errlen, "cannot load certificate %s", p->cert_file);
 		return false;
 	}
+	fault_at(fault, TLS_FAULT_KEY, 0);
 	if (SSL_CTX_use_PrivateKey_file(s, p->key_file, SSL_FILETYPE_PEM) != 1) {
 		set_err(err, errlen, "cannot load key %s", p->key_file);
 		return false;
@@ -607,11 +627,12 @@ static bool setup_ssl_ctx(struct tls_ctx *ctx, const struct tls_params *p, char 
 		set_err(err, errlen, "key %s does not match its certificate", p->key_file);
 		return false;
 	}
+	fault_at(fault, TLS_FAULT_CA, 0);
 	if (SSL_CTX_load_verify_file(s, p->ca_file) != 1) {
 		set_err(err, errlen, "cannot load trust anchors %s", p->ca_file);
 		return false;
 	}
-	if (!load_crls(ctx, p, err, errlen))
+	if (!load_crls(ctx, p, err, errlen, fault))
 		return false;
 	X509 *own = SSL_CTX_get0_certificate(s);
 	if (own == NULL || cert_node(own, ctx->own_node) != NULL)
@@ -619,7 +640,7 @@ static bool setup_ssl_ctx(struct tls_ctx *ctx, const struct tls_params *p, char 
 	X509_STORE_set_flags(SSL_CTX_get_cert_store(s), X509_V_FLAG_X509_STRICT);
 
 	SSL_CTX_set_verify(s, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
-	SSL_CTX_set_verify_depth(s, 4);
+	SSL_CTX_set_verify_depth(s, VERIFY_DEPTH);
 
 	/* Sessions of another generation must never resume: the session ID
 	 * context names the generation, and this new SSL_CTX has fresh ticket
@@ -639,8 +660,18 @@ static bool setup_ssl_ctx(struct tls_ctx *ctx, const struct tls_params *p, char 
 
 struct tls_ctx *tls_ctx_new(const struct tls_params *params, char *err, size_t errlen)
 {
+	return tls_ctx_new_at(params, err, errlen, NULL);
+}
+
+struct tls_ctx *tls_ctx_new_at(const struct tls_params *params, char *err, size_t errlen,
+			       struct tls_fault *fault)
+{
+	struct tls_fault ignored;
 	struct tls_ctx *ctx;
 
+	if (fault == NULL)
+		fault = &ignored;
+	fault_at(fault, TLS_FAULT_NONE, 0);
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (params == NULL || params->cert_file == NULL || params->key_file == NULL ||
@@ -670,7 +701,7 @@ struct tls_ctx *tls_ctx_new(const struct tls_params *params, char *err, size_t e
 		free(ctx);
 		return NULL;
 	}
-	if (!setup_ssl_ctx(ctx, params, err, errlen)) {
+	if (!setup_ssl_ctx(ctx, params, err, errlen, fault)) {
 		tls_ctx_free(ctx);
 		return NULL;
 	}
@@ -970,31 +1001,6 @@ const char *tls_conn_version(const struct tls_conn *conn)
 const char *tls_conn_cipher(const struct tls_conn *conn)
 {
 	return conn_open(conn) ? SSL_get_cipher_name(conn->ssl) : NULL;
-}
-
-bool tls_ctx_serial_revoked(const struct tls_ctx *ctx, const char *serial_hex)
-{
-	STACK_OF(X509_OBJECT) *objs;
-	ASN1_INTEGER *serial = NULL;
-	BIGNUM *bn = NULL;
-	bool found = false;
-
-	if (ctx == NULL || ctx->magic != TLS_CTX_MAGIC || !ctx->have_crl || serial_hex == NULL || serial_hex[0] == '\0')
-		return false;
-	if (strspn(serial_hex, "0123456789abcdefABCDEF") != strlen(serial_hex) ||
-	    !BN_hex2bn(&bn, serial_hex) || (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
-		goto out;
-	objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx->ssl_ctx));
-	for (int i = 0; !found && i < sk_X509_OBJECT_num(objs); i++) {
-		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
-		X509_REVOKED *entry;
-
-		found = crl != NULL && X509_CRL_get0_by_serial(crl, &entry, serial) == 1;
-	}
-out:
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
-	return found;
 }
 
 const char *tls_conn_cert_serial(const struct tls_conn *conn)

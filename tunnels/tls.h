@@ -60,6 +60,17 @@ struct tls_conn;
  * that cannot be read or parsed, a key that does not match, a CRL that no
  * trust anchor signed). */
 struct tls_ctx *tls_ctx_new(const struct tls_params *params, char *err, size_t errlen);
+
+/* Which file of the parameters a failure is about, so that the caller can
+ * point at the statement that named it (TLS_FAULT_NONE: no one file). */
+enum tls_fault_file { TLS_FAULT_NONE = 0, TLS_FAULT_CERT, TLS_FAULT_KEY, TLS_FAULT_CA, TLS_FAULT_CRL };
+struct tls_fault {
+	enum tls_fault_file file;
+	size_t crl;                   /* index into crl_files, for TLS_FAULT_CRL */
+};
+/* tls_ctx_new, and on failure *fault (may be NULL) names the file. */
+struct tls_ctx *tls_ctx_new_at(const struct tls_params *params, char *err, size_t errlen,
+			       struct tls_fault *fault);
 void tls_ctx_free(struct tls_ctx *ctx);
 /* The node code of our own certificate (its urn:jgw:node: URI), or NULL when
  * it has no valid one: the daemon checks it against the configured node. */
@@ -72,7 +83,7 @@ int64_t tls_ctx_crl_remaining(const struct tls_ctx *ctx, int64_t now_s);
 bool tls_ctx_crl_alarm(const struct tls_ctx *ctx, int64_t now_s);
 
 /* Certificate serial (hex) and SHA-256 fingerprint of a PEM file's first
- * certificate, e.g. to decide whether a reload revokes a live peer. */
+ * certificate (as tls_conn_cert_serial/_sha256 give them for a peer). */
 bool tls_cert_file_info(const char *path, char *serial, size_t serial_len,
 			char *sha256_hex, size_t sha_len);
 
@@ -105,12 +116,6 @@ bool tls_conn_resumed(const struct tls_conn *conn);
  * NULL when it would; otherwise the reason (cert-revoked, unknown-peer, ...,
  * or the name peer_ok gave), and the daemon closes the tunnel. */
 const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *ctx);
-
-/* Is this certificate serial (hex, as tls_conn_cert_serial gives it) listed
- * in a CRL of ctx? Uses the CRLs the context already holds: cheap enough to
- * ask for every live tunnel at a reload. Serials are unique per issuer; with
- * several CAs a colliding serial closes a tunnel, it never keeps a revoked one. */
-bool tls_ctx_serial_revoked(const struct tls_ctx *ctx, const char *serial_hex);
 
 /* Why a handshake failed, as an audit reason name: cert-expired,
  * cert-not-yet-valid, cert-revoked, unknown-ca, crl-stale, crl-missing (no

@@ -1,5 +1,6 @@
 # jgwd -n runs the daemon's own parser: exit 0 on a valid file, 1 with
 # file:line:col messages on a bad one; nothing is started either way.
+# jgwctl nft print refuses a file whose firewall is off.
 . "$(dirname "$0")/lib.sh"
 
 write_conf gw 131016 22121 22122 22123 130001 22132
@@ -12,5 +13,14 @@ out=$("$JGWD" -n -c "$T/gw/bad.conf" 2>&1) && fail "bad configuration accepted"
 echo "$out" | grep -Eq 'bad.conf:1:[0-9]+:' || fail "no file:line:col for the bad site: $out"
 echo "$out" | grep -Eq 'bad.conf:2:[0-9]+:' || fail "second error not reported: $out"
 "$JGWD" -n -c "$T/none.conf" >/dev/null 2>&1 && fail "missing file accepted"
+
+# `jgwctl nft print` of a configuration with the firewall off prints no
+# ruleset (jgwd would apply none), and says why; with it on, it prints one.
+out=$("$JGWCTL" nft print "$T/gw/jgw.conf" 2>"$T/nft.err") && fail "nft print of a firewall-off file succeeded"
+[ -z "$out" ] || fail "nft print printed a ruleset for a firewall-off file"
+grep -q 'the firewall is not enabled in this configuration' "$T/nft.err" \
+	|| fail "nft print: no reason given: $(cat "$T/nft.err")"
+sed 's/^firewall { enabled no; }$/firewall { enabled yes; }/' "$T/gw/jgw.conf" >"$T/gw/fw.conf"
+"$JGWCTL" nft print "$T/gw/fw.conf" | grep -q '^table inet jgw' || fail "nft print of a firewall-on file"
 "$JGWD" -x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad option: exit status not 2"
 exit 0

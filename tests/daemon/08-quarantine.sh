@@ -2,7 +2,8 @@
 # add/list/del drive the kernel set and are audited; repeated handshake
 # failures from one source quarantine it automatically; the table goes
 # away at stop when keep-on-stop is off. A stranger's packets (another
-# namespace on a veth) are dropped and summarised in `drop` records.
+# namespace on a veth) are dropped and summarised in `drop` records. A
+# quarantine the kernel refuses is retried at the source's next failure.
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "nft not installed"
 ns=jg-q$$
@@ -53,6 +54,23 @@ wait_for 30 audit_has gw '"event":"quarantine".*"addr":"127.0.0.1".*"action":"ad
 ip netns exec "$st" timeout 2 bash -c 'exec 3<>/dev/tcp/10.77.0.16/22402' 2>/dev/null \
 	&& fail "a stranger reached the WAN port"
 wait_for 50 audit_has gw '"event":"drop".*"src":"10.77.0.99"' || fail "no drop record for the stranger"
+
+# A quarantine the kernel refuses (here its table was removed behind jgwd's
+# back) is not booked as done: once the table is back, the source's next
+# failure quarantines it. 127.0.0.2 fails with bare TCP (no TLS at all).
+command -v socat >/dev/null || skip "socat not installed"
+ip netns exec "$ns" nft delete table inet jgwtest || fail "cannot remove the table"
+bare_failure() {
+	ip netns exec "$ns" socat -u /dev/null TCP:127.0.0.1:22402,bind=127.0.0.2 2>/dev/null
+}
+bare_failure; bare_failure
+wait_for 50 grep -q 'quarantine 127.0.0.2 failed (next failure retries)' "$T/gw/jgwd.log" \
+	|| fail "a refused quarantine was not logged"
+ctl gw reload >/dev/null || fail "reload (puts the table back) failed"
+ip netns exec "$ns" nft list table inet jgwtest >/dev/null || fail "table not back after the reload"
+bare_failure
+wait_for 50 bash -c "'$JGWCTL' -s '$T/gw/control.sock' quarantine list | grep -q '^quarantined 127.0.0.2 '" \
+	|| fail "not quarantined on the failure after a refused quarantine"
 
 kill -TERM "$PID_gw"; wait "$PID_gw" || fail "jgwd exited non-zero"
 ip netns exec "$ns" nft list table inet jgwtest >/dev/null 2>&1 && fail "table left behind with keep-on-stop off"

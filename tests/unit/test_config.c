@@ -764,7 +764,7 @@ static void test_ctl_check(void **state)
 	cfg_free(cfg);
 	assert_int_equal(ctl_check(at("good/key-mismatch.conf"), out, sizeof(out), err, sizeof(err)), 1);
 	assert_string_equal(out, "");
-	snprintf(expect, sizeof(expect), "%s: tls: ", at("good/key-mismatch.conf"));
+	snprintf(expect, sizeof(expect), "%s:5:41: tls: ", at("good/key-mismatch.conf"));
 	assert_non_null(strstr(err, expect));
 
 	assert_int_equal(ctl_check(NULL, out, sizeof(out), err, sizeof(err)), 2);

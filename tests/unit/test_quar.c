@@ -147,6 +147,49 @@ static void test_forget(void **state)
 	quar_free(q);
 }
 
+/* The caller could not block the address (nft refused): not quarantined,
+ * and the next failure within T asks again; one outside T does not. */
+static void test_cancel_retries(void **state)
+{
+	struct quar *q = make(3, 10, 60, 64);
+	struct nft_prefix a = addr("10.77.0.13"), b = addr("fd00:77::13");
+	struct quar_stats st;
+	(void)state;
+	assert_false(quar_failure(q, &a, 1000));
+	assert_false(quar_failure(q, &a, 2000));
+	assert_true(quar_failure(q, &a, 3000));
+	quar_cancel(q, &a);
+	assert_false(quar_is_quarantined(q, &a, 3001));
+	quar_get_stats(q, &st);
+	assert_int_equal(st.quarantined, 0);
+	/* the last N-1 failures (2000, 3000) still count: 4000 is the Nth */
+	assert_true(quar_failure(q, &a, 4000));
+	assert_true(quar_is_quarantined(q, &a, 4001));
+	quar_get_stats(q, &st);
+	assert_int_equal(st.quarantined, 1);
+	/* cancelled again, and the next failures come too late: the last
+	 * three are 3000, 4000, 15000, then 4000, 15000, 16000 (more than T
+	 * apart), then 15000, 16000, 17000 */
+	quar_cancel(q, &a);
+	assert_false(quar_failure(q, &a, 15000));
+	assert_false(quar_is_quarantined(q, &a, 15001));
+	assert_false(quar_failure(q, &a, 16000));
+	assert_true(quar_failure(q, &a, 17000));
+	quar_free(q);
+
+	/* N = 1: every failure after a cancel asks again. */
+	q = make(1, 10, 60, 64);
+	assert_true(quar_failure(q, &b, 1000));
+	quar_cancel(q, &b);
+	assert_true(quar_failure(q, &b, 1001));
+	assert_false(quar_failure(q, &b, 1002));   /* now it is quarantined */
+	/* cancelling an address that is not quarantined changes nothing */
+	quar_cancel(q, &a);
+	quar_cancel(NULL, &a);
+	assert_true(quar_is_quarantined(q, &b, 1003));
+	quar_free(q);
+}
+
 static void test_clock_backwards(void **state)
 {
 	struct quar *q = make(2, 1, 60, 64);
@@ -229,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_addresses_independent),
 		cmocka_unit_test(test_n_equals_one),
 		cmocka_unit_test(test_forget),
+		cmocka_unit_test(test_cancel_retries),
 		cmocka_unit_test(test_clock_backwards),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_bounded),

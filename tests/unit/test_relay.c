@@ -1,8 +1,8 @@
 /*
  * test_relay.c — the pure parts of the daemon: the bounded relay buffer,
- * the backpressure rule, CRL lookup of a live tunnel's serial, and the
- * control protocol (parse, format, and one real round trip over a unix
- * socket between control_server and control_call).
+ * the backpressure rule, the live tunnel counts per peer, and the control
+ * protocol (parse, format, and one real round trip over a unix socket
+ * between control_server and control_call).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -237,6 +237,82 @@ static void test_backpressure(void **state)
 	assert_false(relay_backpressure(bb - 1, bb - 1, bb));
 	assert_true(relay_backpressure(bb, bb, bb));
 	assert_true(relay_backpressure(bb + 10, bb, bb));
+}
+
+/* ---- live tunnels per peer ---- */
+
+/* Six digits, distinct per i (the table does not check node codes). */
+static const char *node_of(unsigned i, char out[7])
+{
+	snprintf(out, 7, "%06u", i);
+	return out;
+}
+
+static void test_peercount_basic(void **state)
+{
+	struct relay_peercount pc;
+
+	(void)state;
+	relay_peercount_init(&pc);
+	assert_int_equal(relay_peercount_get(&pc, "130001"), 0);
+	relay_peercount_dec(&pc, "130001");                  /* nothing to take away */
+	assert_true(relay_peercount_inc(&pc, "130001"));
+	assert_true(relay_peercount_inc(&pc, "130001"));
+	assert_true(relay_peercount_inc(&pc, "131016"));
+	assert_int_equal(relay_peercount_get(&pc, "130001"), 2);
+	assert_int_equal(relay_peercount_get(&pc, "131016"), 1);
+	assert_int_equal(relay_peercount_get(&pc, "000000"), 0);
+	relay_peercount_dec(&pc, "130001");
+	relay_peercount_dec(&pc, "131016");
+	relay_peercount_dec(&pc, "131016");                  /* never below 0 */
+	assert_int_equal(relay_peercount_get(&pc, "130001"), 1);
+	assert_int_equal(relay_peercount_get(&pc, "131016"), 0);
+	assert_true(relay_peercount_inc(&pc, "131016"));     /* a slot at 0 is reused */
+	assert_int_equal(relay_peercount_get(&pc, "131016"), 1);
+	assert_int_equal(pc.used, 2);
+	relay_peercount_free(&pc);
+	assert_int_equal(relay_peercount_get(&pc, "130001"), 0);
+}
+
+/* A 機構 directory: 1,788 peers, thousands of tunnels. Counts stay exact
+ * through growth, and nodes whose tunnels all closed do not make the table
+ * grow without end as other nodes come and go. */
+static void test_peercount_scale(void **state)
+{
+	enum { PEERS = 1788 };
+	struct relay_peercount pc;
+	char node[7];
+	size_t total = 0, cap;
+
+	(void)state;
+	relay_peercount_init(&pc);
+	for (unsigned i = 0; i < PEERS; i++)
+		for (unsigned k = 0; k <= i % 3; k++, total++)
+			assert_true(relay_peercount_inc(&pc, node_of(i, node)));
+	assert_int_equal(total, 3576);
+	for (unsigned i = 0; i < PEERS; i++)
+		assert_int_equal(relay_peercount_get(&pc, node_of(i, node)), i % 3 + 1);
+	assert_int_equal(relay_peercount_get(&pc, node_of(PEERS, node)), 0);
+	assert_int_equal(pc.used, PEERS);
+	assert_true(pc.cap >= 2 * PEERS && pc.cap <= 4 * PEERS);
+	cap = pc.cap;
+
+	/* Every tunnel closes, then as many other peers come: the table is
+	 * rebuilt with the live ones only, not doubled. */
+	for (unsigned i = 0; i < PEERS; i++)
+		for (unsigned k = 0; k <= i % 3; k++)
+			relay_peercount_dec(&pc, node_of(i, node));
+	for (unsigned i = 0; i < PEERS; i++)
+		assert_int_equal(relay_peercount_get(&pc, node_of(i, node)), 0);
+	for (unsigned i = PEERS; i < 2 * PEERS; i++)
+		assert_true(relay_peercount_inc(&pc, node_of(i, node)));
+	for (unsigned i = PEERS; i < 2 * PEERS; i++)
+		assert_int_equal(relay_peercount_get(&pc, node_of(i, node)), 1);
+	for (unsigned i = 0; i < PEERS; i++)
+		assert_int_equal(relay_peercount_get(&pc, node_of(i, node)), 0);
+	assert_int_equal(pc.cap, cap);
+	assert_true(pc.used <= 2 * PEERS);
+	relay_peercount_free(&pc);
 }
 
 /* ---- control protocol ---- */
@@ -502,6 +578,8 @@ int main(void)
 		cmocka_unit_test(test_buf_high_water),
 		cmocka_unit_test(test_buf_reuse_wiped),
 		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_peercount_basic),
+		cmocka_unit_test(test_peercount_scale),
 		cmocka_unit_test(test_parse_simple),
 		cmocka_unit_test(test_parse_quarantine),
 		cmocka_unit_test(test_parse_errors),

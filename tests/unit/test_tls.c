@@ -64,6 +64,7 @@ struct side {
 	enum tls_crl_policy crl_policy;
 	uint64_t generation;
 	struct policy *policy;
+	const char *ca;             /* relative; NULL: ca.crt */
 };
 
 static struct tls_ctx *make_ctx(const struct side *s)
@@ -72,7 +73,7 @@ static struct tls_ctx *make_ctx(const struct side *s)
 	struct tls_params p = {
 		.cert_file = pki_path(s->cert),
 		.key_file = pki_path(s->key),
-		.ca_file = pki_path("ca.crt"),
+		.ca_file = pki_path(s->ca != NULL ? s->ca : "ca.crt"),
 		.crl_files = crl != NULL ? &crl : NULL,
 		.n_crl = crl != NULL ? 1 : 0,
 		.allow_tls12 = s->allow_tls12,
@@ -679,6 +680,46 @@ static void test_bad_params(void **state)
 	assert_null(tls_conn_accept(NULL, 0));
 }
 
+/* A failure names the file it is about, for the configuration's location
+ * of the statement that named it. */
+static void test_fault_file(void **state)
+{
+	const char *crls[2] = { pki_path("crl.pem"), pki_path("bad/crl-foreign.pem") };
+	struct tls_params p = {
+		.cert_file = "/nonexistent/131016.crt",
+		.key_file = pki_path("131016.key"),
+		.ca_file = pki_path("ca.crt"),
+	};
+	struct tls_fault f = { .file = TLS_FAULT_CA, .crl = 9 };
+	struct tls_ctx *ctx;
+	char err[256];
+
+	(void)state;
+	assert_null(tls_ctx_new_at(&p, err, sizeof(err), &f));
+	assert_int_equal(f.file, TLS_FAULT_CERT);
+	p.cert_file = pki_path("131016.crt");
+	p.key_file = pki_path("131024.key");                 /* another certificate's */
+	assert_null(tls_ctx_new_at(&p, err, sizeof(err), &f));
+	assert_int_equal(f.file, TLS_FAULT_KEY);
+	p.key_file = pki_path("131016.key");
+	p.ca_file = "/nonexistent/ca.crt";
+	assert_null(tls_ctx_new_at(&p, err, sizeof(err), &f));
+	assert_int_equal(f.file, TLS_FAULT_CA);
+	p.ca_file = pki_path("ca.crt");
+	p.crl_files = crls;
+	p.n_crl = 2;                                         /* the second is foreign */
+	assert_null(tls_ctx_new_at(&p, err, sizeof(err), &f));
+	assert_int_equal(f.file, TLS_FAULT_CRL);
+	assert_int_equal(f.crl, 1);
+	assert_non_null(strstr(err, "crl-foreign.pem"));
+	p.n_crl = 1;
+	ctx = tls_ctx_new_at(&p, err, sizeof(err), &f);
+	assert_non_null(ctx);
+	assert_int_equal(f.file, TLS_FAULT_NONE);
+	tls_ctx_free(ctx);
+	assert_null(tls_ctx_new_at(NULL, err, sizeof(err), NULL));   /* fault optional */
+}
+
 static void test_own_node(void **state)
 {
 	struct side a = { "130001.crt", "130001.key", NULL, .generation = 1 };
@@ -693,27 +734,6 @@ static void test_own_node(void **state)
 	tls_ctx_free(ca);
 	tls_ctx_free(cb);
 	tls_ctx_free(cc);
-}
-
-static void test_serial_revoked(void **state)
-{
-	struct side with = { "130001.crt", "130001.key", "crl.pem", .generation = 1 };
-	struct side without = { "130001.crt", "130001.key", NULL, .generation = 1 };
-	struct tls_ctx *cw = make_ctx(&with), *cn = make_ctx(&without);
-	char serial[128], sha[128];
-
-	(void)state;
-	assert_true(tls_cert_file_info(pki_path("bad/revoked.crt"), serial, sizeof(serial), sha, sizeof(sha)));
-	assert_true(tls_ctx_serial_revoked(cw, serial));
-	assert_false(tls_ctx_serial_revoked(cn, serial));      /* no CRL, nothing revoked */
-	assert_true(tls_cert_file_info(pki_path("131016.crt"), serial, sizeof(serial), sha, sizeof(sha)));
-	assert_false(tls_ctx_serial_revoked(cw, serial));
-	assert_false(tls_ctx_serial_revoked(cw, ""));
-	assert_false(tls_ctx_serial_revoked(cw, "zz"));
-	assert_false(tls_ctx_serial_revoked(cw, "0A:1B"));
-	assert_false(tls_ctx_serial_revoked(cw, NULL));
-	tls_ctx_free(cw);
-	tls_ctx_free(cn);
 }
 
 static int count_fds(void)
@@ -755,18 +775,23 @@ static void test_recheck(void **state)
 	struct policy pol = { .calls = 0 };
 	struct side cs = { "bad/revoked.crt", "bad/revoked.key", NULL, .generation = 1 };
 	struct side old = { "000000.crt", "000000.key", NULL, .generation = 1 };
-	struct side same = old, crl = old, stale = old, strict = old;
+	struct side same = old, crl = old, stale = old, strict = old, other_ca = old, open = old;
 	struct tls_ctx *cctx = make_ctx(&cs), *sctx = make_ctx(&old);
 	struct run r;
 
 	(void)state;
 	same.generation = crl.generation = stale.generation = strict.generation = 2;
+	other_ca.generation = open.generation = 2;
 	crl.crl = "crl.pem";
 	stale.crl = "bad/crl-stale.pem";
 	strict.policy = &pol;
 	pol.allowed[0] = "130001";
+	other_ca.ca = "bad/unknown-ca-ca.crt";   /* the CA file now names another CA */
+	open.crl = "bad/crl-stale.pem";
+	open.crl_policy = TLS_CRL_FAIL_OPEN;
 	struct tls_ctx *n_same = make_ctx(&same), *n_crl = make_ctx(&crl),
-		       *n_stale = make_ctx(&stale), *n_strict = make_ctx(&strict);
+		       *n_stale = make_ctx(&stale), *n_strict = make_ctx(&strict),
+		       *n_other_ca = make_ctx(&other_ca), *n_open = make_ctx(&open);
 
 	dial(&r, cctx, sctx, "000000");
 	assert_int_equal(r.s.state, ST_OK);
@@ -775,12 +800,29 @@ static void test_recheck(void **state)
 	assert_string_equal(tls_conn_recheck(r.s.conn, n_crl), "cert-revoked");
 	assert_string_equal(tls_conn_recheck(r.s.conn, n_stale), "crl-stale");
 	assert_string_equal(tls_conn_recheck(r.s.conn, n_strict), "unknown-peer");
+	assert_string_equal(tls_conn_recheck(r.s.conn, n_other_ca), "unknown-ca");
+	assert_string_equal(tls_conn_recheck(r.c.conn, n_other_ca), "unknown-ca");
+	/* fail-open: the stale CRL is still used for what it lists */
+	assert_string_equal(tls_conn_recheck(r.s.conn, n_open), "cert-revoked");
 	assert_string_equal(tls_conn_recheck(NULL, n_same), "handshake-failed");
 	run_free(&r);
+
+	/* A peer that no CRL lists passes a fail-open stale CRL, and not a
+	 * fail-closed one. */
+	struct side good = { "131016.crt", "131016.key", NULL, .generation = 1 };
+	struct tls_ctx *gctx = make_ctx(&good);
+	dial(&r, gctx, sctx, "000000");
+	assert_int_equal(r.s.state, ST_OK);
+	assert_null(tls_conn_recheck(r.s.conn, n_open));
+	assert_string_equal(tls_conn_recheck(r.s.conn, n_stale), "crl-stale");
+	run_free(&r);
+	tls_ctx_free(gctx);
 	tls_ctx_free(n_same);
 	tls_ctx_free(n_crl);
 	tls_ctx_free(n_stale);
 	tls_ctx_free(n_strict);
+	tls_ctx_free(n_other_ca);
+	tls_ctx_free(n_open);
 	tls_ctx_free(cctx);
 	tls_ctx_free(sctx);
 }
@@ -822,10 +864,10 @@ int main(void)
 		cmocka_unit_test(test_resumed_identity_checked),
 		cmocka_unit_test(test_bulk_transfer),
 		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_fault_file),
 		cmocka_unit_test(test_own_node),
 		cmocka_unit_test(test_reload_loop),
 		cmocka_unit_test(test_recheck),
-		cmocka_unit_test(test_serial_revoked),
 	};
 
 	return cmocka_run_group_tests_name("tls", tests, group_setup, NULL);

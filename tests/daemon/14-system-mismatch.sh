@@ -1,0 +1,65 @@
+# Ingress picks the local server from the first frame's system (0x01xx →
+# juki, 0x02xx → fuhyo) and one connection to it carries the tunnel. A later
+# frame of the other system on the same tunnel is denied (system-mismatch),
+# audited, the tunnel closed, and none of its bytes reaches either server —
+# whether it comes in a later read or in the same one as the first frame.
+. "$(dirname "$0")/lib.sh"
+: "${JGW_NODE:?}"
+
+write_conf chiyoda 131016 22801 22802 22803 130001 22812
+write_conf tokyo   130001 22811 22812 22813 131016 22802
+start_jgwd chiyoda
+start_jgwd tokyo
+"$JGW_NODE" serve --listen 127.0.0.1:22813 --node 130001 >"$T/juki.log" 2>&1 &
+JG_PIDS+=($!)
+"$JGW_NODE" serve --listen 127.0.0.1:22814 --node 130001 >"$T/fuhyo.log" 2>&1 &
+JG_PIDS+=($!)
+wait_for 50 bash -c "exec 3<>/dev/tcp/127.0.0.1/22813" || fail "juki server did not start"
+wait_for 50 bash -c "exec 3<>/dev/tcp/127.0.0.1/22814" || fail "fuhyo server did not start"
+
+# Frame 1 (seq 1): 住基 honnin-tsuchi. Frame 2 (seq 2): 附票 fuhyo-honnin-tsuchi,
+# cut out of a two-frame file (header: body length at bytes 8-11).
+"$JGW_NODE" frame --from 131016 --to 130001 --type honnin-tsuchi >"$T/f1.bin" || fail "frame 1"
+"$JGW_NODE" frame --from 131016 --to 130001 --type fuhyo-honnin-tsuchi --count 2 >"$T/f2x.bin" \
+	|| fail "frame 2"
+len=$(od -An -tu1 -j8 -N4 "$T/f2x.bin" | awk '{ print 48 + $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+tail -c +$((len + 1)) "$T/f2x.bin" >"$T/f2.bin"
+[ "$(od -An -tu1 -j19 -N1 "$T/f2.bin" | tr -d ' ')" = 2 ] || fail "second frame is not seq 2"
+
+# send_mix GAP: frame 1, GAP seconds, frame 2, then wait for the close.
+send_mix() {
+	exec 3<>/dev/tcp/127.0.0.1/22801 || fail "cannot reach the LAN listener"
+	cat "$T/f1.bin" >&3
+	sleep "$1"
+	cat "$T/f2.bin" >&3
+	timeout 5 cat <&3 >/dev/null   # the ack of frame 1, then the close
+	exec 3<&- 3>&-
+}
+
+denies() { cat "$T/tokyo"/spool/* 2>/dev/null | grep -c '"reason":"system-mismatch"'; }
+
+send_mix 1
+wait_for 50 audit_has tokyo '"event":"message".*"dir":"in".*"type_name":"fuhyo-honnin-tsuchi".*"verdict":"deny".*"reason":"system-mismatch"' \
+	|| fail "tokyo: no deny record naming system-mismatch"
+wait_for 50 audit_has tokyo '"event":"tunnel".*"state":"close".*"side":"wan".*"reason":"inspection-deny"' \
+	|| fail "tokyo: the tunnel was not closed as inspection-deny"
+grep -q 'honnin-tsuchi' "$T/juki.log" || fail "the 住基 frame did not reach the 住基 server"
+grep -q 'fuhyo-honnin-tsuchi' "$T/juki.log" && fail "the 附票 frame reached the 住基 server"
+grep -q 'fuhyo-honnin-tsuchi' "$T/fuhyo.log" && fail "the 附票 frame reached the 附票 server through a 住基 tunnel"
+
+# Both frames in one write: decided before the server is even chosen.
+send_mix 0
+wait_for 50 bash -c "[ \$(cat '$T/tokyo'/spool/* | grep -c '\"reason\":\"system-mismatch\"') -ge 2 ]" \
+	|| fail "tokyo: the second mix was not denied (denies: $(denies))"
+grep -q 'fuhyo-honnin-tsuchi' "$T/juki.log" && fail "the 附票 frame of one write reached the 住基 server"
+grep -q 'fuhyo-honnin-tsuchi' "$T/fuhyo.log" && fail "the 附票 frame of one write reached the 附票 server"
+wait_for 30 stat_is tokyo stats frames_denied -ge 2 || fail "tokyo: denies not counted"
+
+# Each system alone still works, on its own tunnel.
+"$JGW_NODE" send --connect 127.0.0.1:22801 --from 131016 --to 130001 \
+	--type fuhyo-honnin-tsuchi --expect ack --timeout 10 >/dev/null || fail "附票 alone refused"
+grep -q 'fuhyo-honnin-tsuchi' "$T/fuhyo.log" || fail "附票 alone did not reach the 附票 server"
+stop_jgwd chiyoda || fail "chiyoda exited non-zero"
+stop_jgwd tokyo || fail "tokyo exited non-zero"
+"$JGWCTL" audit verify --key "$T/tokyo/k0" "$T/tokyo/spool" >/dev/null || fail "tokyo chain"
+exit 0
