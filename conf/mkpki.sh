@@ -6,6 +6,8 @@
 #                                          130001 000000 271004 270008
 #   DIR/ed25519/131016.crt/.key            an Ed25519 leaf
 #   DIR/rsa/131024.crt/.key                an RSA-2048 leaf
+#   DIR/collector.crt/.key                 the audit collector (rsyslog imrelp):
+#                                          DNS name collector.jgw.test
 #   DIR/bad/{expired,not-yet-valid,unknown-ca,revoked,two-uris,no-uri,
 #            bad-code}.crt/.key            negative material (all claim 131016,
 #                                          except bad-code: 131017)
@@ -19,7 +21,7 @@
 # layout version) is left as it is, so certificates stay stable across runs;
 # a DIR of an older layout is made anew; -f makes a fresh PKI.
 set -eu
-layout="jgw-pki 2"
+layout="jgw-pki 3"
 
 force=0
 if [ "${1:-}" = "-f" ]; then force=1; shift; fi
@@ -34,7 +36,7 @@ dir=$(cd "$1" && pwd)
 nodes="131016 131024 130001 000000 271004 270008"
 rm -rf "$dir/ca" "$dir/bad" "$dir/ed25519" "$dir/rsa" "$dir/.complete"
 rm -f "$dir/ca.crt" "$dir/ca.key" "$dir/crl.pem"
-for n in $nodes; do rm -f "$dir/$n.crt" "$dir/$n.key"; done
+for n in $nodes collector; do rm -f "$dir/$n.crt" "$dir/$n.key"; done
 mkdir -p "$dir/ca/new" "$dir/bad" "$dir/ed25519" "$dir/rsa"
 umask 077
 : >"$dir/ca/index.txt"
@@ -133,6 +135,9 @@ openssl genpkey -algorithm ed25519 -out "$dir/ed25519/131016.key"
 issue ed25519/131016 131016 URI:urn:jgw:node:131016
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/rsa/131024.key" 2>/dev/null
 issue rsa/131024 131024 URI:urn:jgw:node:131024
+# The audit collector is named by a DNS name, which the gateways' mirror
+# checks (audit collector { name ...; }): a gateway's certificate will not do.
+issue collector "jgw audit collector" DNS:collector.jgw.test
 
 issue bad/expired 131016 URI:urn:jgw:node:131016 -startdate 200101000000Z -enddate 210101000000Z
 issue bad/not-yet-valid 131016 URI:urn:jgw:node:131016 -startdate 400101000000Z -enddate 410101000000Z

@@ -34,6 +34,12 @@ struct audit_params {
 	const char *collector_host;
 	uint16_t collector_port;
 	const char *collector_ca, *collector_cert, *collector_key;
+	/* The name the collector's certificate must carry (its CN or a
+	 * subjectAltName; librelp auth mode "name"): a certificate of the same
+	 * CA under any other name (another gateway's) is refused. NULL: the
+	 * collector_host when that is a DNS name; with an address as host and
+	 * no name the mirror does not start (audit_open fails). */
+	const char *collector_name;
 };
 
 struct audit;

@@ -71,6 +71,13 @@ void audit_spool_list_free(char **names, uint64_t *firsts, size_t n);
 /* Whole file into memory (NUL-terminated). */
 int audit_slurp(const char *path, char **buf, size_t *len);
 
+/* jgwctl audit verify (audit_verify.c) compares a record that appears again
+ * (a collector's at-least-once copy) with the first one when it is at most
+ * this many records behind the newest: a hash per seq in a ring, 16 bytes
+ * each. AUDIT_DUP_WINDOW (2^20: 16 MiB); the tests lower it. */
+#define AUDIT_DUP_WINDOW (1u << 20)
+extern uint32_t audit_verify_dup_window;
+
 /* Mirror thread (audit_mirror.c). */
 struct audit_params;
 struct audit_mirror;

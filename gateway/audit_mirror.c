@@ -9,7 +9,14 @@
  * window W every record up to s - W has been acknowledged. That bound is
  * persisted (AUDIT_ACK_FILE in the spool directory) and a new connection or
  * a restart resumes right after it; the collector drops duplicates by seq.
+ *
+ * The collector is authenticated by name (librelp auth mode "name"): its
+ * certificate must chain to the configured CA *and* carry the collector's
+ * name (CN or subjectAltName). Chain validity alone ("certvalid") would let
+ * any holder of a certificate of that CA — another gateway — pose as the
+ * collector and receive (and drop) the audit trail.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -46,10 +53,11 @@ struct audit_mirror {
 	_Atomic uint64_t acked;
 	_Atomic bool up;
 
-	char *dir, *host, *ca, *cert, *key;
+	char *dir, *host, *name, *ca, *cert, *key;
 	char port[8], hostname[64];
 	relpEngine_t *engine;
 	relpClt_t *clt;
+	bool refused;             /* the last connect refused the collector's certificate */
 
 	/* Reading position. */
 	int fd;
@@ -68,6 +76,48 @@ on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 	(void)usr;
 	log_warn("audit mirror: %s: %s (relp %d)", objinfo ? objinfo : "-",
 	         errmsg ? errmsg : "-", code);
+}
+
+/* librelp's auth messages span lines ("...depth: 0 \n\tissuer = ..."): one
+ * log line each, control characters as single spaces, no trailing "; ". */
+static void
+one_line(char *dst, size_t len, const char *src)
+{
+	size_t n = 0;
+	for (; src && *src && n + 1 < len; src++) {
+		bool space = (unsigned char)*src < 0x20 || *src == ' ';
+		if (space && (n == 0 || dst[n - 1] == ' '))
+			continue;
+		dst[n++] = space ? ' ' : *src;
+	}
+	while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == ';'))
+		n--;
+	dst[n] = '\0';
+}
+
+/* The collector's certificate was refused (wrong name, invalid chain, none):
+ * librelp calls this during relpCltConnect, in the mirror thread; usr is the
+ * mirror (relpCltSetUsrPtr). The connect then fails and nothing is sent, so
+ * the records stay in the spool until the right collector answers. */
+static void
+on_auth_err(void *usr, char *authinfo, char *errmsg, relpRetVal code)
+{
+	struct audit_mirror *m = usr;
+	const char *host = m ? m->host : "?", *port = m ? m->port : "?";
+	char info[512], why[512];
+	if (m)
+		m->refused = true;
+	one_line(info, sizeof(info), authinfo && *authinfo ? authinfo : "nothing");
+	if (code == RELP_RET_AUTH_ERR_NAME) {
+		/* info lists the certificate's names ("DNSname: a; b"). */
+		log_warn("audit mirror: refused the collector at %s port %s: its certificate "
+		         "does not name \"%s\" (it names %s); records stay in the spool",
+		         host, port, m ? m->name : "?", info);
+		return;
+	}
+	one_line(why, sizeof(why), errmsg ? errmsg : "-");
+	log_warn("audit mirror: refused the collector at %s port %s: %s (%s, relp %d); "
+	         "records stay in the spool", host, port, why, info, code);
 }
 
 static void
@@ -96,6 +146,7 @@ static int
 connect_collector(struct audit_mirror *m)
 {
 	relpRetVal r;
+	m->refused = false;
 	if ((r = relpEngineCltConstruct(m->engine, &m->clt)) != RELP_RET_OK) {
 		m->clt = NULL;
 		log_warn("audit mirror: cannot make a RELP client (%d)", r);
@@ -104,19 +155,24 @@ connect_collector(struct audit_mirror *m)
 	if ((r = relpCltSetTimeout(m->clt, 5)) != RELP_RET_OK ||
 	    (r = relpCltSetConnTimeout(m->clt, 3)) != RELP_RET_OK ||
 	    (r = relpCltSetWindowSize(m->clt, MIRROR_WINDOW)) != RELP_RET_OK ||
+	    (r = relpCltSetUsrPtr(m->clt, m)) != RELP_RET_OK ||
 	    (r = relpCltEnableTLS(m->clt)) != RELP_RET_OK ||
-	    (r = relpCltSetAuthMode(m->clt, (char *)"certvalid")) != RELP_RET_OK ||
+	    (r = relpCltSetAuthMode(m->clt, (char *)"name")) != RELP_RET_OK ||
+	    (r = relpCltAddPermittedPeer(m->clt, m->name)) != RELP_RET_OK ||
 	    (m->ca && (r = relpCltSetCACert(m->clt, m->ca)) != RELP_RET_OK) ||
 	    (m->cert && (r = relpCltSetOwnCert(m->clt, m->cert)) != RELP_RET_OK) ||
 	    (m->key && (r = relpCltSetPrivKey(m->clt, m->key)) != RELP_RET_OK) ||
 	    (r = relpCltConnect(m->clt, AF_UNSPEC, (unsigned char *)m->port,
 	                        (unsigned char *)m->host)) != RELP_RET_OK) {
-		log_warn("audit mirror: no collector at %s port %s (relp %d)", m->host, m->port, r);
+		if (!m->refused)   /* a refusal has been logged with its reason */
+			log_warn("audit mirror: no collector at %s port %s (relp %d)", m->host,
+			         m->port, r);
 		disconnect(m);   /* never send on a client whose connect failed */
 		return -1;
 	}
 	atomic_store(&m->up, true);
-	log_info("audit mirror: connected to %s port %s", m->host, m->port);
+	log_info("audit mirror: connected to %s port %s (certificate names %s)", m->host, m->port,
+	         m->name);
 	return 0;
 }
 
@@ -414,6 +470,21 @@ mirror_main(void *arg)
 	return NULL;
 }
 
+/* The name the collector's certificate must carry: the configured one, else
+ * the host when it is a DNS name. An address names no certificate (librelp
+ * compares names as text, never an IP subjectAltName): NULL then. */
+static const char *
+collector_name(const struct audit_params *p)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	if (p->collector_name && *p->collector_name)
+		return p->collector_name;
+	if (inet_pton(AF_INET, p->collector_host, addr) == 1 ||
+	    inet_pton(AF_INET6, p->collector_host, addr) == 1)
+		return NULL;
+	return p->collector_host;
+}
+
 struct audit_mirror *
 audit_mirror_start(const struct audit_params *p, char *err, size_t errlen)
 {
@@ -426,13 +497,22 @@ audit_mirror_start(const struct audit_params *p, char *err, size_t errlen)
 	snprintf(m->port, sizeof(m->port), "%u", p->collector_port);
 	if (gethostname(m->hostname, sizeof(m->hostname) - 1) != 0 || !m->hostname[0])
 		snprintf(m->hostname, sizeof(m->hostname), "%s", p->gw);
+	const char *name = collector_name(p);
+	if (!name) {
+		snprintf(err, errlen, "audit mirror: the collector %s is an address and no name "
+		         "is given: its certificate could not be checked (set the collector's name)",
+		         p->collector_host);
+		free(m);
+		return NULL;
+	}
 	m->dir = strdup(p->spool_dir);
 	m->host = strdup(p->collector_host);
+	m->name = strdup(name);
 	m->ca = p->collector_ca ? strdup(p->collector_ca) : NULL;
 	m->cert = p->collector_cert ? strdup(p->collector_cert) : NULL;
 	m->key = p->collector_key ? strdup(p->collector_key) : NULL;
 	m->buf = malloc(READ_CHUNK);
-	if (!m->dir || !m->host || !m->buf || (p->collector_ca && !m->ca) ||
+	if (!m->dir || !m->host || !m->name || !m->buf || (p->collector_ca && !m->ca) ||
 	    (p->collector_cert && !m->cert) || (p->collector_key && !m->key)) {
 		snprintf(err, errlen, "audit mirror: out of memory");
 		goto fail;
@@ -446,7 +526,7 @@ audit_mirror_start(const struct audit_params *p, char *err, size_t errlen)
 	    relpEngineSetTLSLibByName(m->engine, "openssl") != RELP_RET_OK ||
 	    relpEngineSetOnErr(m->engine, on_err) != RELP_RET_OK ||
 	    relpEngineSetOnGenericErr(m->engine, on_generic_err) != RELP_RET_OK ||
-	    relpEngineSetOnAuthErr(m->engine, on_err) != RELP_RET_OK) {
+	    relpEngineSetOnAuthErr(m->engine, on_auth_err) != RELP_RET_OK) {
 		snprintf(err, errlen, "audit mirror: cannot set up librelp with OpenSSL");
 		goto fail;
 	}
@@ -466,7 +546,8 @@ audit_mirror_start(const struct audit_params *p, char *err, size_t errlen)
 fail:
 	if (m->engine)
 		relpEngineDestruct(&m->engine);
-	free(m->dir); free(m->host); free(m->ca); free(m->cert); free(m->key); free(m->buf);
+	free(m->dir); free(m->host); free(m->name);
+	free(m->ca); free(m->cert); free(m->key); free(m->buf);
 	free(m);
 	return NULL;
 }
@@ -493,7 +574,8 @@ audit_mirror_stop(struct audit_mirror *m, int drain_ms)
 	relpEngineDestruct(&m->engine);
 	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mu);
-	free(m->dir); free(m->host); free(m->ca); free(m->cert); free(m->key); free(m->buf);
+	free(m->dir); free(m->host); free(m->name);
+	free(m->ca); free(m->cert); free(m->key); free(m->buf);
 	free(m);
 }
 

@@ -101,6 +101,8 @@ struct cfg_build {
 	struct cfg_where *crl_at;
 	bool collector_addr_set;
 	struct nft_prefix collector_addr;
+	struct cfg_where collector_at;  /* the first `collector {' */
+	struct cfg_where firewall_at;   /* the first `firewall {' */
 	bool parsed_clean;             /* no syntax error: "not set" means not set */
 };
 
@@ -385,7 +387,7 @@ static bool prefix_contains(const struct nft_prefix *net, const struct nft_prefi
 /* ---- single-valued settings ------------------------------------------ */
 
 enum kind {
-	KIND_PATH, KIND_NAME, KIND_TABLE, KIND_BOOL, KIND_CRL_POLICY,
+	KIND_PATH, KIND_NAME, KIND_DNS_NAME, KIND_TABLE, KIND_BOOL, KIND_CRL_POLICY,
 	KIND_DISK_POLICY, KIND_COUNT, KIND_PORT, KIND_U16, KIND_MS, KIND_SEC,
 	KIND_SKEW_MS, KIND_SIZE32, KIND_SIZE64, KIND_PERCENT,
 };
@@ -448,6 +450,7 @@ static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_C_CA]        = { "audit collector ca", KIND_PATH, F(audit.collector_ca), 0, 0 },
 	[CFG_K_C_CERT]      = { "audit collector certificate", KIND_PATH, F(audit.collector_cert), 0, 0 },
 	[CFG_K_C_KEY]       = { "audit collector key", KIND_PATH, F(audit.collector_key), 0, 0 },
+	[CFG_K_C_NAME]      = { "audit collector name", KIND_DNS_NAME, F(audit.collector_name), 0, 0 },
 	[CFG_K_SITE]        = { "site", KIND_NAME, 0, 0, 0 },
 	[CFG_K_LAN_LISTEN]  = { "listen lan", KIND_NAME, 0, 0, 0 },
 	[CFG_K_WAN_LISTEN]  = { "listen wan", KIND_NAME, 0, 0, 0 },
@@ -621,6 +624,35 @@ static bool valid_name(const char *s, size_t max, bool table)
 	return true;
 }
 
+/* A host name as a certificate carries it (RFC 1123 labels: letters, digits,
+ * '-', not at either end of a label; 1-63 each, 253 in all; no trailing dot,
+ * no wildcard). At least one letter: an address or a node code (a gateway's
+ * CN) is never a collector's name. */
+static bool valid_dns_name(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	bool letter = false;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!alpha && !(c >= '0' && c <= '9') && c != '-')
+			return false;
+		if ((c == '-' && label == 0) || ++label > 63)
+			return false;
+		letter |= alpha;
+	}
+	return label > 0 && s[len - 1] != '-' && letter;
+}
+
 /* Settings given as a string or a word: paths, names, yes/no, policies. */
 void cfgp_string(struct cfg_file *f, const CFGYYLTYPE *loc, enum cfg_key key, char *s)
 {
@@ -647,6 +679,16 @@ void cfgp_string(struct cfg_file *f, const CFGYYLTYPE *loc, enum cfg_key key, ch
 		if (!valid_name(s, 32, st->kind == KIND_TABLE)) {
 			cfgp_error(f, loc, "%s: bad name '%s' (letters, digits, '_', '-'%s; at most 32)",
 				   st->name, s, st->kind == KIND_TABLE ? "" : ", '.'");
+			break;
+		}
+		free(*(char **)dst);
+		*(char **)dst = s;
+		s = NULL;
+		break;
+	case KIND_DNS_NAME:
+		if (!valid_dns_name(s)) {
+			cfgp_error(f, loc, "%s: '%s' is not a host name (letters, digits and '-' "
+				   "in labels separated by '.'; not an address)", st->name, s);
 			break;
 		}
 		free(*(char **)dst);
@@ -902,8 +944,17 @@ void cfgp_fw_dest(struct cfg_file *f, const CFGYYLTYPE *loc, bool ntp, char *add
 
 void cfgp_collector(struct cfg_file *f, const CFGYYLTYPE *loc)
 {
-	(void)loc;
 	f->b->c->pub.audit.has_collector = true;
+	if (f->b->collector_at.file == NULL)
+		f->b->collector_at = where(f, loc);
+}
+
+/* Blocks merge, so only the first is remembered: the place a check about
+ * the firewall as a whole points at. */
+void cfgp_firewall(struct cfg_file *f, const CFGYYLTYPE *loc)
+{
+	if (f->b->firewall_at.file == NULL)
+		f->b->firewall_at = where(f, loc);
 }
 
 void cfgp_collector_host(struct cfg_file *f, const CFGYYLTYPE *loc, char *addr)
@@ -1330,7 +1381,36 @@ static void check_files(struct cfg_build *b)
 		check_file(b, CFG_K_C_CA, c->audit.collector_ca, &b->seen[CFG_K_C_CA]);
 		check_file(b, CFG_K_C_CERT, c->audit.collector_cert, &b->seen[CFG_K_C_CERT]);
 		check_file(b, CFG_K_C_KEY, c->audit.collector_key, &b->seen[CFG_K_C_KEY]);
+		/* The host is an address, and a certificate is checked by name: without
+		 * one, any certificate of the CA (another gateway's) would pass. */
+		if (c->audit.collector_name == NULL && b->parsed_clean)
+			at_error(b, &b->collector_at, "audit collector: no 'name': the name its "
+				 "certificate must carry is required (e.g. name \"collector.example\";)");
 	}
+}
+
+/* The WAN and LAN ports are bound to their interfaces; without them the
+ * rules would match on every interface (a LAN listener reachable from the
+ * WAN side). So a firewall that is on needs both. */
+static void check_firewall(struct cfg_build *b)
+{
+	const struct jgw_config *c = &b->c->pub;
+	const char *missing;
+
+	if (!c->firewall.enabled || !b->parsed_clean)
+		return;
+	if (c->lan_ifname == NULL && c->wan_ifname == NULL)
+		missing = "'interface lan' and 'interface wan' are";
+	else if (c->lan_ifname == NULL)
+		missing = "'interface lan' is";
+	else if (c->wan_ifname == NULL)
+		missing = "'interface wan' is";
+	else
+		return;
+	/* No block at all: the firewall is on by default, and the top file says so. */
+	at_error(b, b->firewall_at.file ? &b->firewall_at : NULL,
+		 "firewall: %s required when the firewall is enabled (the LAN and WAN "
+		 "ports are bound to their interfaces)", missing);
 }
 
 static bool listeners_clash(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
@@ -1401,6 +1481,7 @@ static void check_all(struct cfg_build *b)
 			 "listen lan and listen wan use the same address and port");
 	check_files(b);
 	check_limits(b);
+	check_firewall(b);
 	/* The catalog is read whenever it can be, so its own errors show
 	 * beside the configuration's in a single run. */
 	if (b->seen[CFG_K_CATALOG].file == NULL && !b->parsed_clean)
@@ -1613,6 +1694,7 @@ void cfg_free(struct jgw_config *cfg)
 	free(cfg->audit.collector_ca);
 	free(cfg->audit.collector_cert);
 	free(cfg->audit.collector_key);
+	free(cfg->audit.collector_name);
 	free(full->peer_prefixes);
 	free(full->out);
 	for (int i = 0; i < CFG_TLS_CRL; i++)

@@ -105,6 +105,7 @@ struct jgw_config {
 		char *collector_host;
 		uint16_t collector_port;
 		char *collector_ca, *collector_cert, *collector_key;
+		char *collector_name;         /* the name its certificate must carry */
 		uint8_t disk_alarm_pct, disk_limit_pct;
 		enum cfg_disk_policy disk_policy;
 	} audit;

@@ -52,7 +52,7 @@ enum cfg_key {
 	CFG_K_FW_BURST, CFG_K_FW_CONN_LIMIT, CFG_K_FW_KEEP, CFG_K_FW_DROP_INTERVAL,
 	CFG_K_A_SPOOL, CFG_K_A_KEY, CFG_K_A_ROTATE, CFG_K_A_COMMIT, CFG_K_A_STATS,
 	CFG_K_A_DISK_ALARM, CFG_K_A_DISK_LIMIT, CFG_K_A_DISK_POLICY,
-	CFG_K_C_PORT, CFG_K_C_CA, CFG_K_C_CERT, CFG_K_C_KEY,
+	CFG_K_C_PORT, CFG_K_C_CA, CFG_K_C_CERT, CFG_K_C_KEY, CFG_K_C_NAME,
 	/* Set by their own calls, listed so duplicates are caught the same way. */
 	CFG_K_SITE, CFG_K_LAN_LISTEN, CFG_K_WAN_LISTEN, CFG_K_LAN_IF, CFG_K_WAN_IF,
 	CFG_K_JUKI, CFG_K_FUHYO, CFG_K_FW_QUARANTINE, CFG_K_C_HOST,
@@ -110,6 +110,7 @@ void cfgp_quarantine(struct cfg_file *f, const CFGYYLTYPE *loc,
 void cfgp_fw_dest(struct cfg_file *f, const CFGYYLTYPE *loc, bool ntp, char *addr, long port);
 void cfgp_collector(struct cfg_file *f, const CFGYYLTYPE *loc);
 void cfgp_collector_host(struct cfg_file *f, const CFGYYLTYPE *loc, char *addr);
+void cfgp_firewall(struct cfg_file *f, const CFGYYLTYPE *loc);
 }
 
 %code {
@@ -150,7 +151,7 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 %token KEEP_ON_STOP "keep-on-stop" DNS "dns" NTP "ntp"
 %token DROP_INTERVAL "drop-interval"
 %token AUDIT "audit" SPOOL "spool" ROTATE "rotate" COMMIT "commit"
-%token STATS_INTERVAL "stats-interval" COLLECTOR "collector" HOST "host"
+%token STATS_INTERVAL "stats-interval" COLLECTOR "collector" HOST "host" NAME "name"
 %token DISK_ALARM "disk-alarm" DISK_LIMIT "disk-limit" DISK_POLICY "disk-policy"
 
 %type <str> name
@@ -209,9 +210,8 @@ stmt		: INCLUDE STRING ';'	{ cfgp_include(f, &@2, $2); }
 		| LIMITS '{' limit_stmts '}' opt_semi
 		| LIMITS '{' limit_stmts error '}' opt_semi
 					{ yyerrok; cfgp_recover(f, 0); }
-		| FIREWALL '{' fw_stmts '}' opt_semi
-		| FIREWALL '{' fw_stmts error '}' opt_semi
-					{ yyerrok; cfgp_recover(f, 0); }
+		| FIREWALL		{ cfgp_firewall(f, &@1); }
+		  '{' fw_stmts fw_end
 		| AUDIT '{' audit_stmts '}' opt_semi
 		| AUDIT '{' audit_stmts error '}' opt_semi
 					{ yyerrok; cfgp_recover(f, 0); }
@@ -285,6 +285,10 @@ limit_stmt	: TUNNELS NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_L_TUNNELS, &$2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
 		;
 
+fw_end		: '}' opt_semi
+		| error '}' opt_semi	{ yyerrok; cfgp_recover(f, 0); }
+		;
+
 fw_stmts	: %empty
 		| fw_stmts fw_stmt
 		;
@@ -338,6 +342,7 @@ collector_stmt	: HOST ADDR ';'		{ cfgp_collector_host(f, &@2, $2); }
 		| CERTIFICATE STRING ';'
 					{ cfgp_string(f, &@2, CFG_K_C_CERT, $2); }
 		| KEY STRING ';'	{ cfgp_string(f, &@2, CFG_K_C_KEY, $2); }
+		| NAME name ';'		{ cfgp_string(f, &@2, CFG_K_C_NAME, $2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 2); }
 		;
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cap-ng.h>
+#include <openssl/evp.h>
 #include <systemd/sd-daemon.h>
 
 #include "filters/nft.h"
@@ -45,6 +46,7 @@ struct jgwd {
 	struct nft_log *nflog;
 	struct quar *quar;
 	struct quar_params quar_params;
+	struct quar_expiry *qexp;    /* what we put in the kernel set, until when */
 	uint64_t generation;
 	/* Firewall state as applied (it may outlive a configuration). */
 	bool fw_on;
@@ -56,6 +58,7 @@ struct jgwd {
 	ev_signal sig_hup, sig_term, sig_int;
 	ev_io nflog_io;
 	ev_timer audit_timer, stats_timer, drop_timer, wd_timer, stop_timer;
+	ev_timer quar_timer;         /* at the next quarantine expiry */
 	ev_prepare audit_prep;       /* writes the audit batch before the loop waits */
 	ev_tstamp started, last_stats;
 	uint64_t reloads, reload_rejects, quarantined;
@@ -130,6 +133,129 @@ static void audit_quarantine(struct jgwd *d, const struct nft_prefix *addr, cons
 	audit_rec_commit(rec);
 }
 
+/* ---- quarantine expiry ---- */
+
+#define QEXP_MAX 65536           /* addresses whose end is audited */
+#define QEXP_RECHECK_MS 100      /* still in the kernel set when due: look again */
+
+/* Deadlines on the monotonic clock, as the kernel's element timeouts and
+ * ev_timer run: a stepped wall clock must not move an expiry. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void quar_timer_arm(struct jgwd *d)
+{
+	int64_t next = quar_expiry_next(d->qexp), now = mono_ms();
+
+	ev_timer_stop(d->loop, &d->quar_timer);
+	if (next == INT64_MAX)
+		return;
+	ev_timer_set(&d->quar_timer, next > now ? (double)(next - now) / 1000.0 : 0.0, 0.0);
+	ev_timer_start(d->loop, &d->quar_timer);
+}
+
+/* addr is in the kernel set for timeout_s from now: book its end, which
+ * the kernel will not tell us about. */
+static void quar_book(struct jgwd *d, const struct nft_prefix *addr, const char *peer,
+		      uint32_t timeout_s)
+{
+	char a[64];
+
+	if (!quar_expiry_set(d->qexp, addr, peer, timeout_s, mono_ms() + (int64_t)timeout_s * 1000))
+		log_warn("quarantine %s: its expiry will not be audited (%zu addresses booked)",
+			 nft_prefix_str(addr, a, sizeof(a)), quar_expiry_count(d->qexp));
+	quar_timer_arm(d);
+}
+
+struct quar_seen {
+	struct jgwd *d;
+	int64_t now;
+	size_t n;
+};
+
+/* expires_ms is the kernel's own time left; a floor keeps an element
+ * about to go from making the timer spin. */
+static int64_t quar_until(const struct quar_seen *s, uint64_t expires_ms)
+{
+	if (expires_ms < QEXP_RECHECK_MS)
+		expires_ms = QEXP_RECHECK_MS;
+	if (expires_ms > (uint64_t)UINT32_MAX * 1000)
+		expires_ms = (uint64_t)UINT32_MAX * 1000;
+	return s->now + (int64_t)expires_ms;
+}
+
+static void quar_still_held(void *arg, const struct nft_prefix *addr, uint64_t expires_ms)
+{
+	struct quar_seen *s = arg;
+
+	quar_expiry_extend(s->d->qexp, addr, s->now, quar_until(s, expires_ms));
+}
+
+/* A booked deadline passed. The kernel decides when an element is gone
+ * (its clock and ours differ by milliseconds; an older kernel keeps the
+ * running timer of a re-added element): what it still holds is looked at
+ * again later, the rest has expired. */
+static void on_quar_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct jgwd *d = w->data;
+	struct quar_seen s = { .d = d, .now = mono_ms() };
+	struct quar_expired e;
+	char err[256], a[64];
+
+	(void)loop;
+	(void)revents;
+	if (quar_expiry_next(d->qexp) <= s.now && d->fw_on &&
+	    nft_quarantine_list(d->fw_table, quar_still_held, &s, err, sizeof(err)) < 0)
+		log_warn("quarantine list: %s (expiry taken from jgwd's own clock)", err);
+	while (quar_expiry_take(d->qexp, s.now, &e)) {
+		log_info("quarantine of %s expired", nft_prefix_str(&e.addr, a, sizeof(a)));
+		audit_quarantine(d, &e.addr, e.peer[0] ? e.peer : NULL, "expire", e.timeout_s, "timeout");
+	}
+	quar_timer_arm(d);
+}
+
+/* The table went, and its quarantine set with it: every booked address is
+ * released now, not at its deadline. */
+static void quar_release_all(struct jgwd *d, const char *cause)
+{
+	struct quar_expired e;
+
+	while (quar_expiry_take(d->qexp, INT64_MAX, &e))
+		audit_quarantine(d, &e.addr, e.peer[0] ? e.peer : NULL, "remove", 0, cause);
+	quar_timer_arm(d);
+}
+
+static void quar_adopt_one(void *arg, const struct nft_prefix *addr, uint64_t expires_ms)
+{
+	struct quar_seen *s = arg;
+
+	if (quar_expiry_set(s->d->qexp, addr, NULL, 0, quar_until(s, expires_ms)))
+		s->n++;
+}
+
+/* A table that was already there when jgwd applied its own (kept at the
+ * last stop, keep-on-stop) carries its quarantine into it: book those
+ * addresses too, so that their end is audited. (One that expired while
+ * jgwd was not running is not.) */
+static void quar_adopt(struct jgwd *d)
+{
+	struct quar_seen s = { .d = d, .now = mono_ms() };
+	char err[256];
+
+	if (!d->fw_on)
+		return;
+	if (nft_quarantine_list(d->fw_table, quar_adopt_one, &s, err, sizeof(err)) < 0)
+		log_warn("quarantine carried over: %s (their expiry is not audited)", err);
+	else if (s.n)
+		log_info("%zu quarantined addresses carried over from the table in force", s.n);
+	quar_timer_arm(d);
+}
+
 /* ---- firewall ---- */
 
 static int firewall_apply(const struct jgw_config *cfg, char *err, size_t errlen)
@@ -174,16 +300,24 @@ static void firewall_log_open(struct jgwd *d, uint16_t group)
 static void firewall_commit(struct jgwd *d, const struct jgw_config *cfg)
 {
 	char err[256];
+	bool new_table = cfg->firewall.enabled &&
+			 (!d->fw_on || strcmp(d->fw_table, cfg->firewall.table) != 0);
 
-	if (d->fw_on && (!cfg->firewall.enabled || strcmp(d->fw_table, cfg->firewall.table) != 0) &&
-	    nft_table_delete(d->fw_table, err, sizeof(err)) < 0)
-		log_warn("removing the previous table %s: %s", d->fw_table, err);
+	if (d->fw_on && (!cfg->firewall.enabled || strcmp(d->fw_table, cfg->firewall.table) != 0)) {
+		/* The new table carried over only a quarantine of its own name. */
+		if (nft_table_delete(d->fw_table, err, sizeof(err)) < 0)
+			log_warn("removing the previous table %s: %s", d->fw_table, err);
+		else
+			quar_release_all(d, "table-removed");
+	}
 	d->fw_on = cfg->firewall.enabled;
 	d->keep_on_stop = cfg->firewall.keep_on_stop;
 	d->q_timeout_s = cfg->firewall.q_timeout_s;
 	if (d->fw_on) {
 		snprintf(d->fw_table, sizeof(d->fw_table), "%s", cfg->firewall.table);
 		firewall_log_open(d, cfg->firewall.nflog_group);
+		if (new_table)
+			quar_adopt(d);
 	} else if (d->nflog) {
 		ev_io_stop(d->loop, &d->nflog_io);
 		nft_log_close(d->nflog);
@@ -257,6 +391,7 @@ static void on_failure(void *arg, const struct sockaddr *src, const char *peer, 
 	log_warn("quarantined %s for %u s after repeated failures (last: %s)",
 		 nft_prefix_str(&addr, a, sizeof(a)), d->q_timeout_s, cause);
 	audit_quarantine(d, &addr, peer, "add", d->q_timeout_s, cause);
+	quar_book(d, &addr, peer, d->q_timeout_s);
 }
 
 static bool on_admit(void *arg, const char **why)
@@ -309,6 +444,54 @@ static void quar_update(struct jgwd *d, const struct jgw_config *cfg)
 		log_warn("automatic quarantine off: %s", err);
 }
 
+#define CONF_HASH_MAX ((off_t)64 << 20)    /* cfg_load reads no more */
+
+/* sha256 (hex) of a file's bytes as they are now, for the record of a file
+ * that did not parse: cfg_load gives no digest then. "" when it cannot be
+ * read, or is not a regular file of at most 64 MiB. */
+static void file_sha256(const char *path, char out[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char buf[16384], dig[32];
+	struct stat st;
+	off_t total = 0;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO must not hang us */
+
+	out[0] = '\0';
+	if (fd < 0 || !md || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && (total += n) <= CONF_HASH_MAX)
+		EVP_DigestUpdate(md, buf, (size_t)n);
+	if (n == 0 && EVP_DigestFinal_ex(md, dig, NULL) == 1)
+		for (int i = 0; i < 32; i++)
+			snprintf(out + 2 * i, 3, "%02x", dig[i]);
+out:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(md);
+}
+
+/* relay_gen_load's two steps, apart, so that the sha256 of a rejected file
+ * is known: the configuration's own (top file and includes) once it
+ * parsed, else the top file's bytes. */
+static struct relay_gen *gen_load(struct jgwd *d, uint64_t generation, char sha[65])
+{
+	struct jgw_config *cfg = cfg_load(d->conf_path, first_error, d);
+	struct relay_gen *gen;
+
+	if (!cfg) {
+		file_sha256(d->conf_path, sha);
+		return NULL;
+	}
+	snprintf(sha, 65, "%s", cfg->sha256);
+	gen = relay_gen_new(cfg, generation, first_error, d);
+	if (!gen)
+		cfg_free(cfg);
+	return gen;
+}
+
 /* Load the file, build its generation and apply its firewall; on any
  * failure the running world stays as it is. 0 on success. */
 static int reload(struct jgwd *d, char *why, size_t whylen)
@@ -316,12 +499,12 @@ static int reload(struct jgwd *d, char *why, size_t whylen)
 	const struct relay_gen *old = relay_current(d->relay);
 	struct jgw_config *cfg;
 	struct relay_gen *gen;
-	char err[512];
+	char err[512], sha[65] = "";
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 		   (unsigned long long)(ev_time() * 1e6));
 	d->last_error[0] = '\0';
-	gen = relay_gen_load(d->conf_path, d->generation + 1, first_error, d);
+	gen = gen_load(d, d->generation + 1, sha);
 	if (!gen) {
 		snprintf(err, sizeof(err), "%s", d->last_error[0] ? d->last_error : "configuration invalid");
 		goto reject;
@@ -348,7 +531,7 @@ static int reload(struct jgwd *d, char *why, size_t whylen)
 	return 0;
 reject:
 	d->reload_rejects++;
-	audit_config(d, "reject", NULL, err);
+	audit_config(d, "reject", sha, err);
 	log_err("reload rejected, generation %llu stays: %s", (unsigned long long)d->generation, err);
 	snprintf(why, whylen, "%s", err);
 	sd_notifyf(0, "READY=1\nSTATUS=reload rejected; generation %llu",
@@ -357,6 +540,15 @@ reject:
 }
 
 /* ---- control commands ---- */
+
+/* The audit's alarms that need a person: the key file cannot be stored
+ * (the epoch does not advance), or the spool writes nothing until a
+ * restart. In status and stats alike. */
+static void audit_flags(struct control_reply *rep, const struct audit_stats *as)
+{
+	control_reply_line(rep, "audit_key_alarm %s", as->key_alarm ? "yes" : "no");
+	control_reply_line(rep, "audit_spool_broken %s", as->spool_broken ? "yes" : "no");
+}
 
 static void cmd_status(struct jgwd *d, struct control_reply *rep)
 {
@@ -387,6 +579,7 @@ static void cmd_status(struct jgwd *d, struct control_reply *rep)
 	control_reply_line(rep, "audit_mirrored_seq %llu", (unsigned long long)as.mirrored_seq);
 	control_reply_line(rep, "audit_collector %s", as.collector_up ? "up" : "down");
 	control_reply_line(rep, "audit_disk %s", as.disk_full ? "full" : as.disk_alarm ? "alarm" : "ok");
+	audit_flags(rep, &as);
 }
 
 static void print_counter(void *arg, const char *name, uint64_t packets, uint64_t bytes)
@@ -409,6 +602,8 @@ static void cmd_stats(struct jgwd *d, struct control_reply *rep)
 	control_reply_line(rep, "tunnels_rejected %llu", (unsigned long long)rs.tunnels_rejected);
 	control_reply_line(rep, "frames_allowed %llu", (unsigned long long)rs.frames_allowed);
 	control_reply_line(rep, "frames_denied %llu", (unsigned long long)rs.frames_denied);
+	control_reply_line(rep, "bytes_allowed %llu", (unsigned long long)rs.bytes_allowed);
+	control_reply_line(rep, "bytes_denied %llu", (unsigned long long)rs.bytes_denied);
 	control_reply_line(rep, "bytes_in %llu", (unsigned long long)rs.bytes_in);
 	control_reply_line(rep, "bytes_out %llu", (unsigned long long)rs.bytes_out);
 	control_reply_line(rep, "buffered_bytes %zu", rs.buffered_bytes);
@@ -416,6 +611,7 @@ static void cmd_stats(struct jgwd *d, struct control_reply *rep)
 	control_reply_line(rep, "audit_records %llu", (unsigned long long)as.records);
 	control_reply_line(rep, "audit_lost %llu", (unsigned long long)as.lost);
 	control_reply_line(rep, "audit_spool_bytes %llu", (unsigned long long)as.spool_bytes);
+	audit_flags(rep, &as);
 	if (d->nflog)
 		control_reply_line(rep, "nflog_overruns %llu",
 				   (unsigned long long)nft_log_overruns(d->nflog));
@@ -481,6 +677,7 @@ static void cmd_quarantine(struct jgwd *d, const struct control_req *req, struct
 			return;
 		}
 		audit_quarantine(d, &req->addr, NULL, "add", timeout, "manual");
+		quar_book(d, &req->addr, NULL, timeout);
 		log_info("quarantine add %s for %u s (control socket)",
 			 nft_prefix_str(&req->addr, a, sizeof(a)), timeout);
 		return;
@@ -491,6 +688,9 @@ static void cmd_quarantine(struct jgwd *d, const struct control_req *req, struct
 		}
 		if (d->quar)
 			quar_forget(d->quar, &req->addr);
+		/* Its end is this removal, not a later expiry. */
+		if (quar_expiry_drop(d->qexp, &req->addr))
+			quar_timer_arm(d);
 		audit_quarantine(d, &req->addr, NULL, "remove", 0, "manual");
 		log_info("quarantine del %s (control socket)", nft_prefix_str(&req->addr, a, sizeof(a)));
 		return;
@@ -546,22 +746,22 @@ static void on_audit_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	audit_flush(d->audit);
 }
 
-static void on_stats_timer(struct ev_loop *loop, ev_timer *w, int revents)
+/* One stats record: the relay's counters since the last one. */
+static void write_stats(struct jgwd *d)
 {
-	struct jgwd *d = w->data;
-	const struct relay_gen *gen = relay_current(d->relay);
 	struct relay_stats rs;
 	struct audit_rec *rec;
 
-	(void)revents;
 	relay_take_interval(d->relay, &rs);
 	if (d->audit && (rec = audit_rec_begin(d->audit, "stats"))) {
-		audit_rec_u64(rec, "interval_s", (uint64_t)(ev_now(loop) - d->last_stats + 0.5));
+		audit_rec_u64(rec, "interval_s", (uint64_t)(ev_now(d->loop) - d->last_stats + 0.5));
 		audit_rec_u64(rec, "tunnels_open", rs.tunnels_open);
 		audit_rec_u64(rec, "tunnels_opened", rs.tunnels_total);
 		audit_rec_u64(rec, "tunnels_rejected", rs.tunnels_rejected);
 		audit_rec_u64(rec, "frames_allowed", rs.frames_allowed);
 		audit_rec_u64(rec, "frames_denied", rs.frames_denied);
+		audit_rec_u64(rec, "bytes_allowed", rs.bytes_allowed);
+		audit_rec_u64(rec, "bytes_denied", rs.bytes_denied);
 		audit_rec_u64(rec, "bytes_in", rs.bytes_in);
 		audit_rec_u64(rec, "bytes_out", rs.bytes_out);
 		audit_rec_u64(rec, "generation", rs.generation);
@@ -569,7 +769,17 @@ static void on_stats_timer(struct ev_loop *loop, ev_timer *w, int revents)
 			audit_rec_u64(rec, "nflog_overruns", nft_log_overruns(d->nflog));
 		audit_rec_commit(rec);
 	}
-	d->last_stats = ev_now(loop);
+	d->last_stats = ev_now(d->loop);
+}
+
+static void on_stats_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct jgwd *d = w->data;
+	const struct relay_gen *gen = relay_current(d->relay);
+
+	(void)loop;
+	(void)revents;
+	write_stats(d);
 	if (tls_ctx_crl_alarm(gen->tls, (int64_t)time(NULL)))
 		log_warn("CRL goes stale in %lld s: install a fresh CRL and reload",
 			 (long long)tls_ctx_crl_remaining(gen->tls, (int64_t)time(NULL)));
@@ -619,15 +829,19 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* ---- privileges ---- */
 
-static int lookup_ids(const struct jgw_config *cfg, uid_t *uid, gid_t *gid)
+/* Errors go through first_error: they are the configuration's reject. */
+static int lookup_ids(struct jgwd *d, const struct jgw_config *cfg, uid_t *uid, gid_t *gid)
 {
+	char msg[300];
+
 	*uid = (uid_t)-1;
 	*gid = (gid_t)-1;
 	if (cfg->user) {
 		struct passwd *pw = getpwnam(cfg->user);
 
 		if (!pw) {
-			log_err("user %s: no such user", cfg->user);
+			snprintf(msg, sizeof(msg), "user %s: no such user", cfg->user);
+			first_error(d, msg);
 			return -1;
 		}
 		*uid = pw->pw_uid;
@@ -637,7 +851,8 @@ static int lookup_ids(const struct jgw_config *cfg, uid_t *uid, gid_t *gid)
 		struct group *gr = getgrnam(cfg->group);
 
 		if (!gr) {
-			log_err("group %s: no such group", cfg->group);
+			snprintf(msg, sizeof(msg), "group %s: no such group", cfg->group);
+			first_error(d, msg);
 			return -1;
 		}
 		*gid = gr->gr_gid;
@@ -720,6 +935,7 @@ static struct audit *open_audit(const struct jgw_config *cfg)
 		.collector_ca = cfg->audit.collector_ca,
 		.collector_cert = cfg->audit.collector_cert,
 		.collector_key = cfg->audit.collector_key,
+		.collector_name = cfg->audit.collector_name,
 	};
 	char err[512];
 	struct audit *a = audit_open(&ap, err, sizeof(err));
@@ -742,12 +958,28 @@ static int start(struct jgwd *d)
 	int wd;
 	uint64_t wd_usec = 0;
 
-	cfg = cfg_load(d->conf_path, first_error, d);
-	if (!cfg) {
-		log_err("configuration %s invalid; not starting", d->conf_path);
+	d->qexp = quar_expiry_new(QEXP_MAX);
+	if (!d->qexp) {
+		log_err("out of memory");
 		return -1;
 	}
-	if (lookup_ids(cfg, &uid, &gid) < 0 || !(d->audit = open_audit(cfg))) {
+	d->last_error[0] = '\0';
+	cfg = cfg_load(d->conf_path, first_error, d);
+	if (!cfg) {
+		/* The audit's spool, key and node code are in this very file:
+		 * there is nowhere to record the reject. */
+		log_err("configuration %s invalid; not starting (not audited: the audit "
+			"settings are in the file)", d->conf_path);
+		return -1;
+	}
+	if (!(d->audit = open_audit(cfg))) {
+		cfg_free(cfg);
+		return -1;
+	}
+	/* From here on a reject is recorded before jgwd exits. */
+	if (lookup_ids(d, cfg, &uid, &gid) < 0) {
+		audit_config(d, "reject", cfg->sha256, d->last_error);
+		log_err("configuration %s invalid; not starting", d->conf_path);
 		cfg_free(cfg);
 		return -1;
 	}
@@ -844,19 +1076,28 @@ static void finish(struct jgwd *d)
 	ev_timer_stop(d->loop, &d->drop_timer);
 	ev_timer_stop(d->loop, &d->wd_timer);
 	ev_timer_stop(d->loop, &d->stop_timer);
+	ev_timer_stop(d->loop, &d->quar_timer);
 	control_server_free(d->control);
+	/* The last interval, up to the stop, so that the stats records add up
+	 * to everything the run relayed (before the NFLOG handle it reads goes). */
+	if (d->relay && relay_current(d->relay))
+		write_stats(d);
 	if (d->nflog) {
 		ev_io_stop(d->loop, &d->nflog_io);
 		nft_log_flush(d->nflog, on_drop, d);
 		nft_log_close(d->nflog);
+		d->nflog = NULL;
 	}
 	relay_free(d->relay);
 	if (d->fw_on && !d->keep_on_stop) {
-		if (nft_table_delete(d->fw_table, err, sizeof(err)) < 0)
+		if (nft_table_delete(d->fw_table, err, sizeof(err)) < 0) {
 			log_warn("removing table %s: %s", d->fw_table, err);
-		else
+		} else {
 			log_info("firewall table %s removed (keep-on-stop off)", d->fw_table);
+			quar_release_all(d, "table-removed");
+		}
 	}
+	quar_expiry_free(d->qexp);
 	quar_free(d->quar);
 	if (d->audit)
 		audit_close(d->audit);
@@ -930,6 +1171,8 @@ int main(int argc, char **argv)
 	ev_signal_start(d.loop, &d.sig_int);
 	ev_init(&d.wd_timer, on_watchdog);
 	ev_init(&d.stop_timer, on_stop_timeout);
+	ev_init(&d.quar_timer, on_quar_timer);
+	d.quar_timer.data = &d;
 	if (start(&d) < 0) {
 		finish(&d);
 		return 1;

@@ -224,3 +224,140 @@ void quar_get_stats(const struct quar *q, struct quar_stats *out)
 	if (q)
 		*out = q->st;
 }
+
+/* ---- expiry bookkeeping ---- */
+
+struct quar_booking {
+	struct quar_expired what;
+	int64_t until_ms;
+};
+
+struct quar_expiry {
+	struct quar_booking *b;
+	size_t n, cap, max;
+};
+
+struct quar_expiry *quar_expiry_new(size_t max)
+{
+	struct quar_expiry *x = calloc(1, sizeof *x);
+
+	if (x)
+		x->max = max ? max : 1;
+	return x;
+}
+
+void quar_expiry_free(struct quar_expiry *x)
+{
+	if (!x)
+		return;
+	free(x->b);
+	free(x);
+}
+
+static bool same_addr(const struct nft_prefix *a, const struct nft_prefix *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static struct quar_booking *booking(const struct quar_expiry *x, const struct nft_prefix *a)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (same_addr(&x->b[i].what.addr, a))
+			return &x->b[i];
+	return NULL;
+}
+
+/* A new slot at the end, doubling the array; NULL at max or without memory. */
+static struct quar_booking *booking_new(struct quar_expiry *x)
+{
+	if (x->n >= x->max)
+		return NULL;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		struct quar_booking *b;
+
+		if (cap > x->max)
+			cap = x->max;
+		b = realloc(x->b, cap * sizeof *b);
+		if (!b)
+			return NULL;
+		x->b = b;
+		x->cap = cap;
+	}
+	return &x->b[x->n++];
+}
+
+bool quar_expiry_set(struct quar_expiry *x, const struct nft_prefix *addr, const char *peer,
+		     uint32_t timeout_s, int64_t until_ms)
+{
+	struct quar_booking *k;
+
+	if (!x || !valid_addr(addr))
+		return false;
+	k = booking(x, addr);
+	if (!k && !(k = booking_new(x)))
+		return false;
+	memset(k, 0, sizeof *k);
+	k->what.addr.family = addr->family;
+	memcpy(k->what.addr.addr, addr->addr, addr->family == AF_INET ? 4 : 16);
+	k->what.addr.len = addr->family == AF_INET ? 32 : 128;
+	if (peer)
+		snprintf(k->what.peer, sizeof k->what.peer, "%s", peer);
+	k->what.timeout_s = timeout_s;
+	k->until_ms = until_ms;
+	return true;
+}
+
+/* Order does not matter: the last booking fills the hole. */
+static void booking_remove(struct quar_expiry *x, struct quar_booking *k)
+{
+	*k = x->b[--x->n];
+}
+
+bool quar_expiry_drop(struct quar_expiry *x, const struct nft_prefix *addr)
+{
+	struct quar_booking *k;
+
+	if (!x || !valid_addr(addr) || !(k = booking(x, addr)))
+		return false;
+	booking_remove(x, k);
+	return true;
+}
+
+void quar_expiry_extend(struct quar_expiry *x, const struct nft_prefix *addr, int64_t now_ms,
+			int64_t until_ms)
+{
+	struct quar_booking *k;
+
+	if (x && valid_addr(addr) && (k = booking(x, addr)) && k->until_ms <= now_ms &&
+	    until_ms > k->until_ms)
+		k->until_ms = until_ms;
+}
+
+int64_t quar_expiry_next(const struct quar_expiry *x)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t i = 0; x && i < x->n; i++)
+		if (x->b[i].until_ms < next)
+			next = x->b[i].until_ms;
+	return next;
+}
+
+bool quar_expiry_take(struct quar_expiry *x, int64_t now_ms, struct quar_expired *out)
+{
+	for (size_t i = 0; x && i < x->n; i++) {
+		if (x->b[i].until_ms <= now_ms) {
+			*out = x->b[i].what;
+			booking_remove(x, &x->b[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t quar_expiry_count(const struct quar_expiry *x)
+{
+	return x ? x->n : 0;
+}

@@ -64,4 +64,49 @@ struct quar_stats {
 };
 void quar_get_stats(const struct quar *q, struct quar_stats *out);
 
+/*
+ * Expiry bookkeeping. The kernel expires quarantine set elements silently;
+ * the daemon books here every address it puts into the set (automatic and
+ * manual adds) with the end of its timeout, and audits the end when it
+ * comes. Apart from the failure table above because it must hold manual
+ * adds too and outlive a reload that makes a new failure table.
+ *
+ * A plain array scanned in full: the firewall lets only the peer directory
+ * and the site's servers reach the listeners, so automatic quarantines
+ * concern a few thousand addresses at most (manual ones are an operator's
+ * commands); max bounds it all the same. Time is the caller's monotonic
+ * milliseconds. No I/O.
+ */
+struct quar_expiry;
+
+struct quar_expired {
+	struct nft_prefix addr;
+	char peer[16];               /* node code; "" when not known */
+	uint32_t timeout_s;          /* as added; 0 when not known */
+};
+
+struct quar_expiry *quar_expiry_new(size_t max);
+void quar_expiry_free(struct quar_expiry *x);
+
+/* addr is in the set until until_ms. Booking an address again replaces
+ * its deadline, peer and timeout (a re-add restarts the kernel's timer).
+ * False when it cannot be booked: bad address, no memory, or max reached
+ * (its end then goes unrecorded; the caller logs that). */
+bool quar_expiry_set(struct quar_expiry *x, const struct nft_prefix *addr, const char *peer,
+		     uint32_t timeout_s, int64_t until_ms);
+/* addr left the set by other means (removed by hand): its end is not an
+ * expiry. True when it was booked. */
+bool quar_expiry_drop(struct quar_expiry *x, const struct nft_prefix *addr);
+/* The kernel still holds addr at now_ms: if it is booked and due, its
+ * deadline moves to until_ms (clocks differ by a few milliseconds; an
+ * older kernel keeps the running timer of a re-added element). */
+void quar_expiry_extend(struct quar_expiry *x, const struct nft_prefix *addr, int64_t now_ms,
+			int64_t until_ms);
+/* The earliest deadline; INT64_MAX when nothing is booked. */
+int64_t quar_expiry_next(const struct quar_expiry *x);
+/* Take out one booked address whose deadline is at or before now_ms (all
+ * of them one by one with INT64_MAX). False when none is due. */
+bool quar_expiry_take(struct quar_expiry *x, int64_t now_ms, struct quar_expired *out);
+size_t quar_expiry_count(const struct quar_expiry *x);
+
 #endif

@@ -659,9 +659,13 @@ static void on_frame(void *arg, const struct insp_frame *f)
 			t->up.frames++;
 		r->total.frames_allowed++;
 		r->interval.frames_allowed++;
+		r->total.bytes_allowed += f->length;
+		r->interval.bytes_allowed += f->length;
 	} else {
 		r->total.frames_denied++;
 		r->interval.frames_denied++;
+		r->total.bytes_denied += f->length;
+		r->interval.bytes_denied += f->length;
 	}
 	if (!r->audit || !(rec = audit_rec_begin(r->audit, "message")))
 		return;
@@ -856,6 +860,11 @@ static bool flow_write(struct tunnel *t, struct flow *f)
 		d->shut = true;
 		return true;
 	}
+	/* Write-ahead: the records of these frames reach the spool file
+	 * before the frames leave, so a crash of jgwd after this point can
+	 * lose no record of a frame that was forwarded (one write(2) for
+	 * whatever this iteration inspected; nothing when it was written). */
+	audit_flush(t->r->audit);
 	n = side_write(d, relay_buf_data(&f->buf), n_fw);
 	if (n > 0) {
 		t->last_activity = ev_now(t->r->loop);

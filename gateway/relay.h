@@ -122,6 +122,7 @@ struct relay_stats {
 	uint64_t tunnels_open, tunnels_total, tunnels_rejected;
 	uint64_t egress_open, ingress_open;
 	uint64_t frames_allowed, frames_denied;
+	uint64_t bytes_allowed, bytes_denied;   /* frame lengths per verdict */
 	uint64_t bytes_in, bytes_out;      /* in: from the WAN; out: to the WAN */
 	uint64_t generation;
 	size_t buffered_bytes;

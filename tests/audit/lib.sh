@@ -1,7 +1,14 @@
 # lib.sh — shared by the audit scenarios (sourced by bash). Provides a
 # private rsyslog collector (imrelp with TLS, its own config, pid file and
-# work directory, a loopback port in 21000-21999), the PKI of conf/mkpki.sh,
-# and cleanup of everything on exit.
+# work directory, a loopback port in 21000-21999), the PKI of conf/mkpki.sh
+# plus a certificate of that CA for the collector itself, and cleanup of
+# everything on exit.
+#
+# The mirror dials the collector as "localhost" (mirror_args) and, with no
+# name given, checks that the collector's certificate names that host
+# (librelp auth mode "name"): the collector presents $W/collector.crt,
+# issued by the test CA for DNS:localhost. A gateway's certificate of the
+# same CA (collector_start PORT $PKI/131024) must be refused.
 set -eu
 B=${B:-build}
 WRITER=$B/tests/audit-writer
@@ -34,6 +41,27 @@ need_pki() {
 		|| skip "rsyslog-relp (imrelp) is not installed (make deps)"
 	mkdir -p "$(dirname "$PKI")"
 	conf/mkpki.sh "$PKI" >/dev/null
+	collector_cert
+}
+
+# The collector's certificate: issued by the test CA, subjectAltName
+# DNS:$COLLECTOR_NAME (the CN says what it is, and is not the name checked).
+COLLECTOR_NAME=localhost
+collector_cert() {
+	[ -s "$W/collector.crt" ] && return 0
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/collector.key" \
+		2>/dev/null || die "collector key"
+	openssl req -new -key "$W/collector.key" -subj "/O=jgw test/CN=jgw audit collector" \
+		-out "$W/collector.csr" 2>/dev/null || die "collector request"
+	cat >"$W/collector.ext" <<EXT
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:$COLLECTOR_NAME
+EXT
+	openssl x509 -req -in "$W/collector.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+		-set_serial "0x$(openssl rand -hex 16)" -days 30 -sha256 \
+		-extfile "$W/collector.ext" -out "$W/collector.crt" 2>/dev/null || die "collector certificate"
 }
 
 # A free loopback port in the audit range.
@@ -46,16 +74,18 @@ pick_port() {
 	die "no free port in 21000-21999"
 }
 
-# collector_start PORT: rsyslog with imrelp+TLS writing "%msgid% %msg%" lines
-# of APP-NAME jgw to $W/collector.log.
+# collector_start PORT [CERT_BASE]: rsyslog with imrelp+TLS writing
+# "%msgid% %msg%" lines of APP-NAME jgw to $W/collector.log, presenting
+# CERT_BASE.crt/.key ($W/collector by default). It listens on every address
+# of "localhost", the name the mirror dials.
 collector_start() {
-	local port=$1
+	local port=$1 cert=${2:-$W/collector}
 	mkdir -p "$W/rsyslog-work"
 	cat >"$W/rsyslog.conf" <<CONF
 global(workDirectory="$W/rsyslog-work" maxMessageSize="16k")
 module(load="imrelp" tls.tlslib="openssl")
-input(type="imrelp" port="$port" address="127.0.0.1" tls="on"
-      tls.caCert="$PKI/ca.crt" tls.myCert="$PKI/000000.crt" tls.myPrivKey="$PKI/000000.key"
+input(type="imrelp" port="$port" address="localhost" tls="on"
+      tls.caCert="$PKI/ca.crt" tls.myCert="$cert.crt" tls.myPrivKey="$cert.key"
       tls.authMode="certvalid")
 template(name="jgwonly" type="string" string="%app-name% %msgid% %msg%\n")
 if \$app-name == "jgw" then {
@@ -86,7 +116,7 @@ chain_init() {
 }
 
 mirror_args() {
-	echo "-c 127.0.0.1:$1 -C $PKI/ca.crt -E $PKI/131016.crt -K $PKI/131016.key"
+	echo "-c localhost:$1 -C $PKI/ca.crt -E $PKI/131016.crt -K $PKI/131016.key"
 }
 
 # collector_check LAST: the collector holds every seq 1..LAST, each once after

@@ -1,8 +1,9 @@
 # tests/audit/ — the audit module's tests, tools and measurements.
 #   check-audit         cmocka unit tests (tests/unit/test_audit.c)
-#   check-audit-mirror  scenarios against a real rsyslog (imrelp + TLS), a
-#                       SIGKILLed writer, a small tmpfs and failing fdatasyncs
-#                       (tests/audit/*.sh)
+#   check-audit-mirror  scenarios against a real rsyslog (imrelp + TLS), an
+#                       impostor collector, a SIGKILLed writer, a small tmpfs,
+#                       failing fdatasyncs and a large spool verified in
+#                       bounded memory (tests/audit/*.sh)
 #   bench-audit         records/s into the spool and to rsyslog
 # The test programs link the audit objects directly, so they build while
 # other parts of the gateway library are still in progress.
@@ -13,6 +14,8 @@ AUDIT_TEST_LIBS = -lrelp -lpthread -lcrypto
 
 CHECKS  += check-audit check-audit-mirror
 BENCHES += bench-audit
+# /usr/bin/time -f %M: the peak RSS of verify (t-verify-large.sh).
+DEBS    += time
 
 # fdatasync and ftruncate are wrapped in the unit tests (test_audit.c makes
 # them fail on demand: a disk that loses a write-back).

@@ -20,7 +20,17 @@ out=$("$JGWCTL" nft print "$T/gw/jgw.conf" 2>"$T/nft.err") && fail "nft print of
 [ -z "$out" ] || fail "nft print printed a ruleset for a firewall-off file"
 grep -q 'the firewall is not enabled in this configuration' "$T/nft.err" \
 	|| fail "nft print: no reason given: $(cat "$T/nft.err")"
+# A firewall that is on needs the interfaces its ports are bound to: refused
+# at the firewall block without them.
 sed 's/^firewall { enabled no; }$/firewall { enabled yes; }/' "$T/gw/jgw.conf" >"$T/gw/fw.conf"
-"$JGWCTL" nft print "$T/gw/fw.conf" | grep -q '^table inet jgw' || fail "nft print of a firewall-on file"
+fwline=$(grep -n '^firewall { enabled yes; }$' "$T/gw/fw.conf" | cut -d: -f1)
+out=$("$JGWD" -n -c "$T/gw/fw.conf" 2>&1) && fail "firewall on without interfaces accepted"
+echo "$out" | grep -q "fw.conf:$fwline:1: firewall: 'interface lan' and 'interface wan' are required" \
+	|| fail "no located error for the missing interfaces: $out"
+printf 'interface lan lan0;\ninterface wan wan0;\n' >>"$T/gw/fw.conf"
+"$JGWCTL" nft print "$T/gw/fw.conf" >"$T/fw.nft" || fail "nft print of a firewall-on file"
+grep -q '^table inet jgw' "$T/fw.nft" || fail "nft print of a firewall-on file: no table"
+grep -q 'iifname "lan0" tcp dport 22121' "$T/fw.nft" || fail "the LAN port is not bound to lan0: $(cat "$T/fw.nft")"
+grep -q 'iifname "wan0" tcp dport 22122' "$T/fw.nft" || fail "the WAN port is not bound to wan0"
 "$JGWD" -x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad option: exit status not 2"
 exit 0

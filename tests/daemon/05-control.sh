@@ -1,5 +1,6 @@
-# The control socket: mode 0600, status/stats/peers answer, bad requests
-# are refused with a reason, quarantine without a firewall says so.
+# The control socket: mode 0600, status/stats/peers answer (the audit's
+# key and spool alarms included), bad requests are refused with a reason,
+# quarantine without a firewall says so.
 . "$(dirname "$0")/lib.sh"
 
 write_conf gw 131016 22181 22182 22183 130001 22192
@@ -7,6 +8,14 @@ start_jgwd gw
 [ "$(stat -c %a "$T/gw/control.sock")" = 600 ] || fail "control socket mode is not 0600"
 ctl gw stats | grep -q '^tunnels_open 0$' || fail "stats: tunnels_open"
 ctl gw stats | grep -q '^frames_denied 0$' || fail "stats: frames_denied"
+ctl gw stats | grep -q '^bytes_allowed 0$' || fail "stats: bytes_allowed"
+ctl gw stats | grep -q '^bytes_denied 0$' || fail "stats: bytes_denied"
+# The audit's alarms that need a person are shown to netops, "no" normally.
+for cmd in status stats; do
+	out=$(ctl gw $cmd)
+	echo "$out" | grep -q '^audit_key_alarm no$' || fail "$cmd: no audit_key_alarm no: $out"
+	echo "$out" | grep -q '^audit_spool_broken no$' || fail "$cmd: no audit_spool_broken no: $out"
+done
 ctl gw peers | grep -q '^peer 130001 role prefecture tunnels 0 addr 127.0.0.1:22192$' \
 	|| fail "peers: $(ctl gw peers)"
 out=$(ctl gw quarantine list 2>&1) && fail "quarantine without firewall succeeded"

@@ -19,9 +19,12 @@ ip -n "$st" addr add 10.77.0.99/24 dev "jg-qb$$"
 ip -n "$ns" link set "jg-qa$$" up
 ip -n "$st" link set "jg-qb$$" up
 
+# The site servers are on lo; the WAN is the veth to the stranger.
 write_conf gw 131016 22401 22402 22403 130001 22412 131016 \
 	'firewall { enabled yes; table "jgwtest"; keep-on-stop no; drop-interval 1s;
-	quarantine after 2 failures within 60s for 30s; }'
+	quarantine after 2 failures within 60s for 30s; }
+interface lan lo;
+interface wan "jg-qa'$$'";'
 sed -i '/^firewall { enabled no; }$/d' "$T/gw/jgw.conf"
 ip netns exec "$ns" "$JGWD" -d -c "$T/gw/jgw.conf" >"$T/gw/jgwd.log" 2>&1 &
 PID_gw=$!

@@ -47,7 +47,9 @@ ip netns add "$ns" 2>/dev/null || skip "cannot create network namespaces here"
 JG_NETNS+=("$ns")
 ip -n "$ns" link set lo up
 write_conf fw 131016 22521 22522 22523 130001 22532 131016 \
-	'firewall { enabled yes; table "jgwpriv"; keep-on-stop no; }'
+	'firewall { enabled yes; table "jgwpriv"; keep-on-stop no; }
+interface lan lan0;
+interface wan wan0;'
 sed -i '/^firewall { enabled no; }$/d' "$T/fw/jgw.conf"
 private_world fw
 ip netns exec "$ns" "$JGWD" -d -c "$T/fw/jgw.conf" >"$T/fw/jgwd.log" 2>&1 &

@@ -18,7 +18,9 @@ ip netns add "$ns" 2>/dev/null || skip "cannot create network namespaces here"
 JG_NETNS+=("$ns")
 ip -n "$ns" link set lo up
 write_conf unit 131016 22541 22542 22543 130001 22552 131016 \
-	'firewall { enabled yes; table "jgwunit"; keep-on-stop no; }'
+	'firewall { enabled yes; table "jgwunit"; keep-on-stop no; }
+interface lan lan0;
+interface wan wan0;'
 sed -i '/^firewall { enabled no; }$/d' "$T/unit/jgw.conf"
 d=$T/unit
 mkdir -p "$d/pki"

@@ -22,6 +22,9 @@ echo "$out" | grep -q '1 error, configuration rejected' || fail "jgwctl check: n
 grep -Eq "$want" "$T/gw/jgwd.log" || fail "start: error not logged with its location"
 [ -e "$T/gw/control.sock" ] && fail "a refused start left its control socket"
 audit_has gw '"event":"config".*"action":"reject".*names node 131024' || fail "start: no config reject record"
+sha=$(sha256sum "$T/gw/jgw.conf" | cut -d' ' -f1)
+audit_has gw "\"action\":\"reject\",\"sha256\":\"$sha\".*names node 131024" \
+	|| fail "start: the reject record does not carry the file's sha256 $sha"
 
 # A key that is not the certificate's: located at `tls key`.
 cp "$T/gw/jgw.conf" "$T/gw/wrong.conf"
@@ -40,6 +43,9 @@ sed -i "s|/131016\.crt\"|/131024.crt\"|; s|/131016\.key\"|/131024.key\"|" "$T/gw
 out=$(ctl gw reload 2>&1) && fail "reload to another node's certificate accepted"
 echo "$out" | grep -Eq "reload rejected: .*$want" || fail "reload: error not located: $out"
 [ "$(status_of gw generation)" = 1 ] || fail "generation changed after a rejected reload"
+sha=$(sha256sum "$T/gw/jgw.conf" | cut -d' ' -f1)
+wait_for 30 audit_has gw "\"action\":\"reject\",\"sha256\":\"$sha\".*names node 131024" \
+	|| fail "reload: the reject record does not carry the rejected file's sha256 $sha"
 rejects() { cat "$T/gw"/spool/* | grep -c '"event":"config".*"action":"reject".*names node 131024'; }
 wait_for 30 bash -c "[ \$(cat '$T/gw'/spool/* | grep -c '\"action\":\"reject\".*names node 131024') -ge 2 ]" \
 	|| fail "reload: no config reject record (start and reload: $(rejects))"

@@ -21,6 +21,7 @@ audit {
 	collector {
 		host 127.0.0.1;
 		port 24514;
+		name "collector.jgw.test";
 		ca "pki/ca.crt";
 		certificate "pki/130001.crt";
 		key "pki/130001.key";
@@ -35,8 +36,8 @@ cat >"$C/rsyslog.conf" <<EOC
 global(workDirectory="$C/work" maxMessageSize="16k")
 module(load="imrelp" tls.tlslib="openssl")
 input(type="imrelp" port="24514" address="127.0.0.1" tls="on"
-      tls.caCert="$NS_WORK/pki/ca.crt" tls.myCert="$NS_WORK/pki/000000.crt"
-      tls.myPrivKey="$NS_WORK/pki/000000.key" tls.authMode="certvalid")
+      tls.caCert="$NS_WORK/pki/ca.crt" tls.myCert="$NS_WORK/pki/collector.crt"
+      tls.myPrivKey="$NS_WORK/pki/collector.key" tls.authMode="certvalid")
 template(name="raw" type="string" string="%app-name% %msgid% %msg%\n")
 action(type="omfile" file="$C/collector.log" template="raw")
 EOC

@@ -1569,6 +1569,184 @@ test_tamper_seq_changed(void **state)
 	lines_free(&L);
 }
 
+/* ---------- verify: streaming, file by file ---------- */
+
+/* The verifier reads the files one after the other and keeps only the
+ * chain state: what tells a changed record from a forged one (the next
+ * record) and a reordering from a gap (a later record) is found across a
+ * file boundary too, and duplicates are recognised across files. */
+static void
+test_verify_across_files(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 20);   /* 20 messages and the shutdown seal */
+	char p1[400], p2[400], *out;
+	const char *paths[] = { p1, p2 };
+	snprintf(p1, sizeof(p1), "%s/part1.jsonl", f->dir);
+	snprintf(p2, sizeof(p2), "%s/part2.jsonl", f->dir);
+	write_file(p1, L.v, 10);
+	write_file(p2, L.v + 10, L.n - 10);
+	assert_int_equal(verify(f->k0, paths, 2, &out), 0);
+	assert_non_null(strstr(out, "21 records, seq 1..21"));
+	free(out);
+
+	/* The last record of the first file altered: the next file's first
+	 * record still chains to it as written. */
+	char *v = strstr(L.v[9], "\"verdict\":\"allow\"");
+	v[11] = 'A';
+	write_file(p1, L.v, 10);
+	assert_int_equal(verify(f->k0, paths, 2, &out), 1);
+	if (!strstr(out, "part1.jsonl:10: seq 10: changed: the record was altered"))
+		fail_msg("%s", out);
+	free(out);
+	v[11] = 'a';
+	write_file(p1, L.v, 10);
+
+	/* Seq 11 moved behind seq 12, at the start of the second file. */
+	char *t = L.v[10];
+	L.v[10] = L.v[11];
+	L.v[11] = t;
+	write_file(p2, L.v + 10, L.n - 10);
+	assert_int_equal(verify(f->k0, paths, 2, &out), 1);
+	if (!strstr(out, "part2.jsonl:1: seq 12: reordered: it comes before seq 11"))
+		fail_msg("%s", out);
+	free(out);
+	L.v[11] = L.v[10];
+	L.v[10] = t;
+
+	/* A collector's copy in two files that overlap: the second begins with
+	 * the last four records of the first, identical, then goes on. */
+	write_file(p1, L.v, 12);
+	write_file(p2, L.v + 8, L.n - 8);
+	assert_int_equal(verify(f->k0, paths, 2, &out), 0);
+	if (!strstr(out, "21 records, seq 1..21, epochs 1..1, 4 duplicates skipped"))
+		fail_msg("%s", out);
+	free(out);
+	/* ... and one of those copies differs from the record first seen. */
+	char *copy[32];
+	size_t n = 0;
+	for (size_t i = 8; i < L.n; i++)
+		copy[n++] = L.v[i];
+	char *changed = strdup(L.v[9]);
+	v = strstr(changed, "\"verdict\":\"allow\"");
+	v[11] = 'A';
+	copy[1] = changed;
+	write_file(p2, copy, n);
+	assert_int_equal(verify(f->k0, paths, 2, &out), 1);
+	if (!strstr(out, "part2.jsonl:2: seq 10: changed: seq 10 was seen before with other content"))
+		fail_msg("%s", out);
+	free(out);
+	free(changed);
+	lines_free(&L);
+}
+
+/* Lines are read a bounded length at a time: a line longer than any record
+ * is malformed (its length is counted, not kept), and a long run of NUL
+ * bytes at the end of a file (a power cut) is a torn tail. */
+static void
+test_verify_long_lines(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 5);
+	char path[400], *out;
+	snprintf(path, sizeof(path), "%s/long.jsonl", f->dir);
+	size_t big = 100000;
+	char *junk = malloc(big + 1);
+	assert_non_null(junk);
+	memset(junk, 'x', big);
+	junk[big] = '\0';
+
+	char *v[16];
+	size_t n = 0;
+	for (size_t i = 0; i < 3; i++)
+		v[n++] = L.v[i];
+	v[n++] = junk;
+	for (size_t i = 3; i < L.n; i++)
+		v[n++] = L.v[i];
+	write_file(path, v, n);
+	assert_int_equal(verify_one(f, path, &out), 1);
+	if (!strstr(out, "long.jsonl:4: malformed: not an audit record line (100000 bytes, "
+	                 "longer than any record)"))
+		fail_msg("%s", out);
+	free(out);
+
+	/* The whole spool, then NULs to the end of the file. */
+	write_file(path, L.v, L.n);
+	FILE *fp = fopen(path, "a");
+	assert_non_null(fp);
+	for (size_t i = 0; i < big; i++)
+		fputc('\0', fp);
+	fclose(fp);
+	assert_int_equal(verify_one(f, path, &out), 3);
+	if (!strstr(out, "long.jsonl:7: warning: torn tail: 100000 bytes of a partial record") ||
+	    !strstr(out, "6 records, seq 1..6"))
+		fail_msg("%s", out);
+	free(out);
+	free(junk);
+	lines_free(&L);
+}
+
+static int
+teardown_window(void **state)
+{
+	audit_verify_dup_window = AUDIT_DUP_WINDOW;
+	return teardown(state);
+}
+
+/* A copy is compared with the first one through a hash kept for the last
+ * audit_verify_dup_window records (bounded memory); a seq that comes back
+ * after more newer records than that cannot be compared and is refused. */
+static void
+test_verify_dup_window(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 20);   /* seq 1..21 */
+	char *v[32], *out;
+	size_t n = 0;
+	audit_verify_dup_window = 8;
+	for (size_t i = 0; i < L.n; i++)
+		v[n++] = L.v[i];
+	v[n++] = L.v[17];                      /* seq 18: 3 newer records */
+	char path[400];
+	snprintf(path, sizeof(path), "%s/tampered.jsonl", f->dir);
+	write_file(path, v, n);
+	assert_int_equal(verify_one(f, path, &out), 3);   /* skipped; the tail is a copy */
+	if (!strstr(out, "1 duplicates skipped"))
+		fail_msg("%s", out);
+	free(out);
+	v[n - 1] = L.v[13];                    /* seq 14: 7 newer, the oldest compared */
+	write_file(path, v, n);
+	assert_int_equal(verify_one(f, path, &out), 3);
+	free(out);
+	v[n - 1] = L.v[12];                    /* seq 13: 8 newer, out of the window */
+	expect_bad(f, v, n, "seq 13: reordered: seq 13 reappears after 8 newer records; "
+	           "a copy is compared with the first only within the last 8");
+	lines_free(&L);
+}
+
+/* The mirror checks the collector's certificate by name: with an address
+ * as host, a name must be given, or the mirror (and audit_open) refuses to
+ * start rather than accept any certificate of the CA. */
+static void
+test_mirror_needs_collector_name(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	char err[512] = "";
+	p.collector_port = 1;   /* nothing listens there: the mirror only retries */
+	p.collector_ca = p.collector_cert = p.collector_key = f->k0;
+	static const char *const addrs[] = { "127.0.0.1", "::1" };
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		p.collector_host = addrs[i];
+		assert_null(audit_open(&p, err, sizeof(err)));
+		if (!strstr(err, "is an address and no name is given"))
+			fail_msg("%s", err);
+	}
+	p.collector_name = "collector.example";
+	struct audit *a = open_ok(&p);
+	audit_close(a);
+}
+
 int
 main(void)
 {
@@ -1604,6 +1782,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tail_follow_rotation_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_cut_after_epoch_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_seq_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_across_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_long_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_dup_window, setup, teardown_window),
+		cmocka_unit_test_setup_teardown(test_mirror_needs_collector_name, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

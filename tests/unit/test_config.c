@@ -244,8 +244,9 @@ static void test_defaults(void **state)
 	(void)state;
 	assert_string_equal(ep(&cfg->lan_listen), "0.0.0.0:7000");
 	assert_string_equal(ep(&cfg->wan_listen), "0.0.0.0:7443");
-	assert_null(cfg->lan_ifname);
-	assert_null(cfg->wan_ifname);
+	/* Not defaults: a firewall that is on needs them (firewall-interfaces.conf). */
+	assert_string_equal(cfg->lan_ifname, "lan0");
+	assert_string_equal(cfg->wan_ifname, "wan0");
 	assert_true(cfg->has_juki);
 	assert_false(cfg->has_fuhyo);
 	/* Without lan-allow, the local servers are the LAN sources allowed. */
@@ -692,7 +693,8 @@ static void test_bom_crlf_columns(void **state)
 	assert_non_null(f);
 	fputs("\xEF\xBB\xBF# 千代田区\r\nsite 131016;\r\ncatalog \"catalog.jcat\";\r\n"
 	      "tls { certificate \"pki/131016.crt\"; key \"pki/131016.key\"; ca \"pki/ca.crt\"; }\r\n"
-	      "server juki 10.16.0.10 port 7101;\r\npeer 130001 { address 10.77.0.13; } # 東京都\r\n", f);
+	      "server juki 10.16.0.10 port 7101; interface lan lan0; interface wan wan0;\r\n"
+	      "peer 130001 { address 10.77.0.13; } # 東京都\r\n", f);
 	fclose(f);
 	struct jgw_config *cfg = load_ok("good/bom.gen");
 	assert_string_equal(cfg->site, "131016");
@@ -707,6 +709,121 @@ static void test_bom_crlf_columns(void **state)
 	snprintf(expect, sizeof(expect), "%s:7:26: unknown keyword 'sitee'", at("good/bom.gen"));
 	assert_string_equal(e.msg[0], expect);
 	errors_free(&e);
+}
+
+/* ---- firewall interfaces and the collector's name ------------------------ */
+
+/* Writes good/NAME: a loadable site (as minimal.conf, without interfaces)
+ * followed by extra; returns its path. */
+static const char *write_site(const char *name, const char *extra)
+{
+	char rel[128];
+	FILE *f;
+
+	snprintf(rel, sizeof(rel), "good/%s", name);
+	f = fopen(at(rel), "w");
+	assert_non_null(f);
+	fprintf(f, "site 131016;\ncatalog \"catalog.jcat\";\n"
+		"tls { certificate \"pki/131016.crt\"; key \"pki/131016.key\"; ca \"pki/ca.crt\"; }\n"
+		"server juki 10.16.0.10 port 7101;\npeer 130001 { address 10.77.0.13; }\n%s", extra);
+	fclose(f);
+	return at(rel);
+}
+
+/* Loads path expecting exactly one error, "where:POS: ..." containing text. */
+static void expect_one_error_in(const char *path, const char *where, const char *pos,
+				const char *text)
+{
+	struct errors e = { .n = 0 };
+	char want[PATH_MAX + 32];
+
+	assert_null(cfg_load(path, collect, &e));
+	snprintf(want, sizeof(want), "%s:%s: ", where, pos);
+	if (e.n != 1 || strncmp(e.msg[0], want, strlen(want)) != 0 || !strstr(e.msg[0], text)) {
+		print_message("want one error \"%s%s\"\n", want, text);
+		print_errors(&e);
+		fail();
+	}
+	errors_free(&e);
+}
+
+static void expect_one_error(const char *path, const char *pos, const char *text)
+{
+	expect_one_error_in(path, path, pos, text);
+}
+
+static void test_firewall_interfaces(void **state)
+{
+	struct jgw_config *cfg;
+	struct nft_policy p;
+	const char *path;
+
+	(void)state;
+	/* The firewall is on by default: no block at all still needs both. */
+	path = write_site("fw-default.gen", "");
+	expect_one_error(path, "1:1", "'interface lan' and 'interface wan' are required when "
+			 "the firewall is enabled");
+	path = write_site("fw-nolan.gen", "interface wan wan0;\nfirewall { rate 10; }\n");
+	expect_one_error(path, "7:1", "firewall: 'interface lan' is required");
+	/* The block in an included file is where the error points. */
+	FILE *f = fopen(at("good/fw-inc.inc"), "w");
+	assert_non_null(f);
+	fputs("# policy\n  firewall { enabled yes; }\n", f);
+	fclose(f);
+	path = write_site("fw-include.gen", "interface lan lan0;\ninclude \"fw-inc.inc\";\n");
+	expect_one_error_in(path, at("good/fw-inc.inc"), "2:3", "'interface wan' is required");
+	/* Off: no interface needed (and none in the policy). */
+	write_site("fw-off.gen", "firewall { enabled no; }\n");
+	cfg = load_ok("good/fw-off.gen");
+	assert_false(cfg->firewall.enabled);
+	assert_null(cfg->lan_ifname);
+	cfg_free(cfg);
+	/* On with both: the ports are bound to them. */
+	write_site("fw-on.gen", "interface lan lan0;\ninterface wan wan0;\nfirewall { enabled yes; }\n");
+	cfg = load_ok("good/fw-on.gen");
+	assert_true(cfg_nft_policy(cfg, &p));
+	assert_string_equal(p.lan_if, "lan0");
+	assert_string_equal(p.wan_if, "wan0");
+	cfg_free(cfg);
+}
+
+static void test_collector_name(void **state)
+{
+	static const char *const bad[] = {
+		"131024", "*.example", "bad-.example", "-bad.example", "a..example",
+		"collector.example.", "a_b.example", "x.",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+	};
+	static const char collector[] =
+		"interface lan lan0;\ninterface wan wan0;\n"
+		"audit { collector { host 10.99.0.20; %s ca \"pki/ca.crt\";\n"
+		"\tcertificate \"pki/131016.crt\"; key \"pki/131016.key\"; } }\n";
+	char extra[512];
+	struct jgw_config *cfg;
+
+	(void)state;
+	snprintf(extra, sizeof(extra), collector, "name \"collector.example\";");
+	write_site("name-quoted.gen", extra);
+	cfg = load_ok("good/name-quoted.gen");
+	assert_true(cfg->audit.has_collector);
+	assert_string_equal(cfg->audit.collector_host, "10.99.0.20");
+	assert_string_equal(cfg->audit.collector_name, "collector.example");
+	cfg_free(cfg);
+	snprintf(extra, sizeof(extra), collector, "name audit-1.jgw.example;");
+	write_site("name-word.gen", extra);
+	cfg = load_ok("good/name-word.gen");
+	assert_string_equal(cfg->audit.collector_name, "audit-1.jgw.example");
+	cfg_free(cfg);
+	/* Required with a collector: the host is an address, never a name. */
+	snprintf(extra, sizeof(extra), collector, "");
+	expect_one_error(write_site("name-none.gen", extra), "8:9", "audit collector: no 'name'");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char stmt[128], text[160];
+		snprintf(stmt, sizeof(stmt), "name \"%s\";", bad[i]);
+		snprintf(extra, sizeof(extra), collector, stmt);
+		snprintf(text, sizeof(text), "audit collector name: '%s' is not a host name", bad[i]);
+		expect_one_error(write_site("name-bad.gen", extra), "8:43", text);
+	}
 }
 
 /* ---- jgwctl check ------------------------------------------------------- */
@@ -791,6 +908,8 @@ int main(void)
 		cmocka_unit_test(test_bom_crlf_columns),
 		cmocka_unit_test(test_relative_top_file),
 		cmocka_unit_test(test_ctl_check),
+		cmocka_unit_test(test_firewall_interfaces),
+		cmocka_unit_test(test_collector_name),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);

@@ -1,6 +1,7 @@
 /*
  * test_quar.c — gateway/quar.c: N failures within T seconds, quarantine for
- * D, bounded table with eviction of the quietest address.
+ * D, bounded table with eviction of the quietest address; the expiry
+ * bookkeeping (what is due when, removed by hand, re-added, still held).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -262,6 +263,127 @@ static void test_bad_input(void **state)
 	quar_free(NULL);
 }
 
+/* ---- expiry bookkeeping ---- */
+
+static void test_expiry_due_in_order(void **state)
+{
+	struct quar_expiry *x = quar_expiry_new(16);
+	struct nft_prefix a = addr("10.77.0.1"), b = addr("2001:db8::7");
+	struct quar_expired e;
+	(void)state;
+	assert_non_null(x);
+	assert_true(quar_expiry_next(x) == INT64_MAX);
+	assert_false(quar_expiry_take(x, INT64_MAX, &e));
+	assert_true(quar_expiry_set(x, &a, "130001", 2, 3000));
+	assert_true(quar_expiry_set(x, &b, NULL, 5, 6000));
+	assert_int_equal(quar_expiry_count(x), 2);
+	assert_true(quar_expiry_next(x) == 3000);
+	assert_false(quar_expiry_take(x, 2999, &e));
+	assert_true(quar_expiry_take(x, 3000, &e));            /* at the deadline */
+	assert_true(e.addr.family == a.family && memcmp(e.addr.addr, a.addr, 4) == 0);
+	assert_int_equal(e.addr.len, 32);
+	assert_string_equal(e.peer, "130001");
+	assert_int_equal(e.timeout_s, 2);
+	assert_false(quar_expiry_take(x, 5999, &e));           /* once only */
+	assert_true(quar_expiry_next(x) == 6000);
+	assert_true(quar_expiry_take(x, 7000, &e));
+	assert_string_equal(e.peer, "");
+	assert_int_equal(e.timeout_s, 5);
+	assert_int_equal(e.addr.len, 128);
+	assert_int_equal(quar_expiry_count(x), 0);
+	quar_expiry_free(x);
+}
+
+/* Removed by hand: its end is not an expiry. */
+static void test_expiry_drop(void **state)
+{
+	struct quar_expiry *x = quar_expiry_new(16);
+	struct nft_prefix a = addr("10.77.0.1"), b = addr("10.77.0.2");
+	struct quar_expired e;
+	(void)state;
+	assert_true(quar_expiry_set(x, &a, NULL, 2, 3000));
+	assert_true(quar_expiry_set(x, &b, NULL, 2, 3000));
+	assert_true(quar_expiry_drop(x, &a));
+	assert_false(quar_expiry_drop(x, &a));
+	assert_true(quar_expiry_take(x, 10000, &e));
+	assert_int_equal(e.addr.addr[3], 2);
+	assert_false(quar_expiry_take(x, 10000, &e));
+	quar_expiry_free(x);
+}
+
+/* Re-added with a new timeout: one booking, the new deadline. */
+static void test_expiry_readd(void **state)
+{
+	struct quar_expiry *x = quar_expiry_new(16);
+	struct nft_prefix a = addr("10.77.0.1");
+	struct quar_expired e;
+	(void)state;
+	assert_true(quar_expiry_set(x, &a, "130001", 2, 3000));
+	assert_true(quar_expiry_set(x, &a, NULL, 10, 11000));
+	assert_int_equal(quar_expiry_count(x), 1);
+	assert_false(quar_expiry_take(x, 3000, &e));
+	assert_true(quar_expiry_take(x, 11000, &e));
+	assert_int_equal(e.timeout_s, 10);
+	assert_string_equal(e.peer, "");
+	quar_expiry_free(x);
+}
+
+/* Still in the kernel set when due: later. Not due, or not booked: no change. */
+static void test_expiry_extend(void **state)
+{
+	struct quar_expiry *x = quar_expiry_new(16);
+	struct nft_prefix a = addr("10.77.0.1"), b = addr("10.77.0.2");
+	struct quar_expired e;
+	(void)state;
+	assert_true(quar_expiry_set(x, &a, NULL, 2, 3000));
+	quar_expiry_extend(x, &a, 2000, 9000);                 /* not due yet */
+	assert_true(quar_expiry_next(x) == 3000);
+	quar_expiry_extend(x, &a, 3005, 3105);
+	assert_true(quar_expiry_next(x) == 3105);
+	assert_false(quar_expiry_take(x, 3005, &e));
+	quar_expiry_extend(x, &b, 3005, 9000);                 /* not booked */
+	assert_int_equal(quar_expiry_count(x), 1);
+	assert_true(quar_expiry_take(x, 3105, &e));
+	quar_expiry_free(x);
+}
+
+/* Bounded: past max a booking is refused (the caller logs it); removing
+ * makes room again. Bad input is refused. */
+static void test_expiry_bounded(void **state)
+{
+	struct quar_expiry *x = quar_expiry_new(100);
+	struct nft_prefix bad = { .family = 0 }, a;
+	struct quar_expired e;
+	char s[32];
+	int took = 0;
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		snprintf(s, sizeof s, "10.9.%d.%d", i / 256, i % 256);
+		a = addr(s);
+		assert_true(quar_expiry_set(x, &a, NULL, 1, 1000 + i));
+	}
+	a = addr("10.10.0.1");
+	assert_false(quar_expiry_set(x, &a, NULL, 1, 1));
+	a = addr("10.9.0.5");
+	assert_true(quar_expiry_set(x, &a, NULL, 1, 1));       /* a re-add needs no room */
+	assert_true(quar_expiry_next(x) == 1);
+	while (quar_expiry_take(x, 1050, &e))
+		took++;
+	assert_int_equal(took, 51);
+	assert_int_equal(quar_expiry_count(x), 49);
+	a = addr("10.10.0.1");
+	assert_true(quar_expiry_set(x, &a, NULL, 1, 1));
+	assert_false(quar_expiry_set(x, &bad, NULL, 1, 1));
+	assert_false(quar_expiry_set(x, NULL, NULL, 1, 1));
+	assert_false(quar_expiry_set(NULL, &a, NULL, 1, 1));
+	assert_false(quar_expiry_drop(x, &bad));
+	assert_false(quar_expiry_take(NULL, INT64_MAX, &e));
+	assert_true(quar_expiry_next(NULL) == INT64_MAX);
+	quar_expiry_extend(NULL, &a, 0, 0);
+	quar_expiry_free(x);
+	quar_expiry_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +399,11 @@ int main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_expiry_due_in_order),
+		cmocka_unit_test(test_expiry_drop),
+		cmocka_unit_test(test_expiry_readd),
+		cmocka_unit_test(test_expiry_extend),
+		cmocka_unit_test(test_expiry_bounded),
 	};
 	return cmocka_run_group_tests_name("quar", tests, NULL, NULL);
 }
