@@ -57,6 +57,7 @@ static const char *const reason_names[INSP_REASON_COUNT] = {
 	[INSP_GAP] = "gap",
 	[INSP_OVERLAP_CONFLICT] = "overlap-conflict",
 	[INSP_BAD_REF] = "bad-ref",
+	[INSP_SYSTEM_MISMATCH] = "system-mismatch",
 };
 
 const char *insp_reason_name(enum insp_reason reason)
@@ -81,6 +82,8 @@ struct side {
 	uint64_t allowed;                /* end of the last allowed frame */
 	uint64_t frames;                 /* frames started */
 	uint64_t last_seq;
+	uint64_t first_seq;              /* of the first frame whose header passed */
+	bool has_first;
 	enum st st;
 
 	struct insp_frame fr;            /* the frame under inspection */
@@ -121,6 +124,8 @@ struct insp_conn {
 	bool has_peer;
 	bool denied;
 	bool has_pair;
+	bool midstream;                  /* the capture joined late: insp_conn_set_midstream */
+	enum cat_system system;          /* 0 until a system-specific frame came */
 	jmsg_node pair_lan_sender, pair_lan_receiver;  /* as seen from the LAN */
 	jmsg_node first_receiver;
 	struct side side[2];
@@ -165,6 +170,35 @@ bool insp_conn_set_peer(struct insp_conn *c, const char *peer)
 	memcpy(c->peer, peer, sizeof(jmsg_node));
 	c->has_peer = true;
 	return true;
+}
+
+enum cat_system insp_conn_system(const struct insp_conn *c)
+{
+	return c->system;
+}
+
+bool insp_conn_set_system(struct insp_conn *c, enum cat_system system)
+{
+	if (c == NULL || c->magic != INSP_MAGIC ||
+	    (system != CAT_SYS_JUKI && system != CAT_SYS_FUHYO))
+		return false;
+	if (c->system)
+		return c->system == system;
+	c->system = system;
+	return true;
+}
+
+bool insp_conn_set_midstream(struct insp_conn *c)
+{
+	if (c == NULL || c->magic != INSP_MAGIC || c->side[0].offset || c->side[1].offset)
+		return false;
+	c->midstream = true;
+	return true;
+}
+
+size_t insp_conn_memory(const struct insp_conn *c)
+{
+	return sizeof(*c) + (c->table[0].cap + c->table[1].cap) * sizeof(struct pending);
 }
 
 static void side_wipe(struct side *s)
@@ -351,11 +385,32 @@ static enum insp_reason check_pair(const struct insp_conn *c, enum insp_dir dir,
 	return INSP_OK;
 }
 
+/* One connection carries one system (catalog.md): the far end relays it to
+ * the local server of that system. System-less types (ack, nack, keepalive)
+ * go with either. The first one fixes it, in header_accept. */
+static enum insp_reason check_system(const struct insp_conn *c, const struct cat_type *t)
+{
+	return t->system && c->system && t->system != c->system ? INSP_SYSTEM_MISMATCH : INSP_OK;
+}
+
+/* Midstream only: nothing seen from the other direction yet, or only frames
+ * after the one this answers — its request predates the capture. */
+static bool predates_capture(const struct insp_conn *c, enum insp_dir dir, uint64_t ref)
+{
+	const struct side *other = &c->side[!dir];
+
+	return c->midstream && (!other->has_first || ref < other->first_seq);
+}
+
 static enum insp_reason check_state(struct insp_conn *c, enum insp_dir dir,
-				    const struct cat_type *t, uint64_t ref)
+				    const struct cat_type *t, struct insp_frame *f)
 {
 	if (t->pattern == CAT_RESPONSE) {
-		struct pending *p = table_find(&c->table[!dir], ref);
+		struct pending *p = table_find(&c->table[!dir], f->ref);
+		if (p == NULL && predates_capture(c, dir, f->ref)) {
+			f->unverified = true;
+			return INSP_OK;
+		}
 		if (p == NULL || !cat_answers(t, p->type))
 			return INSP_UNSOLICITED_RESPONSE;
 		if (p->answered)
@@ -443,8 +498,9 @@ static enum insp_reason header_check(struct insp_conn *c, enum insp_dir dir, str
 			node_copy(f->receiver, rcv);
 		if ((r = check_parties(c, dir, snd, rcv)) != INSP_OK ||
 		    (r = check_pair(c, dir, snd, rcv)) != INSP_OK ||
+		    (r = check_system(c, s->type)) != INSP_OK ||
 		    (r = check_direction(c, dir, s->type, snd, rcv)) != INSP_OK ||
-		    (r = check_state(c, dir, s->type, f->ref)) != INSP_OK)
+		    (r = check_state(c, dir, s->type, f)) != INSP_OK)
 			return r;
 		return INSP_OK;
 	}
@@ -458,6 +514,12 @@ static void header_accept(struct insp_conn *c, enum insp_dir dir, struct side *s
 	const uint8_t *snd = s->hdr + JMSG_OFF_SENDER, *rcv = s->hdr + JMSG_OFF_RECEIVER;
 
 	s->last_seq = s->fr.seq;
+	if (!s->has_first) {
+		s->first_seq = s->fr.seq;
+		s->has_first = true;
+	}
+	if (!c->system)
+		c->system = s->type->system;
 	if (!c->has_pair) {
 		node_copy(c->pair_lan_sender, dir == INSP_FROM_LAN ? snd : rcv);
 		node_copy(c->pair_lan_receiver, dir == INSP_FROM_LAN ? rcv : snd);
@@ -783,6 +845,7 @@ static void verdict(struct feed_ctx *x, struct side *s, enum insp_reason r)
 		}
 	}
 	if (!f->allowed) {
+		f->unverified = false;   /* a deny is a deny, whatever it answered */
 		x->c->denied = true;
 		side_wipe(s);
 	}

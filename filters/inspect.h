@@ -36,6 +36,10 @@ enum insp_reason {
 	INSP_GAP, INSP_OVERLAP_CONFLICT,
 	/* "bad-ref": a request or notice whose ref is not 0 (wire.md §2). */
 	INSP_BAD_REF,
+	/* "system-mismatch": a frame of one system (0x01xx 住基ネット, 0x02xx
+	 * 附票連携システム) on a connection that carries the other one: the far
+	 * end relays a connection to one local server, chosen by its system. */
+	INSP_SYSTEM_MISMATCH,
 	INSP_REASON_COUNT
 };
 
@@ -71,6 +75,10 @@ struct insp_frame {
 	jmsg_node sender, receiver;  /* "" until the header is complete */
 	uint32_t records;            /* 0x8001 containers in the body */
 	bool allowed;
+	/* Allowed, but its answer could not be checked: a response, on a
+	 * connection the capture joined midstream, to a request from before the
+	 * capture began (insp_conn_set_midstream). Never set live. */
+	bool unverified;
 	enum insp_reason reason;     /* INSP_OK when allowed */
 	uint16_t field;              /* the tag, on INSP_BAD_VALUE (and TLV reasons) */
 };
@@ -84,6 +92,32 @@ struct insp_conn;
 struct insp_conn *insp_conn_new(const struct insp_params *params, const char *peer);
 bool insp_conn_set_peer(struct insp_conn *conn, const char *peer);
 void insp_conn_free(struct insp_conn *conn);
+
+/*
+ * The system (catalog.md: 0x01xx 住基ネット, 0x02xx 附票連携システム) that
+ * the connection carries: fixed by the first frame of a system-specific
+ * type whose header passed, in either direction; 0 while none came.
+ * Every later frame of the other system is denied INSP_SYSTEM_MISMATCH.
+ */
+enum cat_system insp_conn_system(const struct insp_conn *conn);
+
+/* Fix the system before any frame of it came (an ingress relay that picked
+ * its only local server on keepalives alone). False if the connection
+ * already carries the other system, or system is not one. */
+bool insp_conn_set_system(struct insp_conn *conn, enum cat_system system);
+
+/*
+ * Captured traffic whose start the capture missed (jgw-replay): a response
+ * whose ref is below the first seq seen from the other direction, or that
+ * comes before any frame from there, answers a request from before the
+ * capture. It is reported allowed with `unverified` set instead of denied
+ * unsolicited-response. Only before the first byte is fed; false after.
+ */
+bool insp_conn_set_midstream(struct insp_conn *conn);
+
+/* Bytes the connection holds on the heap (the struct and its tables of
+ * unanswered requests), for callers that bound their memory. */
+size_t insp_conn_memory(const struct insp_conn *conn);
 
 /*
  * Inspect len more bytes of direction dir, with the gateway clock at now_ms

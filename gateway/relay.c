@@ -495,8 +495,6 @@ struct tunnel {
 	bool rejected;               /* ended before it opened */
 	jmsg_node peer;
 	size_t dial_next;            /* egress: next peer address to try */
-	int want_system;             /* ingress: the system of the local server */
-	bool wrong_system;           /* ingress: a frame of the other system came */
 	bool peer_counted;           /* counted in r->peers under t->peer */
 	char cert_serial[80], cert_sha256[72];
 	const char *tls_version, *cipher;
@@ -618,40 +616,15 @@ static const char *hex16(uint16_t v, char out[7])
 	return out;
 }
 
-/*
- * Ingress: one TCP connection to one local server carries the whole
- * tunnel, chosen by the first frame's system. A later frame of the other
- * system would reach the wrong server; the engine knows nothing of servers,
- * so the relay denies it here. False when f must be denied.
- */
-static bool frame_system_ok(struct tunnel *t, const struct insp_frame *f)
-{
-	if (!t->ingress || f->dir != INSP_FROM_WAN || !f->allowed || !f->system)
-		return true;
-	if (!t->want_system)
-		t->want_system = (int)f->system;
-	return (int)f->system == t->want_system;
-}
-
 /* One record per frame verdict; the frame's fields never reach it. */
 static void on_frame(void *arg, const struct insp_frame *f)
 {
 	struct tunnel *t = arg;
 	struct relay *r = t->r;
 	struct audit_rec *rec;
-	const char *reason = NULL;
 	bool allowed = f->allowed;
 	char hex[8];
 
-	/* After a relay deny the engine goes on with the rest of the read;
-	 * for the audit trail, as after its own denies, nothing follows. */
-	if (t->wrong_system)
-		return;
-	if (!frame_system_ok(t, f)) {
-		t->wrong_system = true;
-		allowed = false;
-		reason = "system-mismatch";
-	}
 	if (allowed) {
 		if (f->dir == INSP_FROM_WAN)
 			t->down.frames++;
@@ -682,9 +655,7 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	audit_rec_u64(rec, "bytes", f->length);
 	audit_rec_u64(rec, "records", f->records);
 	audit_rec_str(rec, "verdict", allowed ? "allow" : "deny");
-	if (reason) {
-		audit_rec_str(rec, "reason", reason);
-	} else if (!allowed) {
+	if (!allowed) {
 		audit_rec_str(rec, "reason", insp_reason_name(f->reason));
 		if (f->field) {
 			audit_rec_str(rec, "field", hex16(f->field, hex));
@@ -800,10 +771,7 @@ static bool flow_read(struct tunnel *t, struct flow *f)
 		t->last_activity = ev_now(t->r->loop);
 		relay_buf_commit(&f->buf, (size_t)n);
 		s->rd_wait = EV_READ;
-		/* A relay deny (wrong_system) is final like the engine's: the
-		 * allowed offset is not moved, so none of its bytes is written. */
-		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t) ||
-		    t->wrong_system) {
+		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t)) {
 			flow_fail(t, f, "inspection-deny");
 			return false;
 		}
@@ -815,7 +783,7 @@ static bool flow_read(struct tunnel *t, struct flow *f)
 		f->finished = true;
 		if (!t->first_eof)
 			t->first_eof = s == &t->lan ? "lan-closed" : "peer-closed";
-		if (!insp_finish(t->insp, f->dir, now_ms(t->r), on_frame, t) || t->wrong_system) {
+		if (!insp_finish(t->insp, f->dir, now_ms(t->r), on_frame, t)) {
 			flow_fail(t, f, "inspection-deny");
 			return false;
 		}
@@ -1128,18 +1096,25 @@ static bool step_wait_first(struct tunnel *t)
 		}
 		return egress_dial_next(t);
 	}
-	if (t->want_system == CAT_SYS_JUKI && cfg->has_juki)
+	/* The engine fixes the system at the first frame of one (either
+	 * direction) and denies the other one from then on (system-mismatch). */
+	enum cat_system sys = insp_conn_system(t->insp);
+
+	if (sys == CAT_SYS_JUKI && cfg->has_juki)
 		ep = &cfg->juki_server;
-	else if (t->want_system == CAT_SYS_FUHYO && cfg->has_fuhyo)
+	else if (sys == CAT_SYS_FUHYO && cfg->has_fuhyo)
 		ep = &cfg->fuhyo_server;
-	else if (t->want_system) {
+	else if (sys) {
 		tunnel_end(t, "no-local-server");
 		return false;
 	} else if (t->up.allowed == 0 && t->down.allowed > 0 && cfg->has_juki != cfg->has_fuhyo) {
 		/* Only system-less frames (keepalive) so far, and one server:
 		 * from now on the tunnel is that server's system. */
 		ep = cfg->has_juki ? &cfg->juki_server : &cfg->fuhyo_server;
-		t->want_system = cfg->has_juki ? CAT_SYS_JUKI : CAT_SYS_FUHYO;
+		if (!insp_conn_set_system(t->insp, cfg->has_juki ? CAT_SYS_JUKI : CAT_SYS_FUHYO)) {
+			tunnel_end(t, "internal-error");
+			return false;
+		}
 	}
 	if (!ep)
 		return false;

@@ -10,8 +10,16 @@
  * view of the flow: which side is the site LAN, which node the gateway
  * serves, who the peer is. One JSON line per frame verdict, in the audit
  * `message` schema plus flow and packet numbers, then a summary line.
- * Exit: 0 nothing denied, 1 something denied (or, with --compare,
- * something differs), 2 usage, configuration or capture error.
+ * Exit: 0 every frame allowed and everything inspected, 1 something denied
+ * (or, with --compare, something differs), 2 usage, configuration or
+ * capture error, 3 nothing denied (nothing differs) but not everything
+ * could be inspected or verified (the summary's `incomplete`).
+ *
+ * Memory that grows with the capture — this program's per-flow state, the
+ * midstream search buffers, the engine's tables, --compare's pending
+ * results — is charged to reasm's total bound (reasm_charge) beside the
+ * reassembly's own; what does not fit ends that flow's inspection with the
+ * outcome `memory-limit`.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,7 +37,13 @@
 #include "gateway/config.h"
 
 #define SYNC_MAX   (64u << 10)   /* bytes searched for a frame boundary, midstream */
+#define SYNC_FIRST (4u << 10)    /* its first size: most flows sync at once */
 #define PEEK_LEN   JMSG_HDR_LEN
+
+/* A frame's verdict as printed; `unverified`: an answer to a request from
+ * before a midstream capture began (insp_conn_set_midstream). */
+enum verdict { V_ALLOW, V_DENY, V_UNVERIFIED };
+static const char *const verdict_names[] = { "allow", "deny", "unverified" };
 
 /* How the configuration sees a flow. */
 enum kind {
@@ -57,7 +71,7 @@ struct counts {
 struct type_tally {
 	uint16_t type;
 	const char *name;
-	uint64_t allow, deny;
+	uint64_t n[3];               /* by enum verdict */
 };
 
 /* A capture timestamp: seconds since 1970 and microseconds. */
@@ -71,14 +85,17 @@ struct fres {
 	uint64_t index, packet, seq;
 	struct cap_ts ts;             /* of the packet that completed the verdict */
 	uint16_t type;
-	bool has_type, allowed;
-	const char *reason;
+	bool has_type;
+	enum verdict verdict;
+	const char *reason;           /* on a deny */
 	jmsg_node sender, receiver;
 };
 
+/* --compare: verdicts of one pass that the other has not reached yet
+ * (v[head..n)); they are compared, printed and dropped as soon as it has. */
 struct fres_list {
 	struct fres *v;
-	size_t n, cap;
+	size_t head, n, cap;
 };
 
 struct replay;
@@ -94,8 +111,11 @@ struct pass {
 	struct counts denies;         /* per reason */
 	struct counts flow_outcomes;  /* not inspected / flow-level deny, per cause */
 	uint64_t kinds[K_COUNT];
-	uint64_t frames_allow, frames_deny;
+	uint64_t frames[3];           /* by enum verdict */
 	uint64_t untyped;             /* verdicts on frames whose type was never read */
+	/* What keeps the result from being complete (besides flows_refused). */
+	uint64_t not_inspected;       /* flows (or their rest) not inspected */
+	uint64_t unverified_overlaps; /* flows with copies that could not be compared */
 };
 
 /* One configuration's view of one flow. */
@@ -104,13 +124,16 @@ struct pview {
 	struct flowctx *flow;
 	struct insp_conn *conn;
 	enum kind kind;
+	enum cat_system server_system; /* lan-ingress: the local server's system */
 	enum insp_dir side_dir[2];
 	bool stopped;                 /* denied, or not inspected at all */
+	bool unverified_noted;        /* unverified-overlap reported */
 	bool peer_known;
 	jmsg_node pending_peer;       /* egress: learnt from the first LAN frame */
 	uint8_t peek[PEEK_LEN];       /* lan-ingress: header held until the peer is known */
 	size_t peek_len;
 	uint64_t frames[2];           /* frames reported per side */
+	size_t conn_charged;          /* of conn, charged to the total bound */
 	struct fres_list res[2];      /* --compare only */
 };
 
@@ -118,7 +141,7 @@ struct sync {
 	bool active;                  /* still looking for a frame boundary */
 	bool failed;
 	uint8_t *buf;
-	size_t len;
+	size_t len, cap;              /* cap: allocated and charged */
 	uint64_t skipped;
 };
 
@@ -127,6 +150,7 @@ struct flowctx {
 	struct reasm_flow_info info;
 	uint64_t first_packet;
 	bool encrypted;
+	bool compare_lost;            /* --compare: no room to hold results */
 	struct sync sync[2];
 	struct pview view[2];
 };
@@ -141,6 +165,9 @@ struct replay {
 	uint64_t records;             /* message records printed (their `seq`) */
 	uint64_t pkt_status[PKT_STATUS_COUNT];
 	uint64_t flows_open_at_end, midstream_flows, differences;
+	uint64_t midstream_skipped;   /* directions whose bytes before the first
+	                                 proven frame were skipped */
+	struct reasm *reasm;          /* the total memory bound is kept there */
 	bool oom;
 	FILE *out;
 };
@@ -177,7 +204,7 @@ static void count_add(struct replay *rp, struct counts *c, const char *name)
 }
 
 static void tally_frame(struct replay *rp, struct pass *p, uint16_t type, const char *name,
-			bool allowed)
+			enum verdict verdict)
 {
 	struct type_tally *t = NULL;
 
@@ -203,13 +230,8 @@ static void tally_frame(struct replay *rp, struct pass *p, uint16_t type, const 
 	}
 	if (!t->name)
 		t->name = name;
-	if (allowed) {
-		t->allow++;
-		p->frames_allow++;
-	} else {
-		t->deny++;
-		p->frames_deny++;
-	}
+	t->n[verdict]++;
+	p->frames[verdict]++;
 }
 
 static const char *reason_name(enum insp_reason r)
@@ -338,8 +360,13 @@ static enum kind classify_as(struct pview *v, int srv, const char **why)
 		v->side_dir[srv] = INSP_FROM_WAN;
 		return K_LAN_EGRESS;
 	}
-	if ((cfg->has_juki && ep_match(&cfg->juki_server, fam, sa, sp, false)) ||
-	    (cfg->has_fuhyo && ep_match(&cfg->fuhyo_server, fam, sa, sp, false))) {
+	bool juki = cfg->has_juki && ep_match(&cfg->juki_server, fam, sa, sp, false);
+	bool fuhyo = cfg->has_fuhyo && ep_match(&cfg->fuhyo_server, fam, sa, sp, false);
+	if (juki || fuhyo) {
+		/* The relay sends a tunnel to the server of its system: on this
+		 * leg only frames of that system can have come (one server for
+		 * both: unknown). */
+		v->server_system = juki == fuhyo ? 0 : juki ? CAT_SYS_JUKI : CAT_SYS_FUHYO;
 		v->side_dir[cli] = INSP_FROM_WAN;
 		v->side_dir[srv] = INSP_FROM_LAN;
 		return K_LAN_INGRESS;
@@ -366,13 +393,21 @@ static enum kind classify_as(struct pview *v, int srv, const char **why)
 
 /* ---- output ---- */
 
-static void flow_note(struct pview *v, const char *outcome, const char *reason)
+/* A flow-level outcome, and what it means for the exit status. */
+enum outcome { O_DENY, O_NOT_INSPECTED, O_UNVERIFIED };
+static const char *const outcome_names[] = { "deny", "not-inspected", "unverified" };
+
+static void flow_note(struct pview *v, enum outcome outcome, const char *reason)
 {
 	struct replay *rp = v->flow->rp;
 	const struct reasm_flow_info *in = &v->flow->info;
 	char a[64], b[64];
 
 	count_add(rp, &v->pass->flow_outcomes, reason);
+	if (outcome == O_NOT_INSPECTED)
+		v->pass->not_inspected++;
+	else if (outcome == O_UNVERIFIED)
+		v->pass->unverified_overlaps++;
 	if (rp->quiet || rp->compare)
 		return;
 	fprintf(rp->out, "{\"event\":\"flow\",\"flow\":%llu,\"pcap_packet\":%llu,\"kind\":\"%s\","
@@ -380,23 +415,150 @@ static void flow_note(struct pview *v, const char *outcome, const char *reason)
 		(unsigned long long)in->id, (unsigned long long)rp->packet, kind_names[v->kind],
 		addr_str(in->family, in->addr[0], in->port[0], a, sizeof(a)),
 		addr_str(in->family, in->addr[1], in->port[1], b, sizeof(b)),
-		in->midstream ? "true" : "false", outcome, reason);
+		in->midstream ? "true" : "false", outcome_names[outcome], reason);
+}
+
+/* The view inspects nothing more of this flow. Its engine state is freed
+ * by view_release, never here: this may run inside the engine's callback. */
+static void view_stop(struct pview *v, const char *why)
+{
+	if (!v->stopped) {
+		v->stopped = true;
+		flow_note(v, O_NOT_INSPECTED, why);
+	}
+}
+
+/* Outside any engine call: give back a stopped view's engine state. */
+static void view_release(struct pview *v)
+{
+	insp_conn_free(v->conn);
+	v->conn = NULL;
+	reasm_uncharge(v->flow->rp->reasm, v->conn_charged);
+	v->conn_charged = 0;
+}
+
+static void res_free(struct pview *v)
+{
+	for (int side = 0; side < 2; side++) {
+		struct fres_list *l = &v->res[side];
+
+		free(l->v);
+		reasm_uncharge(v->flow->rp->reasm, l->cap * sizeof(*l->v));
+		memset(l, 0, sizeof(*l));
+	}
+}
+
+/*
+ * No room under the total bound for what the flow needs next: nothing more
+ * of it is inspected, under any configuration (with --compare, results of
+ * one pass alone would read as differences), and it says so.
+ */
+static void flow_drop(struct flowctx *fc, const char *why)
+{
+	for (int i = 0; i < fc->rp->n_pass; i++) {
+		view_stop(&fc->view[i], why);
+		res_free(&fc->view[i]);
+	}
+	fc->compare_lost = true;
+}
+
+static const char *res_reason(const struct fres *r)
+{
+	return r ? (r->verdict == V_DENY ? r->reason : "") : "not-inspected";
+}
+
+/* --compare: the index-th verdict of one side under each configuration;
+ * NULL: that configuration judged no such frame. */
+static void diff_one(struct flowctx *fc, int side, const struct fres *ra, const struct fres *rb)
+{
+	struct replay *rp = fc->rp;
+	const struct fres *any = ra ? ra : rb;
+
+	if (ra && rb && ra->verdict == rb->verdict &&
+	    (ra->verdict != V_DENY || !strcmp(ra->reason, rb->reason)))
+		return;
+	rp->differences++;
+	if (rp->quiet)
+		return;
+	fprintf(rp->out, "{\"event\":\"differs\",\"flow\":%llu,\"pcap_packet\":%llu,"
+		"\"dir\":\"%s\",\"index\":%llu",
+		(unsigned long long)fc->info.id, (unsigned long long)any->packet,
+		fc->view[0].side_dir[side] == INSP_FROM_LAN ? "out" : "in",
+		(unsigned long long)any->index);
+	if (any->has_type)
+		fprintf(rp->out, ",\"type\":\"0x%04x\"", any->type);
+	if (any->sender[0])
+		fprintf(rp->out, ",\"sender\":\"%s\",\"receiver\":\"%s\",\"frame_seq\":%llu",
+			any->sender, any->receiver, (unsigned long long)any->seq);
+	fprintf(rp->out, ",\"a\":{\"verdict\":\"%s\",\"reason\":\"%s\"}"
+		",\"b\":{\"verdict\":\"%s\",\"reason\":\"%s\"}}\n",
+		ra ? verdict_names[ra->verdict] : "none", res_reason(ra),
+		rb ? verdict_names[rb->verdict] : "none", res_reason(rb));
+}
+
+/*
+ * Compare what both configurations have judged of this side, and what one
+ * has judged where the other will judge nothing more (stopped, or the flow
+ * closed). Only verdicts one pass is ahead by stay held.
+ */
+static void compare_settle(struct flowctx *fc, int side, bool closing)
+{
+	struct fres_list *a = &fc->view[0].res[side], *b = &fc->view[1].res[side];
+
+	if (fc->compare_lost)
+		return;
+	while (a->head < a->n && b->head < b->n)
+		diff_one(fc, side, &a->v[a->head++], &b->v[b->head++]);
+	if (closing || fc->view[1].stopped)
+		while (a->head < a->n)
+			diff_one(fc, side, &a->v[a->head++], NULL);
+	if (closing || fc->view[0].stopped)
+		while (b->head < b->n)
+			diff_one(fc, side, NULL, &b->v[b->head++]);
+	if (a->head == a->n)
+		a->head = a->n = 0;
+	if (b->head == b->n)
+		b->head = b->n = 0;
+}
+
+/* Room for one more pending result, charged to the total bound. */
+static bool res_room(struct pview *v, struct fres_list *l)
+{
+	struct replay *rp = v->flow->rp;
+	size_t cap = l->cap ? l->cap * 2 : 8;
+	struct fres *nv;
+
+	if (l->head > 0) {
+		memmove(l->v, l->v + l->head, (l->n - l->head) * sizeof(*l->v));
+		l->n -= l->head;
+		l->head = 0;
+		return true;
+	}
+	if (!reasm_charge(rp->reasm, (cap - l->cap) * sizeof(*nv)))
+		return false;
+	nv = xrealloc(rp, l->v, cap * sizeof(*nv));
+	if (!nv) {
+		reasm_uncharge(rp->reasm, (cap - l->cap) * sizeof(*nv));
+		return false;
+	}
+	l->v = nv;
+	l->cap = cap;
+	return true;
 }
 
 static void keep_result(struct pview *v, int side, const struct fres *r)
 {
+	struct flowctx *fc = v->flow;
 	struct fres_list *l = &v->res[side];
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct fres *nv = xrealloc(v->flow->rp, l->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return;
-		l->v = nv;
-		l->cap = cap;
+	if (fc->compare_lost)
+		return;
+	if (l->n == l->cap && !res_room(v, l)) {
+		flow_drop(fc, "memory-limit");
+		return;
 	}
 	l->v[l->n++] = *r;
+	compare_settle(fc, side, false);
 }
 
 static int side_of_dir(const struct pview *v, enum insp_dir dir)
@@ -430,16 +592,13 @@ static void emit(struct pview *v, enum insp_dir dir, const struct fres *r,
 	FILE *out = rp->out;
 
 	if (r->has_type) {
-		tally_frame(rp, v->pass, r->type, f && f->type_name ? f->type_name : NULL, r->allowed);
+		tally_frame(rp, v->pass, r->type, f && f->type_name ? f->type_name : NULL, r->verdict);
 	} else {
 		/* Denied before its type was read (bad magic, a gap, a refused peer). */
 		v->pass->untyped++;
-		if (r->allowed)
-			v->pass->frames_allow++;
-		else
-			v->pass->frames_deny++;
+		v->pass->frames[r->verdict]++;
 	}
-	if (!r->allowed)
+	if (r->verdict == V_DENY)
 		count_add(rp, &v->pass->denies, r->reason);
 	if (rp->compare) {
 		keep_result(v, side_of_dir(v, dir), r);
@@ -473,8 +632,8 @@ static void emit(struct pview *v, enum insp_dir dir, const struct fres *r,
 	if (f)
 		fprintf(out, ",\"bytes\":%llu,\"records\":%u",
 			(unsigned long long)f->length, f->records);
-	fprintf(out, ",\"verdict\":\"%s\"", r->allowed ? "allow" : "deny");
-	if (!r->allowed)
+	fprintf(out, ",\"verdict\":\"%s\"", verdict_names[r->verdict]);
+	if (r->verdict == V_DENY)
 		fprintf(out, ",\"reason\":\"%s\"", r->reason);
 	if (f && !f->allowed && f->field)
 		fprintf(out, ",\"field\":\"0x%04x\"", f->field);
@@ -490,7 +649,7 @@ static void emit_deny(struct pview *v, enum insp_dir dir, const char *reason,
 	int side = side_of_dir(v, dir);
 	struct fres r = {
 		.index = ++v->frames[side], .packet = v->flow->rp->packet, .ts = v->flow->rp->ts,
-		.allowed = false, .reason = reason,
+		.verdict = V_DENY, .reason = reason,
 	};
 
 	if (hdr) {
@@ -509,13 +668,18 @@ static void emit_deny(struct pview *v, enum insp_dir dir, const char *reason,
 
 /* ---- inspection ---- */
 
+static enum verdict frame_verdict(const struct insp_frame *f)
+{
+	return !f->allowed ? V_DENY : f->unverified ? V_UNVERIFIED : V_ALLOW;
+}
+
 static void on_frame(void *arg, const struct insp_frame *f)
 {
 	struct pview *v = arg;
 	int side = side_of_dir(v, f->dir);
 	struct fres r = {
 		.packet = v->flow->rp->packet, .ts = v->flow->rp->ts, .seq = f->seq, .type = f->type,
-		.has_type = f->length >= JMSG_OFF_TYPE + 2, .allowed = f->allowed,
+		.has_type = f->length >= JMSG_OFF_TYPE + 2, .verdict = frame_verdict(f),
 		.reason = f->allowed ? NULL : reason_name(f->reason),
 	};
 
@@ -531,7 +695,7 @@ static void on_frame(void *arg, const struct insp_frame *f)
 		const char *why = "unknown-peer";
 
 		if (!cfg_peer_allowed(v->pass->cfg, f->receiver, &why)) {
-			r.allowed = false;
+			r.verdict = V_DENY;
 			r.reason = why ? why : "unknown-peer";
 		} else {
 			memcpy(v->pending_peer, f->receiver, sizeof(jmsg_node));
@@ -539,7 +703,7 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	}
 	r.index = ++v->frames[side];
 	emit(v, f->dir, &r, f);
-	if (!r.allowed)
+	if (r.verdict == V_DENY)
 		v->stopped = true;
 }
 
@@ -559,8 +723,25 @@ static bool set_pending_peer(struct pview *v, enum insp_dir dir, const uint8_t *
 	if (insp_conn_set_peer(v->conn, v->pending_peer))
 		return true;
 	emit_deny(v, dir, "peer-mismatch", hdr);
-	flow_note(v, "deny", "peer-mismatch");
+	flow_note(v, O_DENY, "peer-mismatch");
 	return false;
+}
+
+/* The engine's tables grow with the requests it holds: charge what they
+ * took. Without room the flow is inspected no further (memory-limit). */
+static void view_recharge(struct pview *v)
+{
+	size_t now;
+
+	if (!v->conn)
+		return;
+	now = insp_conn_memory(v->conn);
+	if (now <= v->conn_charged)
+		return;
+	if (reasm_charge(v->flow->rp->reasm, now - v->conn_charged))
+		v->conn_charged = now;
+	else
+		flow_drop(v->flow, "memory-limit");
 }
 
 static void feed(struct pview *v, enum insp_dir dir, const uint8_t *d, size_t n)
@@ -569,7 +750,11 @@ static void feed(struct pview *v, enum insp_dir dir, const uint8_t *d, size_t n)
 
 	if (!insp_feed(v->conn, dir, d, n, rp->now_ms, on_frame, v))
 		v->stopped = true;
-	set_pending_peer(v, dir, NULL);
+	view_recharge(v);
+	if (v->stopped)
+		view_release(v);   /* denied or dropped: nothing more is fed */
+	else
+		set_pending_peer(v, dir, NULL);
 }
 
 /* lan-ingress: hold the first header from the WAN side until its sender,
@@ -620,6 +805,7 @@ static void view_data(struct pview *v, int side, const uint8_t *d, size_t n)
 		feed(v, dir, d, n);
 }
 
+/* End of one side's stream: a frame left partial is truncated-frame. */
 static void view_finish(struct pview *v, int side)
 {
 	if (v->stopped || !v->conn)
@@ -631,41 +817,67 @@ static void view_finish(struct pview *v, int side)
 		feed(v, INSP_FROM_WAN, v->peek, v->peek_len);
 		explicit_bzero(v->peek, sizeof(v->peek));
 	}
-	if (!v->stopped && !insp_finish(v->conn, v->side_dir[side], v->flow->rp->now_ms, on_frame, v))
+	if (!v->stopped && v->conn &&
+	    !insp_finish(v->conn, v->side_dir[side], v->flow->rp->now_ms, on_frame, v))
 		v->stopped = true;
+	if (v->stopped)
+		view_release(v);
 }
 
-static void view_open(struct flowctx *fc, struct pass *p)
+/* How pass p sees the flow; *why: the flow-level deny, if any. */
+static void view_classify(struct flowctx *fc, struct pass *p, const char **why)
 {
 	struct pview *v = &fc->view[p->no];
-	const char *why = NULL;
 
 	v->pass = p;
 	v->flow = fc;
-	v->kind = classify_as(v, 1, &why);
+	v->kind = classify_as(v, 1, why);
 	/* Midstream, the first talker may be either end: try the other one. */
 	if (v->kind == K_UNCLASSIFIED && fc->info.midstream)
-		v->kind = classify_as(v, 0, &why);
+		v->kind = classify_as(v, 0, why);
 	p->kinds[v->kind]++;
+}
+
+/* False when the total bound has no room for the engine's state. */
+static bool view_open(struct pview *v, const char *why)
+{
+	struct flowctx *fc = v->flow;
+	struct pass *p = v->pass;
+
+	if (v->stopped)
+		return true;      /* already dropped, with the whole flow */
 	if (v->kind == K_UNCLASSIFIED) {
 		v->stopped = true;
-		flow_note(v, "not-inspected", "unclassified");
-		return;
+		flow_note(v, O_NOT_INSPECTED, "unclassified");
+		return true;
 	}
 	if (why) {
 		v->stopped = true;
 		emit_deny(v, v->side_dir[0], why, NULL);
-		flow_note(v, "deny", why);
-		return;
+		flow_note(v, O_DENY, why);
+		return true;
 	}
 	v->conn = insp_conn_new(&p->params, NULL);
 	if (!v->conn) {
 		fc->rp->oom = true;
 		v->stopped = true;
-		return;
+		return true;
 	}
+	if (!reasm_charge(fc->rp->reasm, insp_conn_memory(v->conn))) {
+		insp_conn_free(v->conn);
+		v->conn = NULL;
+		return false;
+	}
+	v->conn_charged = insp_conn_memory(v->conn);
+	/* The capture missed the start: answers to what came before it are
+	 * unverified, not unsolicited. */
+	if (fc->info.midstream)
+		insp_conn_set_midstream(v->conn);
+	if (v->server_system)
+		insp_conn_set_system(v->conn, v->server_system);
 	if (v->kind == K_WAN_INGRESS || v->kind == K_WAN_EGRESS)
 		set_pending_peer(v, v->side_dir[0], NULL);
+	return true;
 }
 
 /* ---- midstream: find a frame boundary that two headers prove ---- */
@@ -703,45 +915,72 @@ static void fan_out(struct flowctx *fc, int side, const uint8_t *d, size_t n)
 		view_data(&fc->view[i], side, d, n);
 }
 
-static void sync_release(struct sync *s)
+static void sync_release(struct replay *rp, struct sync *s)
 {
 	if (s->buf) {
-		explicit_bzero(s->buf, SYNC_MAX);
+		explicit_bzero(s->buf, s->cap);
 		free(s->buf);
+		reasm_uncharge(rp->reasm, s->cap);
 	}
 	s->buf = NULL;
-	s->len = 0;
+	s->len = s->cap = 0;
 }
 
-static void sync_fail(struct flowctx *fc, struct sync *s)
+static void sync_fail(struct flowctx *fc, struct sync *s, const char *why)
 {
 	s->active = false;
 	s->failed = true;
-	sync_release(s);
-	for (int i = 0; i < fc->rp->n_pass; i++) {
-		struct pview *v = &fc->view[i];
+	sync_release(fc->rp, s);
+	for (int i = 0; i < fc->rp->n_pass; i++)
+		view_stop(&fc->view[i], why);
+}
 
-		if (!v->stopped) {
-			v->stopped = true;
-			flow_note(v, "not-inspected", "midstream-unsynced");
-		}
+/* The search buffer doubles up to SYNC_MAX, each size charged. A copy, not
+ * realloc: the old bytes are wiped before they are freed. */
+static bool sync_grow(struct flowctx *fc, struct sync *s)
+{
+	struct replay *rp = fc->rp;
+	size_t cap = s->cap ? s->cap * 2 : SYNC_FIRST;
+	uint8_t *buf;
+
+	if (cap > SYNC_MAX)
+		cap = SYNC_MAX;
+	if (!reasm_charge(rp->reasm, cap))
+		return false;
+	if (!(buf = malloc(cap))) {
+		reasm_uncharge(rp->reasm, cap);
+		rp->oom = true;
+		return false;
 	}
+	if (s->buf)
+		memcpy(buf, s->buf, s->len);
+	sync_release(rp, s);
+	s->buf = buf;
+	s->cap = cap;
+	return true;
 }
 
 static void sync_try(struct flowctx *fc, int side, bool at_end)
 {
 	struct sync *s = &fc->sync[side];
-	long o = find_boundary(s->buf, s->len, at_end);
+	long o;
 
+	if (at_end && s->len == 0) {   /* that side sent nothing: nothing to find */
+		s->active = false;
+		return;
+	}
+	o = find_boundary(s->buf, s->len, at_end);
 	if (o < 0) {
 		if (at_end || s->len == SYNC_MAX)
-			sync_fail(fc, s);
+			sync_fail(fc, s, "midstream-unsynced");
 		return;
 	}
 	s->active = false;
 	s->skipped = (uint64_t)o;
+	if (o > 0)
+		fc->rp->midstream_skipped++;   /* bytes of a frame no one judged */
 	fan_out(fc, side, s->buf + o, s->len - (size_t)o);
-	sync_release(s);
+	sync_release(fc->rp, s);
 }
 
 static void sync_data(struct flowctx *fc, int side, const uint8_t *d, size_t n)
@@ -749,13 +988,13 @@ static void sync_data(struct flowctx *fc, int side, const uint8_t *d, size_t n)
 	struct sync *s = &fc->sync[side];
 
 	while (n && s->active) {
-		size_t take = SYNC_MAX - s->len < n ? SYNC_MAX - s->len : n;
+		size_t take;
 
-		if (!s->buf && !(s->buf = malloc(SYNC_MAX))) {
-			fc->rp->oom = true;
-			sync_fail(fc, s);
+		if (s->len == s->cap && !sync_grow(fc, s)) {
+			sync_fail(fc, s, "memory-limit");
 			return;
 		}
+		take = s->cap - s->len < n ? s->cap - s->len : n;
 		memcpy(s->buf + s->len, d, take);
 		s->len += take;
 		d += take;
@@ -768,12 +1007,19 @@ static void sync_data(struct flowctx *fc, int side, const uint8_t *d, size_t n)
 
 /* ---- reassembly callbacks ---- */
 
+/* NULL refuses the flow: no room for its state under the total bound. */
 static void *cb_open(void *arg, const struct reasm_flow_info *info)
 {
 	struct replay *rp = arg;
-	struct flowctx *fc = calloc(1, sizeof(*fc));
+	struct flowctx *fc;
+	const char *why[2] = { NULL, NULL };
+	bool room = true;
 
+	if (!reasm_charge(rp->reasm, sizeof(*fc)))
+		return NULL;
+	fc = calloc(1, sizeof(*fc));
 	if (!fc) {
+		reasm_uncharge(rp->reasm, sizeof(*fc));
 		rp->oom = true;
 		return NULL;
 	}
@@ -784,8 +1030,14 @@ static void *cb_open(void *arg, const struct reasm_flow_info *info)
 		rp->midstream_flows++;
 		fc->sync[0].active = fc->sync[1].active = true;
 	}
+	/* Every view is classified before any reports: a report may drop
+	 * the whole flow (flow_drop, --compare out of room). */
 	for (int i = 0; i < rp->n_pass; i++)
-		view_open(fc, &rp->pass[i]);
+		view_classify(fc, &rp->pass[i], &why[i]);
+	for (int i = 0; i < rp->n_pass; i++)
+		room = view_open(&fc->view[i], why[i]) && room;
+	if (!room)
+		flow_drop(fc, "memory-limit");
 	return fc;
 }
 
@@ -794,20 +1046,13 @@ static void cb_data(void *arg, void *flow, int side, uint64_t offset, const uint
 	struct flowctx *fc = flow;
 
 	(void)arg;
-	if (!fc)
-		return;
 	/* A TLS record at the start of a stream: a tunnel, not inspectable here. */
 	if (offset == 0 && !fc->info.midstream && !fc->encrypted && n >= 2 && d[0] == 0x16 &&
 	    d[1] == 0x03) {
 		fc->encrypted = true;
-		for (int i = 0; i < fc->rp->n_pass; i++) {
-			struct pview *v = &fc->view[i];
-
-			if (!v->stopped) {
-				v->stopped = true;
-				flow_note(v, "not-inspected", "encrypted");
-			}
-		}
+		for (int i = 0; i < fc->rp->n_pass; i++)
+			if (!fc->view[i].stopped)
+				view_stop(&fc->view[i], "encrypted");
 	}
 	if (fc->encrypted)
 		return;
@@ -823,8 +1068,6 @@ static void cb_event(void *arg, void *flow, int side, enum reasm_event ev, uint6
 
 	(void)arg;
 	(void)offset;
-	if (!fc)
-		return;
 	if ((ev == REASM_EV_FIN || ev == REASM_EV_RST) && fc->sync[side].active)
 		sync_try(fc, side, true);
 	for (int i = 0; i < fc->rp->n_pass; i++) {
@@ -846,45 +1089,15 @@ static void cb_event(void *arg, void *flow, int side, enum reasm_event ev, uint6
 		case REASM_EV_LIMIT:
 			count_add(fc->rp, &v->pass->flow_outcomes, "reassembly-limit");
 			break;
+		case REASM_EV_UNVERIFIED:
+			/* The verdicts stand on the first copy; the endpoint may
+			 * have taken another. Once per flow. */
+			if (!v->unverified_noted) {
+				v->unverified_noted = true;
+				flow_note(v, O_UNVERIFIED, "unverified-overlap");
+			}
+			break;
 		}
-	}
-}
-
-static const char *res_reason(const struct fres *r)
-{
-	return r ? (r->allowed ? "" : r->reason) : "not-inspected";
-}
-
-static void diff_side(struct flowctx *fc, int side)
-{
-	struct replay *rp = fc->rp;
-	struct fres_list *a = &fc->view[0].res[side], *b = &fc->view[1].res[side];
-	size_t n = a->n > b->n ? a->n : b->n;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct fres *ra = i < a->n ? &a->v[i] : NULL, *rb = i < b->n ? &b->v[i] : NULL;
-		const struct fres *any = ra ? ra : rb;
-		bool va = ra && ra->allowed, vb = rb && rb->allowed;
-
-		if (ra && rb && va == vb && (va || !strcmp(ra->reason, rb->reason)))
-			continue;
-		rp->differences++;
-		if (rp->quiet)
-			continue;
-		fprintf(rp->out, "{\"event\":\"differs\",\"flow\":%llu,\"pcap_packet\":%llu,"
-			"\"dir\":\"%s\",\"index\":%llu",
-			(unsigned long long)fc->info.id, (unsigned long long)any->packet,
-			fc->view[0].side_dir[side] == INSP_FROM_LAN ? "out" : "in",
-			(unsigned long long)any->index);
-		if (any->has_type)
-			fprintf(rp->out, ",\"type\":\"0x%04x\"", any->type);
-		if (any->sender[0])
-			fprintf(rp->out, ",\"sender\":\"%s\",\"receiver\":\"%s\",\"frame_seq\":%llu",
-				any->sender, any->receiver, (unsigned long long)any->seq);
-		fprintf(rp->out, ",\"a\":{\"verdict\":\"%s\",\"reason\":\"%s\"}"
-			",\"b\":{\"verdict\":\"%s\",\"reason\":\"%s\"}}\n",
-			ra ? (va ? "allow" : "deny") : "none", res_reason(ra),
-			rb ? (vb ? "allow" : "deny") : "none", res_reason(rb));
 	}
 }
 
@@ -893,27 +1106,28 @@ static void cb_close(void *arg, void *flow, enum reasm_close why)
 	struct replay *rp = arg;
 	struct flowctx *fc = flow;
 
-	if (!fc)
-		return;
 	if (why == REASM_CLOSE_END)
 		rp->flows_open_at_end++;
 	for (int s = 0; s < 2; s++) {
 		if (fc->sync[s].active)
 			sync_try(fc, s, true);
-		sync_release(&fc->sync[s]);
+		sync_release(rp, &fc->sync[s]);
 	}
+	/* Neither FIN nor RST ended it: whatever frame is still open is cut. */
+	if (why == REASM_CLOSE_END || why == REASM_CLOSE_REUSED)
+		for (int i = 0; i < rp->n_pass; i++)
+			for (int s = 0; s < 2; s++)
+				view_finish(&fc->view[i], s);
 	if (rp->compare) {
 		/* Sides are in reasm order, the same in both passes. */
-		diff_side(fc, 0);
-		diff_side(fc, 1);
+		compare_settle(fc, 0, true);
+		compare_settle(fc, 1, true);
 	}
 	for (int i = 0; i < rp->n_pass; i++) {
-		struct pview *v = &fc->view[i];
-
-		insp_conn_free(v->conn);
-		free(v->res[0].v);
-		free(v->res[1].v);
+		view_release(&fc->view[i]);
+		res_free(&fc->view[i]);
 	}
+	reasm_uncharge(rp->reasm, sizeof(*fc));
 	free(fc);
 }
 
@@ -934,6 +1148,32 @@ static int cmp_types(const void *a, const void *b)
 	return (x->type > y->type) - (x->type < y->type);
 }
 
+/* What was not inspected or not verified, under one configuration: each
+ * count makes the exit status 3 when nothing was denied. */
+static uint64_t incomplete(const struct replay *rp, const struct pass *p,
+			   const struct reasm_stats *st)
+{
+	return p->not_inspected + st->flows_refused + rp->midstream_skipped +
+	       p->unverified_overlaps + p->frames[V_UNVERIFIED];
+}
+
+static void put_incomplete(FILE *out, const char *key, const struct replay *rp,
+			   const struct pass *p, const struct reasm_stats *st)
+{
+	fprintf(out, ",\"%s\":{\"flows_not_inspected\":%llu,\"flows_refused\":%llu,"
+		"\"midstream_skipped\":%llu,\"unverified_overlaps\":%llu,\"unverified_frames\":%llu}",
+		key, (unsigned long long)p->not_inspected, (unsigned long long)st->flows_refused,
+		(unsigned long long)rp->midstream_skipped, (unsigned long long)p->unverified_overlaps,
+		(unsigned long long)p->frames[V_UNVERIFIED]);
+}
+
+static void put_frames(FILE *out, const char *key, const uint64_t n[3])
+{
+	fprintf(out, ",\"%s\":{\"allow\":%llu,\"deny\":%llu,\"unverified\":%llu}", key,
+		(unsigned long long)n[V_ALLOW], (unsigned long long)n[V_DENY],
+		(unsigned long long)n[V_UNVERIFIED]);
+}
+
 static void summary(struct replay *rp, struct pass *p, const struct reasm_stats *st)
 {
 	FILE *out = rp->out;
@@ -942,9 +1182,8 @@ static void summary(struct replay *rp, struct pass *p, const struct reasm_stats 
 		qsort(p->types, p->n_types, sizeof(*p->types), cmp_types);
 	fprintf(out, "{\"event\":\"summary\",\"config\":");
 	put_str(out, p->path);
-	fprintf(out, ",\"gw\":\"%s\",\"packets\":%llu,\"frames\":{\"allow\":%llu,\"deny\":%llu}",
-		p->cfg->site, (unsigned long long)rp->packet, (unsigned long long)p->frames_allow,
-		(unsigned long long)p->frames_deny);
+	fprintf(out, ",\"gw\":\"%s\",\"packets\":%llu", p->cfg->site, (unsigned long long)rp->packet);
+	put_frames(out, "frames", p->frames);
 	fputs(",\"types\":{", out);
 	for (size_t i = 0; i < p->n_types; i++) {
 		const struct type_tally *t = &p->types[i];
@@ -955,10 +1194,12 @@ static void summary(struct replay *rp, struct pass *p, const struct reasm_stats 
 			put_str(out, t->name);
 			fputc(',', out);
 		}
-		fprintf(out, "\"allow\":%llu,\"deny\":%llu}", (unsigned long long)t->allow,
-			(unsigned long long)t->deny);
+		fprintf(out, "\"allow\":%llu,\"deny\":%llu,\"unverified\":%llu}",
+			(unsigned long long)t->n[V_ALLOW], (unsigned long long)t->n[V_DENY],
+			(unsigned long long)t->n[V_UNVERIFIED]);
 	}
 	fprintf(out, "},\"untyped\":%llu", (unsigned long long)p->untyped);
+	put_incomplete(out, "incomplete", rp, p, st);
 	put_counts(out, "denies", &p->denies);
 	put_counts(out, "flow_outcomes", &p->flow_outcomes);
 	fputs(",\"flows\":{", out);
@@ -972,12 +1213,13 @@ static void summary(struct replay *rp, struct pass *p, const struct reasm_stats 
 			(unsigned long long)rp->pkt_status[s]);
 	fprintf(out, "},\"reassembly\":{\"segments\":%llu,\"flows\":%llu,\"flows_refused\":%llu,"
 		"\"stray\":%llu,\"retransmitted_bytes\":%llu,\"unverified_bytes\":%llu,"
+		"\"unverified_overlaps\":%llu,"
 		"\"overlap_conflicts\":%llu,\"gaps\":%llu,\"limit_flow\":%llu,\"limit_total\":%llu,"
 		"\"after_gap_bytes\":%llu,\"held_peak\":%zu}}\n",
 		(unsigned long long)st->packets, (unsigned long long)st->flows,
 		(unsigned long long)st->flows_refused, (unsigned long long)st->stray,
 		(unsigned long long)st->retransmitted_bytes, (unsigned long long)st->unverified_bytes,
-		(unsigned long long)st->overlap_conflicts, (unsigned long long)st->gaps,
+		(unsigned long long)st->unverified_overlaps, (unsigned long long)st->overlap_conflicts, (unsigned long long)st->gaps,
 		(unsigned long long)st->limit_flow, (unsigned long long)st->limit_total,
 		(unsigned long long)st->after_gap_bytes, st->held_peak);
 }
@@ -993,7 +1235,11 @@ static void usage(FILE *f)
 		"  -r FILE          pcap or pcapng capture; - or none: standard input\n"
 		"  --compare CONF2  list only the frames whose verdict differs under CONF2\n"
 		"  -q               the summary only\n"
-		"exit: 0 nothing denied (nothing differs), 1 some, 2 error\n");
+		"  --flow-bytes N   out-of-order bytes held per flow direction (1 MiB)\n"
+		"  --total-bytes N  all memory that grows with the capture (256 MiB)\n"
+		"  --max-flows N    flows tracked at once (65536)\n"
+		"exit: 0 all allowed (nothing differs) and all inspected, 1 a deny (a difference),\n"
+		"      2 error, 3 no deny (no difference) but something not inspected or verified\n");
 }
 
 static bool parse_size(const char *s, size_t *out)
@@ -1055,6 +1301,7 @@ static int run(struct replay *rp, pcap_t *pc, const struct reasm_limits *lim)
 	};
 	struct reasm *r = reasm_new(lim, &ops, rp);
 	struct pcap_pkthdr *h;
+	struct pass *a = &rp->pass[0], *b = &rp->pass[1];
 	const u_char *data;
 	struct reasm_stats st;
 	int linktype = pcap_datalink(pc), rc;
@@ -1063,6 +1310,7 @@ static int run(struct replay *rp, pcap_t *pc, const struct reasm_limits *lim)
 		fprintf(stderr, "jgw-replay: out of memory\n");
 		return 2;
 	}
+	rp->reasm = r;
 	if (!pkt_linktype_supported(linktype)) {
 		fprintf(stderr, "jgw-replay: unsupported link type %d (%s)\n", linktype,
 			pcap_datalink_val_to_name(linktype) ? pcap_datalink_val_to_name(linktype) : "?");
@@ -1089,16 +1337,19 @@ static int run(struct replay *rp, pcap_t *pc, const struct reasm_limits *lim)
 	reasm_finish(r);
 	reasm_get_stats(r, &st);
 	reasm_free(r);
+	rp->reasm = NULL;
 	if (rp->compare) {
 		fprintf(rp->out, "{\"event\":\"compare\",\"a\":");
-		put_str(rp->out, rp->pass[0].path);
+		put_str(rp->out, a->path);
 		fputs(",\"b\":", rp->out);
-		put_str(rp->out, rp->pass[1].path);
-		fprintf(rp->out, ",\"packets\":%llu,\"a_frames\":{\"allow\":%llu,\"deny\":%llu}"
-			",\"b_frames\":{\"allow\":%llu,\"deny\":%llu},\"differences\":%llu}\n",
-			(unsigned long long)rp->packet,
-			(unsigned long long)rp->pass[0].frames_allow, (unsigned long long)rp->pass[0].frames_deny,
-			(unsigned long long)rp->pass[1].frames_allow, (unsigned long long)rp->pass[1].frames_deny,
+		put_str(rp->out, b->path);
+		fprintf(rp->out, ",\"packets\":%llu", (unsigned long long)rp->packet);
+		put_frames(rp->out, "a_frames", a->frames);
+		put_frames(rp->out, "b_frames", b->frames);
+		put_incomplete(rp->out, "a_incomplete", rp, a, &st);
+		put_incomplete(rp->out, "b_incomplete", rp, b, &st);
+		fprintf(rp->out, ",\"limit_total\":%llu,\"held_peak\":%zu,\"differences\":%llu}\n",
+			(unsigned long long)st.limit_total, st.held_peak,
 			(unsigned long long)rp->differences);
 	} else {
 		summary(rp, &rp->pass[0], &st);
@@ -1113,8 +1364,8 @@ static int run(struct replay *rp, pcap_t *pc, const struct reasm_limits *lim)
 		return 2;
 	}
 	if (rp->compare)
-		return rp->differences ? 1 : 0;
-	return rp->pass[0].frames_deny ? 1 : 0;
+		return rp->differences ? 1 : incomplete(rp, a, &st) || incomplete(rp, b, &st) ? 3 : 0;
+	return a->frames[V_DENY] ? 1 : incomplete(rp, a, &st) ? 3 : 0;
 }
 
 int main(int argc, char **argv)

@@ -1,7 +1,9 @@
 /*
  * reasm.c — TCP reassembly: a flow table, per-direction streams, a sorted
- * list of out-of-order pieces that never overlap each other, and a ring of
- * recently delivered bytes to check retransmissions against.
+ * list of out-of-order pieces that never overlap each other, a sorted list
+ * of the places where the capture cut a segment, and a ring of recently
+ * delivered bytes to check retransmissions against. Everything that grows
+ * with the capture is charged to the total bound (held_bytes).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 #define DEF_TOTAL_BYTES ((size_t)256 << 20)
 #define DEF_MAX_FLOWS   65536
 #define DEF_HISTORY     (32u << 10)
-#define NO_HOLE         UINT64_MAX
+#define FIXED_BUCKETS   1024   /* the flow table's first size: fixed state, not charged */
 
 struct piece {
 	struct piece *next;
@@ -22,16 +24,25 @@ struct piece {
 	uint8_t data[];
 };
 
+/* The capture cut a segment here: the byte at off existed, the capture
+ * lacks it. Final once the stream reaches it, unless another copy filled it. */
+struct cut {
+	struct cut *next;
+	uint64_t off;
+};
+
 struct stream {
 	bool started;          /* base_seq known */
 	bool broken;           /* gap or conflict: nothing more is delivered */
 	bool fin, done;        /* FIN seen / every byte before it delivered */
+	bool unverified;       /* REASM_EV_UNVERIFIED was reported */
+	bool hist_refused;     /* the total bound refused the history (counted once) */
 	uint32_t base_seq;     /* sequence number of stream offset 0 */
 	uint64_t next;         /* offset of the next byte to deliver */
 	uint64_t fin_off;
-	uint64_t hole_at;      /* the capture cut this byte: NO_HOLE if none */
+	struct cut *cuts;      /* sorted, all >= next */
 	struct piece *ooo;
-	size_t ooo_bytes;
+	size_t ooo_bytes;      /* bytes of the pieces, and cut marks: the flow bound */
 	uint8_t *hist;         /* ring: byte at offset x is hist[x % hist_cap] */
 	size_t hist_cap;
 };
@@ -50,6 +61,7 @@ struct reasm {
 	void *arg;
 	struct flow **buckets;
 	size_t n_buckets, n_flows;
+	size_t buckets_charged;      /* bytes of the table charged (0 while fixed) */
 	struct flow *first, *last;
 	uint64_t next_id;
 	struct reasm_stats st;
@@ -68,6 +80,26 @@ static void wipe_free(struct reasm *r, void *p, size_t n)
 		return;
 	explicit_bzero(p, n);
 	free(p);
+	r->st.held_bytes -= n;
+}
+
+static bool fits(const struct reasm *r, size_t n)
+{
+	return n <= r->lim.total_bytes && r->st.held_bytes <= r->lim.total_bytes - n;
+}
+
+bool reasm_charge(struct reasm *r, size_t n)
+{
+	if (!fits(r, n)) {
+		r->st.limit_total++;
+		return false;
+	}
+	held_add(r, n);
+	return true;
+}
+
+void reasm_uncharge(struct reasm *r, size_t n)
+{
 	r->st.held_bytes -= n;
 }
 
@@ -125,13 +157,21 @@ static size_t flow_bucket(const struct reasm *r, const struct flow *f)
 			 f->info.addr[1], f->info.port[1]);
 }
 
+/* Best effort: without room the chains just grow longer. */
 static bool table_grow(struct reasm *r)
 {
 	size_t n = r->n_buckets * 2;
-	struct flow **nb = calloc(n, sizeof(*nb));
+	struct flow **nb;
 
-	if (!nb)
+	if (!reasm_charge(r, n * sizeof(*nb)))
 		return false;
+	nb = calloc(n, sizeof(*nb));
+	if (!nb) {
+		reasm_uncharge(r, n * sizeof(*nb));
+		return false;
+	}
+	reasm_uncharge(r, r->buckets_charged);
+	r->buckets_charged = n * sizeof(*nb);
 	struct flow **old = r->buckets;
 	size_t old_n = r->n_buckets;
 
@@ -152,16 +192,28 @@ static bool table_grow(struct reasm *r)
 	return true;
 }
 
-static void stream_release(struct reasm *r, struct stream *s)
+/* What waits for the stream to reach it: held pieces and cut marks. */
+static void stream_release_pending(struct reasm *r, struct stream *s)
 {
 	struct piece *p, *np;
+	struct cut *c, *nc;
 
 	for (p = s->ooo; p; p = np) {
 		np = p->next;
 		wipe_free(r, p, sizeof(*p) + p->len);
 	}
+	for (c = s->cuts; c; c = nc) {
+		nc = c->next;
+		wipe_free(r, c, sizeof(*c));
+	}
 	s->ooo = NULL;
+	s->cuts = NULL;
 	s->ooo_bytes = 0;
+}
+
+static void stream_release(struct reasm *r, struct stream *s)
+{
+	stream_release_pending(r, s);
 	wipe_free(r, s->hist, s->hist_cap);
 	s->hist = NULL;
 	s->hist_cap = 0;
@@ -186,6 +238,7 @@ static void flow_unlink(struct reasm *r, struct flow *f)
 	stream_release(r, &f->s[0]);
 	stream_release(r, &f->s[1]);
 	free(f);
+	reasm_uncharge(r, sizeof(*f));
 }
 
 static void flow_close(struct reasm *r, struct flow *f, enum reasm_close why)
@@ -201,16 +254,15 @@ static struct flow *flow_open(struct reasm *r, const struct pkt_tcp *seg, bool i
 	int a = initiator_is_src ? 0 : 1;
 	size_t h;
 
-	if (r->n_flows >= r->lim.max_flows) {
+	if (r->n_flows >= r->lim.max_flows || !reasm_charge(r, sizeof(*f))) {
 		r->st.flows_refused++;
 		return NULL;
 	}
-	if (r->n_flows >= r->n_buckets && !table_grow(r)) {
-		r->st.flows_refused++;
-		return NULL;
-	}
+	if (r->n_flows >= r->n_buckets)
+		table_grow(r);
 	f = calloc(1, sizeof(*f));
 	if (!f) {
+		reasm_uncharge(r, sizeof(*f));
 		r->st.flows_refused++;
 		return NULL;
 	}
@@ -221,7 +273,6 @@ static struct flow *flow_open(struct reasm *r, const struct pkt_tcp *seg, bool i
 	f->info.port[a] = seg->sport;
 	f->info.port[!a] = seg->dport;
 	f->info.midstream = midstream;
-	f->s[0].hole_at = f->s[1].hole_at = NO_HOLE;
 	h = flow_bucket(r, f);
 	f->hnext = r->buckets[h];
 	r->buckets[h] = f;
@@ -232,20 +283,26 @@ static struct flow *flow_open(struct reasm *r, const struct pkt_tcp *seg, bool i
 		r->first = f;
 	r->last = f;
 	r->n_flows++;
-	r->st.flows++;
 	f->user = r->ops.open(r->arg, &f->info);
+	if (!f->user) {
+		/* Refused by the caller: as if never seen, and the id is free again. */
+		flow_unlink(r, f);
+		r->next_id--;
+		r->st.flows_refused++;
+		return NULL;
+	}
+	r->st.flows++;
 	return f;
 }
 
 /* ---- streams ---- */
 
-static uint64_t seq_offset(const struct stream *s, uint32_t seq, bool *before_start)
+/* The stream offset of sequence number seq: negative before the start. */
+static int64_t seq_offset(const struct stream *s, uint32_t seq)
 {
 	uint32_t next_seq = s->base_seq + (uint32_t)s->next;
-	int64_t off = (int64_t)s->next + (int32_t)(seq - next_seq);
 
-	*before_start = off < 0;
-	return off < 0 ? 0 : (uint64_t)off;
+	return (int64_t)s->next + (int32_t)(seq - next_seq);
 }
 
 static void stream_break(struct reasm *r, struct flow *f, int side, enum reasm_event ev,
@@ -272,17 +329,44 @@ static void hit_limit(struct reasm *r, struct flow *f, int side, bool total)
 	stream_break(r, f, side, REASM_EV_GAP, f->s[side].next);
 }
 
+/*
+ * n bytes of a copy at off could not be compared with the first copy. The
+ * verdicts stand on the first copy, which the endpoint may not have taken:
+ * the caller must learn it, once per direction (counted every time).
+ */
+static void unverified(struct reasm *r, struct flow *f, int side, uint64_t off, size_t n)
+{
+	struct stream *s = &f->s[side];
+
+	if (!n)
+		return;
+	r->st.unverified_bytes += n;
+	if (s->unverified)
+		return;
+	s->unverified = true;
+	r->st.unverified_overlaps++;
+	r->ops.event(r->arg, f->user, side, REASM_EV_UNVERIFIED, off);
+}
+
+static void history_alloc(struct reasm *r, struct stream *s)
+{
+	if (!fits(r, r->lim.history) || !(s->hist = malloc(r->lim.history))) {
+		/* Tried again at the next delivery; counted once. */
+		if (!s->hist_refused)
+			r->st.limit_total++;
+		s->hist_refused = true;
+		return;
+	}
+	s->hist_cap = r->lim.history;
+	held_add(r, s->hist_cap);
+}
+
 static void history_append(struct reasm *r, struct stream *s, const uint8_t *d, size_t n)
 {
 	uint64_t at = s->next;
 
-	if (!s->hist && r->lim.history && r->st.held_bytes + r->lim.history <= r->lim.total_bytes) {
-		s->hist = malloc(r->lim.history);
-		if (s->hist) {
-			s->hist_cap = r->lim.history;
-			held_add(r, s->hist_cap);
-		}
-	}
+	if (!s->hist && r->lim.history)
+		history_alloc(r, s);
 	if (!s->hist)
 		return;
 	if (n > s->hist_cap) {
@@ -302,15 +386,16 @@ static void history_append(struct reasm *r, struct stream *s, const uint8_t *d, 
 }
 
 /* Compare bytes [off, off+n) that were already delivered with d. */
-static bool history_matches(struct reasm *r, const struct stream *s, uint64_t off,
+static bool history_matches(struct reasm *r, struct flow *f, int side, uint64_t off,
 			    const uint8_t *d, size_t n)
 {
+	const struct stream *s = &f->s[side];
 	uint64_t start = s->hist ? (s->next > s->hist_cap ? s->next - s->hist_cap : 0) : s->next;
 
 	if (off < start) {
 		size_t old = (size_t)((start - off) < n ? start - off : n);
 
-		r->st.unverified_bytes += old;
+		unverified(r, f, side, off, old);
 		off += old;
 		d += old;
 		n -= old;
@@ -335,9 +420,55 @@ static void deliver(struct reasm *r, struct flow *f, int side, const uint8_t *d,
 
 	r->ops.data(r->arg, f->user, side, s->next, d, n);
 	history_append(r, s, d, n);
-	if (s->hole_at != NO_HOLE && s->hole_at < s->next + n)
-		s->hole_at = NO_HOLE;   /* another copy filled what a cut copy lacked */
 	s->next += n;
+	/* Another copy carried what a cut copy lacked: those cuts are filled. */
+	while (s->cuts && s->cuts->off < s->next) {
+		struct cut *c = s->cuts;
+
+		s->cuts = c->next;
+		s->ooo_bytes -= sizeof(*c);
+		wipe_free(r, c, sizeof(*c));
+	}
+}
+
+/* Room to hold one more thing in this direction: n bytes against the flow
+ * bound, size against the total; else a limit (the direction ends with a
+ * gap). */
+static bool room_for(struct reasm *r, struct flow *f, int side, size_t n, size_t size)
+{
+	if (f->s[side].ooo_bytes + n > r->lim.flow_bytes) {
+		hit_limit(r, f, side, false);
+		return false;
+	}
+	if (!fits(r, size)) {
+		hit_limit(r, f, side, true);
+		return false;
+	}
+	return true;
+}
+
+/* Remember that the capture lacks the byte at off (>= next). */
+static bool cut_add(struct reasm *r, struct flow *f, int side, uint64_t off)
+{
+	struct stream *s = &f->s[side];
+	struct cut **link = &s->cuts, *c;
+
+	while (*link && (*link)->off < off)
+		link = &(*link)->next;
+	if (*link && (*link)->off == off)
+		return true;
+	if (!room_for(r, f, side, sizeof(*c), sizeof(*c)))
+		return false;
+	if (!(c = malloc(sizeof(*c)))) {
+		hit_limit(r, f, side, true);
+		return false;
+	}
+	c->off = off;
+	c->next = *link;
+	*link = c;
+	s->ooo_bytes += sizeof(*c);
+	held_add(r, sizeof(*c));
+	return true;
 }
 
 static bool piece_add(struct reasm *r, struct flow *f, int side, struct piece **link,
@@ -346,12 +477,9 @@ static bool piece_add(struct reasm *r, struct flow *f, int side, struct piece **
 	struct stream *s = &f->s[side];
 	struct piece *p;
 
-	if (s->ooo_bytes + n > r->lim.flow_bytes) {
-		hit_limit(r, f, side, false);
+	if (!room_for(r, f, side, n, sizeof(*p) + n))
 		return false;
-	}
-	if (r->st.held_bytes + sizeof(*p) + n > r->lim.total_bytes ||
-	    !(p = malloc(sizeof(*p) + n))) {
+	if (!(p = malloc(sizeof(*p) + n))) {
 		hit_limit(r, f, side, true);
 		return false;
 	}
@@ -424,13 +552,14 @@ static void stream_settle(struct reasm *r, struct flow *f, int side)
 
 	if (s->broken || s->done)
 		return;
-	if (s->hole_at != NO_HOLE && s->next >= s->hole_at) {
+	if (s->cuts && s->cuts->off <= s->next) {
 		stream_break(r, f, side, REASM_EV_GAP, s->next);
 		return;
 	}
 	if (s->fin && s->next >= s->fin_off) {
 		s->done = true;
-		stream_release(r, s);
+		/* The history stays: copies after the FIN are still compared. */
+		stream_release_pending(r, s);
 		r->ops.event(r->arg, f->user, side, REASM_EV_FIN, s->next);
 	}
 }
@@ -442,46 +571,62 @@ static uint32_t data_seq(const struct pkt_tcp *seg)
 	return seg->seq + ((seg->flags & PKT_TCP_SYN) ? 1u : 0u);
 }
 
+/*
+ * The capture cut this segment (snaplen): the bytes after what it holds
+ * existed. The first of them that no copy delivered yet is a cut, final
+ * when the stream reaches it (stream_settle) unless another copy fills it.
+ */
+static bool note_cut(struct reasm *r, struct flow *f, int side, const struct pkt_tcp *seg,
+		     int64_t start)
+{
+	struct stream *s = &f->s[side];
+	int64_t held_end = start + (int64_t)seg->payload_len;
+	int64_t wire_end = start + (int64_t)seg->wire_len;
+
+	if (seg->wire_len <= seg->payload_len || s->done || wire_end <= (int64_t)s->next)
+		return true;
+	return cut_add(r, f, side, held_end > (int64_t)s->next ? (uint64_t)held_end : s->next);
+}
+
 static void stream_data(struct reasm *r, struct flow *f, int side, const struct pkt_tcp *seg)
 {
 	struct stream *s = &f->s[side];
-	uint32_t seq = data_seq(seg);
-	bool before;
-	uint64_t a = seq_offset(s, seq, &before), b;
+	int64_t start = seq_offset(s, data_seq(seg));
 	const uint8_t *d = seg->payload;
 	size_t n = seg->payload_len;
+	uint64_t a, b;
 
-	if (before) {  /* bytes from before the stream start: skip them */
-		uint32_t skip = s->base_seq - seq;
-
-		if (skip >= n) {
-			r->st.unverified_bytes += n;
-			return;
-		}
-		r->st.unverified_bytes += skip;
-		d += skip;
-		n -= skip;
-	}
-	if (s->broken || s->done) {
+	if (s->broken) {
 		r->st.after_gap_bytes += n;
 		return;
 	}
-	b = a + n;
-	if (seg->wire_len > seg->payload_len && a + (seg->wire_len - seg->payload_len) + n > s->next) {
-		uint64_t cut = b > s->next ? b : s->next;
+	if (!note_cut(r, f, side, seg, start))
+		return;
+	if (start < 0) {  /* bytes from before the stream start: nothing to compare with */
+		size_t skip = (uint64_t)-start < n ? (size_t)-start : n;
 
-		if (s->hole_at == NO_HOLE || cut < s->hole_at)
-			s->hole_at = cut;
+		unverified(r, f, side, 0, skip);
+		d += skip;
+		n -= skip;
+		start += (int64_t)skip;
+		if (!n)
+			goto settle;
 	}
+	a = (uint64_t)start;
+	b = a + n;
 	if (a < s->next) {
 		uint64_t end = b < s->next ? b : s->next;
 
-		if (!history_matches(r, s, a, d, (size_t)(end - a))) {
+		if (!history_matches(r, f, side, a, d, (size_t)(end - a))) {
 			stream_break(r, f, side, REASM_EV_OVERLAP_CONFLICT, a);
 			return;
 		}
 		d += end - a;
 		a = end;
+	}
+	if (a < b && s->done) {  /* past the FIN: no byte of the stream */
+		r->st.after_gap_bytes += b - a;
+		return;
 	}
 	if (a < b) {
 		if (a == s->next && !s->ooo)
@@ -490,6 +635,7 @@ static void stream_data(struct reasm *r, struct flow *f, int side, const struct 
 			return;
 		drain(r, f, side);
 	}
+settle:
 	stream_settle(r, f, side);
 }
 
@@ -500,7 +646,7 @@ static void stream_end(struct reasm *r, struct flow *f, int side)
 
 	if (s->broken || s->done || !s->started)
 		return;
-	if (s->ooo || s->hole_at != NO_HOLE || (s->fin && s->next < s->fin_off))
+	if (s->ooo || s->cuts || (s->fin && s->next < s->fin_off))
 		stream_break(r, f, side, REASM_EV_GAP, s->next);
 }
 
@@ -554,14 +700,15 @@ stray:
 static void ack_check(struct reasm *r, struct flow *f, int other, uint32_t ack)
 {
 	struct stream *s = &f->s[other];
-	bool before;
+	int64_t off;
 	uint64_t acked;
 
 	if (!s->started || s->broken || s->done)
 		return;
-	acked = seq_offset(s, ack, &before);
-	if (before || acked <= s->next)
+	off = seq_offset(s, ack);
+	if (off < 0 || (uint64_t)off <= s->next)
 		return;
+	acked = (uint64_t)off;
 	if (s->fin && s->next == s->fin_off && acked == s->fin_off + 1)
 		return;   /* the FIN's own sequence number */
 	if (acked - s->next > (1u << 30))
@@ -601,11 +748,10 @@ void reasm_packet(struct reasm *r, const struct pkt_tcp *seg)
 		stream_data(r, f, side, seg);
 	}
 	if ((seg->flags & PKT_TCP_FIN) && s->started && !s->fin && !s->broken) {
-		bool before;
-		uint64_t at = seq_offset(s, data_seq(seg), &before) + seg->wire_len;
+		int64_t at = seq_offset(s, data_seq(seg));
 
 		s->fin = true;
-		s->fin_off = before ? 0 : at;
+		s->fin_off = at < 0 ? 0 : (uint64_t)at + seg->wire_len;
 		stream_settle(r, f, side);
 	}
 	if ((f->s[0].done || f->s[0].broken) && (f->s[1].done || f->s[1].broken) &&
@@ -642,7 +788,7 @@ struct reasm *reasm_new(const struct reasm_limits *lim, const struct reasm_ops *
 		r->lim.history = DEF_HISTORY;
 	r->ops = *ops;
 	r->arg = arg;
-	r->n_buckets = 1024;
+	r->n_buckets = FIXED_BUCKETS;
 	r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
 	if (!r->buckets) {
 		free(r);

@@ -1,8 +1,9 @@
-# Ingress picks the local server from the first frame's system (0x01xx →
-# juki, 0x02xx → fuhyo) and one connection to it carries the tunnel. A later
-# frame of the other system on the same tunnel is denied (system-mismatch),
-# audited, the tunnel closed, and none of its bytes reaches either server —
-# whether it comes in a later read or in the same one as the first frame.
+# One system per connection (0x01xx 住基, 0x02xx 附票): ingress picks the
+# local server from the first frame's system and one connection to it
+# carries the tunnel. A later frame of the other system is denied
+# (system-mismatch) by the sending gateway, and by the receiving one when a
+# peer does not keep the rule: audited, the tunnel closed, none of its bytes
+# delivered.
 . "$(dirname "$0")/lib.sh"
 : "${JGW_NODE:?}"
 
@@ -35,22 +36,43 @@ send_mix() {
 	timeout 5 cat <&3 >/dev/null   # the ack of frame 1, then the close
 	exec 3<&- 3>&-
 }
+# peer_mix GAP: the same two frames from a peer gateway that does not keep
+# the rule itself: a TLS client with 千代田区's certificate at 東京都's WAN port.
+peer_mix() {
+	{ cat "$T/f1.bin"; sleep "$1"; cat "$T/f2.bin"; sleep 2; } |
+		timeout 10 openssl s_client -quiet -connect 127.0.0.1:22812 \
+			-cert "$JGW_TEST_PKI/131016.crt" -key "$JGW_TEST_PKI/131016.key" \
+			-CAfile "$JGW_TEST_PKI/ca.crt" >/dev/null 2>&1
+}
+denies() { cat "$T/$1"/spool/* 2>/dev/null | grep -c '"reason":"system-mismatch"'; }
 
-denies() { cat "$T/tokyo"/spool/* 2>/dev/null | grep -c '"reason":"system-mismatch"'; }
-
+# The sending gateway keeps the rule: 千代田区 refuses the 附票 frame that
+# follows a 住基 frame on one LAN connection, and it never leaves the site.
 send_mix 1
+wait_for 50 audit_has chiyoda '"event":"message".*"dir":"out".*"type_name":"fuhyo-honnin-tsuchi".*"verdict":"deny".*"reason":"system-mismatch"' \
+	|| fail "chiyoda: no deny record naming system-mismatch"
+wait_for 50 audit_has chiyoda '"event":"tunnel".*"state":"close".*"side":"lan".*"reason":"inspection-deny"' \
+	|| fail "chiyoda: the tunnel was not closed as inspection-deny"
+wait_for 50 grep -q 'honnin-tsuchi' "$T/juki.log" || fail "the 住基 frame did not reach the 住基 server"
+grep -q 'fuhyo-honnin-tsuchi' "$T/juki.log" && fail "the 附票 frame reached the 住基 server"
+grep -q 'fuhyo-honnin-tsuchi' "$T/fuhyo.log" && fail "the 附票 frame reached the 附票 server"
+send_mix 0
+wait_for 50 bash -c "[ \$(cat '$T/chiyoda'/spool/* | grep -c '\"reason\":\"system-mismatch\"') -ge 2 ]" \
+	|| fail "chiyoda: the one-write mix was not denied (denies: $(denies chiyoda))"
+
+# The receiving gateway keeps it too, against a peer that does not: the
+# frame is denied at 東京都, audited, the tunnel closed, and none of its bytes
+# reaches either server — in a later read or in the same one as frame 1.
+peer_mix 1
 wait_for 50 audit_has tokyo '"event":"message".*"dir":"in".*"type_name":"fuhyo-honnin-tsuchi".*"verdict":"deny".*"reason":"system-mismatch"' \
 	|| fail "tokyo: no deny record naming system-mismatch"
 wait_for 50 audit_has tokyo '"event":"tunnel".*"state":"close".*"side":"wan".*"reason":"inspection-deny"' \
 	|| fail "tokyo: the tunnel was not closed as inspection-deny"
-grep -q 'honnin-tsuchi' "$T/juki.log" || fail "the 住基 frame did not reach the 住基 server"
 grep -q 'fuhyo-honnin-tsuchi' "$T/juki.log" && fail "the 附票 frame reached the 住基 server"
 grep -q 'fuhyo-honnin-tsuchi' "$T/fuhyo.log" && fail "the 附票 frame reached the 附票 server through a 住基 tunnel"
-
-# Both frames in one write: decided before the server is even chosen.
-send_mix 0
+peer_mix 0
 wait_for 50 bash -c "[ \$(cat '$T/tokyo'/spool/* | grep -c '\"reason\":\"system-mismatch\"') -ge 2 ]" \
-	|| fail "tokyo: the second mix was not denied (denies: $(denies))"
+	|| fail "tokyo: the second mix was not denied (denies: $(denies tokyo))"
 grep -q 'fuhyo-honnin-tsuchi' "$T/juki.log" && fail "the 附票 frame of one write reached the 住基 server"
 grep -q 'fuhyo-honnin-tsuchi' "$T/fuhyo.log" && fail "the 附票 frame of one write reached the 附票 server"
 wait_for 30 stat_is tokyo stats frames_denied -ge 2 || fail "tokyo: denies not counted"

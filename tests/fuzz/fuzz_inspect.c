@@ -7,8 +7,10 @@
  * Beyond the sanitizers it checks the engine's promises: the same verdicts
  * when every record is fed one byte at a time; verdicts arrive in
  * order, at most one deny and nothing after it, the allowed offset never
- * passes what was fed nor moves back, and no frame reports a reason it
- * does not own.
+ * passes what was fed nor moves back, no frame reports a reason it does
+ * not own, the allowed frames of one connection are of one system, and
+ * only a midstream connection (bit 4 of the first byte) reports an
+ * allowed frame unverified.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -28,13 +30,15 @@ struct seen {
 	uint64_t index, offset, length;
 	int dir, reason;
 	uint16_t field, type;
-	bool allowed;
+	bool allowed, unverified;
 };
 
 struct watch {
 	uint64_t next_index[2];
 	uint64_t fed[2];
 	bool denied;
+	bool midstream;
+	int system;                      /* of the allowed frames so far */
 	struct seen seen[MAX_SEEN];
 	size_t n_seen;
 };
@@ -69,7 +73,14 @@ static void on_frame(void *arg, const struct insp_frame *f)
 		abort();                       /* allowed only when all of it was seen */
 	if (w->n_seen < MAX_SEEN)
 		w->seen[w->n_seen++] = (struct seen){ f->index, f->offset, f->length, d, (int)f->reason,
-						      f->field, f->type, f->allowed };
+						      f->field, f->type, f->allowed, f->unverified };
+	if (f->unverified && (!f->allowed || !w->midstream || !(f->flags & JMSG_FLAG_RESPONSE)))
+		abort();                       /* unverified: an allowed answer, midstream only */
+	if (f->allowed && f->system) {
+		if (w->system && w->system != (int)f->system)
+			abort();               /* one system per connection */
+		w->system = (int)f->system;
+	}
 	if (!f->allowed) {
 		if (f->reason == INSP_OK || f->reason == INSP_GAP || f->reason == INSP_OVERLAP_CONFLICT ||
 		    f->reason >= INSP_REASON_COUNT)
@@ -92,6 +103,9 @@ static void run(const uint8_t *data, size_t size, bool bytewise, struct watch *w
 	memcpy(p.local, "131016", sizeof(jmsg_node));
 	struct insp_conn *c = insp_conn_new(&p, peers[data[0] & 3]);
 	if (c == NULL)
+		abort();
+	w->midstream = data[0] & 0x10;
+	if (w->midstream && !insp_conn_set_midstream(c))
 		abort();
 	size_t at = 1;
 	while (at < size) {
@@ -123,6 +137,8 @@ static void run(const uint8_t *data, size_t size, bool bytewise, struct watch *w
 		if (insp_conn_denied(c) != w->denied)
 			abort();
 	}
+	if (w->system && (int)insp_conn_system(c) != w->system)
+		abort();
 	insp_conn_free(c);
 }
 
@@ -146,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct seen *a = &whole.seen[i], *b = &bytes.seen[i];
 		if (a->index != b->index || a->offset != b->offset || a->length != b->length ||
 		    a->dir != b->dir || a->reason != b->reason || a->field != b->field ||
-		    a->type != b->type || a->allowed != b->allowed)
+		    a->type != b->type || a->allowed != b->allowed || a->unverified != b->unverified)
 			abort();
 	}
 	return 0;

@@ -3,7 +3,10 @@
  * reassembly. The input is a capture file (pcap or pcapng, read by libpcap
  * from memory), so the seeds are the replay corpus itself. Bounds are tight
  * so that every limit path runs; the callbacks check the promises of
- * reasm.h (bytes in order, no repeat, nothing after a gap or a close).
+ * reasm.h (bytes in order, no repeat, nothing after a gap or a close, one
+ * unverified report per direction at most, flow ids without holes) and,
+ * like jgw-replay, charge state of their own to the total bound and refuse
+ * some flows.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,18 +18,37 @@
 #include "filters/replay/pkt.h"
 #include "filters/replay/reasm.h"
 
+#define USER_STATE 200   /* bytes charged per flow, as jgw-replay charges its own */
+
+struct fuzz {
+	struct reasm *r;
+	unsigned opens;
+	uint64_t last_id;
+};
+
 struct fflow {
 	uint64_t next[2];
 	int broken[2];
+	int unverified[2];
 	int closed;
 };
 
 static void *f_open(void *arg, const struct reasm_flow_info *info)
 {
-	(void)arg;
+	struct fuzz *z = arg;
+	struct fflow *f;
+
 	if (info->family != 2 && info->family != 10)
 		abort();
-	return calloc(1, sizeof(struct fflow));
+	if (info->id != z->last_id + 1)
+		abort();                        /* ids in order, a refused one reused */
+	if (++z->opens % 7 == 0 || !reasm_charge(z->r, USER_STATE))
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		abort();
+	z->last_id = info->id;
+	return f;
 }
 
 static void f_data(void *arg, void *flow, int side, uint64_t off, const uint8_t *d, size_t n)
@@ -35,9 +57,7 @@ static void f_data(void *arg, void *flow, int side, uint64_t off, const uint8_t 
 	volatile uint8_t sink = 0;
 
 	(void)arg;
-	if (!f)
-		return;
-	if (f->closed || f->broken[side] || off != f->next[side] || n == 0)
+	if (!f || f->closed || f->broken[side] || off != f->next[side] || n == 0)
 		abort();
 	for (size_t i = 0; i < n; i++)   /* every delivered byte must be readable */
 		sink ^= d[i];
@@ -50,9 +70,7 @@ static void f_event(void *arg, void *flow, int side, enum reasm_event ev, uint64
 	struct fflow *f = flow;
 
 	(void)arg;
-	if (!f)
-		return;
-	if (f->closed)
+	if (!f || f->closed)
 		abort();
 	if (ev == REASM_EV_GAP || ev == REASM_EV_OVERLAP_CONFLICT) {
 		/* One end per direction; a gap is always at the next undelivered byte. */
@@ -60,12 +78,23 @@ static void f_event(void *arg, void *flow, int side, enum reasm_event ev, uint64
 			abort();
 		f->broken[side] = 1;
 	}
+	if (ev == REASM_EV_UNVERIFIED) {
+		/* Once per direction, about bytes already delivered (or before
+		 * the start), never after the direction broke. */
+		if (f->unverified[side] || f->broken[side] || off > f->next[side])
+			abort();
+		f->unverified[side] = 1;
+	}
 }
 
 static void f_close(void *arg, void *flow, enum reasm_close why)
 {
-	(void)arg;
+	struct fuzz *z = arg;
+
 	(void)why;
+	if (!flow)
+		abort();
+	reasm_uncharge(z->r, USER_STATE);
 	free(flow);
 }
 
@@ -79,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const u_char *pkt;
-	struct reasm *r;
+	struct fuzz z = { 0 };
 	struct reasm_stats st;
 	FILE *fp;
 	pcap_t *pc;
@@ -87,6 +116,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 24)
 		return 0;
+	/* The last byte picks a tighter total bound, so that flows, histories
+	 * and pieces are refused in every order. */
+	lim.total_bytes >>= data[size - 1] & 7;
 	fp = fmemopen((void *)data, size, "rb");
 	if (!fp)
 		return 0;
@@ -96,8 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	linktype = pcap_datalink(pc);
-	r = reasm_new(&lim, &ops, NULL);
-	if (!r)
+	z.r = reasm_new(&lim, &ops, &z);
+	if (!z.r)
 		abort();
 	while (pcap_next_ex(pc, &h, &pkt) == 1) {
 		struct pkt_tcp seg;
@@ -108,13 +140,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (seg.payload_len && (seg.payload < pkt || seg.payload + seg.payload_len > pkt + h->caplen))
 			abort();
-		reasm_packet(r, &seg);
+		reasm_packet(z.r, &seg);
+		reasm_get_stats(z.r, &st);
+		if (st.held_bytes > lim.total_bytes)
+			abort();
 	}
-	reasm_finish(r);
-	reasm_get_stats(r, &st);
+	reasm_finish(z.r);
+	reasm_get_stats(z.r, &st);
 	if (st.held_bytes != 0 || st.held_peak > lim.total_bytes)
 		abort();
-	reasm_free(r);
+	reasm_free(z.r);
 	pcap_close(pc);
 	return 0;
 }

@@ -47,7 +47,8 @@ static void frame(struct jf_buf *out, struct jf_hdr h, const struct jf_buf *body
 	jf_frame(out, &h, body ? body->data : NULL, body ? body->len : 0);
 }
 
-/* LAN → 東京都: an R batch, a 転出確定, a keepalive and an F batch. */
+/* LAN → 東京都: an R batch, a 転出確定, a keepalive and another R batch
+ * (one system per connection: an F batch here would be system-mismatch). */
 static void lan_good(struct jf_buf *s, unsigned records)
 {
 	struct jf_buf b;
@@ -59,8 +60,8 @@ static void lan_good(struct jf_buf *s, unsigned records)
 	frame(s, hdr(0x0103, 2, CHIYODA, TOKYO), &b);
 	frame(s, hdr(0x0003, 3, CHIYODA, TOKYO), NULL);
 	jf_reset(&b);
-	jf_body_F(&b, records, 50, CHIYODA);
-	frame(s, hdr(0x0201, 4, CHIYODA, TOKYO), &b);
+	jf_body_R(&b, records, 50, CHIYODA);
+	frame(s, hdr(0x0101, 4, CHIYODA, TOKYO), &b);
 	jf_free(&b);
 }
 

@@ -15,6 +15,12 @@
 #     Every output must be free of personal data: no run of 10 or more
 #     digits and no non-ASCII byte (the synthetic names are Japanese text).
 #  3. Standard input, and the error exits.
+#  4. The total memory bound (--total-bytes): at the peak a run needs
+#     (held_peak) the output is exactly that of an unbounded run; below it,
+#     on every capture and at every bound tried, the run never holds more
+#     than the bound, says that it hit it (limit_total) and ends with a
+#     defined exit status; across the runs each outcome of the bound is
+#     seen (memory-limit, flows refused, a reassembly-limit gap).
 # Configurations: conf/chiyoda-131016.conf as shipped ("chiyoda"), the
 # same without its 東京都 peer ("chiyoda-no-tokyo") and with `limits
 # outstanding 2` ("chiyoda-outstanding-2"), with a PKI made by
@@ -148,6 +154,69 @@ head -c 300 "$cases/basic/basic.pcap" >"$tmp/cut.pcap"
 "$replay" -c "$cfg/chiyoda.conf" -r "$tmp/cut.pcap" >"$tmp/cut.out" 2>/dev/null; rc=$?
 { [ $rc = 2 ] && grep -q '"event":"summary"' "$tmp/cut.out"; } || errs="$errs cut-file($rc)"
 if [ -z "$errs" ]; then pass errors; else fail errors "wrong handling:$errs"; fi
+
+# ---- 4. the total memory bound ----
+peak_of() {   # held_peak of a run's summary (or --compare line)
+	jq -rs 'map(select(.event == "summary" or .event == "compare")) | .[0] |
+		(.reassembly.held_peak // .held_peak)' "$1"
+}
+mem_seen=$tmp/mem-summaries
+: >"$mem_seen"
+mem_case() {   # NAME CAPTURE [ARG...]: the bound on one capture
+	local name=$1 pcap=$2 out=$tmp/mem-$1 rc rc0 peak bound bad errs=""
+	shift 2
+	local cmd=("$replay" -c "$cfg/chiyoda.conf" -r "$cases/$pcap" "$@")
+	"${cmd[@]}" >"$out.0" 2>/dev/null; rc0=$?
+	peak=$(peak_of "$out.0")
+	if ! [ "$peak" -gt 1 ] 2>/dev/null; then
+		fail "memory/$name" "no held_peak in the unbounded run"
+		return
+	fi
+	"${cmd[@]}" --total-bytes "$peak" >"$out.p" 2>/dev/null; rc=$?
+	{ [ "$rc" = "$rc0" ] && cmp -s "$out.0" "$out.p"; } || errs="$errs at-peak(exit $rc)"
+	# Coarse from the peak down, then fine where the flows' own state
+	# (flow, engine, search buffers) meets the bound. All outputs go to one
+	# stream, each after a {"event":"bound"} line, for one jq to check.
+	: >"$out.all"
+	for bound in $((peak - 1)) $((peak * 3 / 4)) $((peak / 2)) $((peak / 4)) 8192 \
+		     $(seq 4096 -128 640) 256 1; do
+		"${cmd[@]}" --total-bytes "$bound" >"$out.b" 2>/dev/null; rc=$?
+		case $rc in 0|1|3) ;; *) errs="$errs $bound:exit-$rc" ;; esac
+		private_data "$out.b" && errs="$errs $bound:private-data"
+		printf '{"event":"bound","bound":%d}\n' "$bound" >>"$out.all"
+		cat "$out.b" >>"$out.all"
+	done
+	# Per bound: one summary, held_peak within it, and limit_total > 0.
+	bad=$(jq -rs 'reduce .[] as $x ({b: null, n: 0, bad: []};
+		if $x.event == "bound" then
+			(if .b != null and .n != 1 then .bad += [.b] else . end) | .b = $x.bound | .n = 0
+		elif $x.event == "summary" or $x.event == "compare" then
+			.n += 1 |
+			if ($x.reassembly.held_peak // $x.held_peak) <= .b and
+			   ($x.reassembly.limit_total // $x.limit_total) > 0 then . else .bad += [.b] end
+		else . end) |
+		(if .n != 1 then .bad + [.b] else .bad end) | map(tostring) | join(" ")' "$out.all" 2>&1) ||
+		bad="not-json"
+	[ -z "$bad" ] || errs="$errs over-bound-or-unreported:$bad"
+	grep '"event":"summary"' "$out.all" >>"$mem_seen"
+	if [ -z "$errs" ]; then pass "memory/$name"; else fail "memory/$name" "${errs# }"; fi
+}
+mem_case basic basic/basic.pcap
+mem_case reorder reorder/reorder.pcap
+mem_case retransmit retransmit/retransmit.pcap
+mem_case gap gap/gap.pcap
+mem_case midstream midstream/midstream.pcap
+mem_case midstream-answer midstream-answer/midstream-answer.pcap
+mem_case interleaved interleaved/interleaved.pcap
+mem_case unverified-overlap unverified-overlap/unverified-overlap.pcap
+mem_case deny-reasons deny-reasons/deny-reasons.pcap
+mem_case compare basic/basic.pcap --compare "$cfg/chiyoda-no-tokyo.conf"
+mem_case compare-deny-reasons deny-reasons/deny-reasons.pcap --compare "$cfg/chiyoda-outstanding-2.conf"
+errs=""
+jq -se 'map(.flow_outcomes["memory-limit"] // 0) | add > 0' "$mem_seen" >/dev/null || errs="$errs memory-limit"
+jq -se 'map(.reassembly.flows_refused) | add > 0' "$mem_seen" >/dev/null || errs="$errs flows-refused"
+jq -se 'map(.flow_outcomes["reassembly-limit"] // 0) | add > 0' "$mem_seen" >/dev/null || errs="$errs reassembly-limit"
+if [ -z "$errs" ]; then pass memory/outcomes; else fail memory/outcomes "never seen:$errs"; fi
 
 mkdir -p "$(dirname "$res")"
 echo "replay-corpus: $passed passed, $failed failed, $skipped skipped" | tee "$res"

@@ -40,6 +40,7 @@
 #define T_ACK      0x0001
 #define T_KEEP     0x0003
 #define T_HONNIN   0x0101
+#define T_TENSHUTSU 0x0103
 #define T_TENNYU   0x0110
 #define T_KOIKI    0x0112
 #define T_KOIKI_K  0x0113
@@ -150,8 +151,9 @@ static void ack_frame(struct conv *cv, struct jf_buf *out, int side, uint64_t re
 
 /*
  * The standard egress exchange of the corpus, on a LAN connection: the site
- * server sends 本人確認情報通知 (3 records) and 附票本人確認情報通知
- * (2 records) to 東京都; each is acknowledged. Four frames, all allowed.
+ * server sends two 本人確認情報通知 (3 records, then 2) to 東京都; each is
+ * acknowledged. Four frames, all allowed. (One system per connection: a
+ * 附票 notice here would be system-mismatch, case system-mismatch.)
  */
 static void lan_exchange(struct conv *cv, const size_t *sizes, uint64_t index)
 {
@@ -167,8 +169,8 @@ static void lan_exchange(struct conv *cv, const size_t *sizes, uint64_t index)
 	send_bytes(cv, 1, out.data, out.len, sizes);
 	jf_reset(&out);
 	jf_reset(&body);
-	jf_body_F(&body, 2, index + 10, SITE);
-	frame(cv, &out, 0, T_FUHYO, 0, SITE, TOKYO, &body);
+	jf_body_R(&body, 2, index + 10, SITE);
+	frame(cv, &out, 0, T_HONNIN, 0, SITE, TOKYO, &body);
 	send_bytes(cv, 0, out.data, out.len, sizes);
 	jf_reset(&out);
 	ack_frame(cv, &out, 1, cv->fseq[0] - 1, TOKYO, SITE);
@@ -507,6 +509,174 @@ static void case_ipv6(const char *dir)
 	case_close(pf);
 }
 
+/*
+ * One system per connection, whichever side sends: a 住基 notice after a
+ * keepalive, a 附票 notice and its ack (flow 1); a 住基 answer to a 附票
+ * notice (flow 2); 中央区's 転入通知 relayed to the local 附票 server, where
+ * the live gateway never sends a 住基 frame (flow 3).
+ */
+static void case_system_mismatch(const char *dir)
+{
+	struct pw_file *pf = case_open(dir, "system-mismatch", PW_PCAP, PW_ETH, 0);
+	struct jf_buf body, out;
+	struct conv cv;
+
+	if (!pf)
+		return;
+	jf_init(&body);
+	jf_init(&out);
+	conv_init(&cv, pf, "10.16.0.10", 40060, "10.16.0.1", 7000);
+	conv_open(&cv);
+	frame(&cv, &out, 0, T_KEEP, 0, SITE, TOKYO, NULL);
+	jf_body_F(&body, 2, 60, SITE);
+	frame(&cv, &out, 0, T_FUHYO, 0, SITE, TOKYO, &body);
+	send_bytes(&cv, 0, out.data, out.len, NULL);
+	jf_reset(&out);
+	ack_frame(&cv, &out, 1, 1, TOKYO, SITE);
+	ack_frame(&cv, &out, 1, 2, TOKYO, SITE);
+	send_bytes(&cv, 1, out.data, out.len, NULL);
+	jf_reset(&out);
+	jf_reset(&body);
+	jf_body_T(&body, 61, SITE);
+	frame(&cv, &out, 0, T_TENSHUTSU, 0, SITE, TOKYO, &body);
+	send_bytes(&cv, 0, out.data, out.len, NULL);
+	conv_close(&cv);
+
+	jf_reset(&out);
+	jf_reset(&body);
+	conv_init(&cv, pf, "10.16.0.10", 40061, "10.16.0.1", 7000);
+	conv_open(&cv);
+	jf_body_F(&body, 1, 62, SITE);
+	frame(&cv, &out, 0, T_FUHYO, 0, SITE, TOKYO, &body);
+	send_bytes(&cv, 0, out.data, out.len, NULL);
+	jf_reset(&out);
+	jf_reset(&body);
+	jf_body_D(&body, 100);
+	frame(&cv, &out, 1, T_KOIKI_K, 1, TOKYO, SITE, &body);
+	send_bytes(&cv, 1, out.data, out.len, NULL);
+	conv_close(&cv);
+
+	jf_reset(&out);
+	jf_reset(&body);
+	conv_init(&cv, pf, "10.16.0.1", 40062, "10.16.0.10", 7201);
+	conv_open(&cv);
+	jf_body_T(&body, 63, CHUO);
+	frame(&cv, &out, 0, T_TENNYU, 0, CHUO, SITE, &body);
+	send_bytes(&cv, 0, out.data, out.len, NULL);
+	conv_close(&cv);
+	jf_free(&body);
+	jf_free(&out);
+	case_close(pf);
+}
+
+/* The capture stops in the middle of a frame, the connection still open. */
+static void case_open_at_end(const char *dir)
+{
+	struct pw_file *pf = case_open(dir, "open-at-end", PW_PCAP, PW_ETH, 0);
+	struct jf_buf out;
+	struct conv cv;
+
+	if (!pf)
+		return;
+	jf_init(&out);
+	conv_init(&cv, pf, "10.16.0.10", 40063, "10.16.0.1", 7000);
+	conv_open(&cv);
+	frame(&cv, &out, 0, T_KEEP, 0, SITE, TOKYO, NULL);
+	send_bytes(&cv, 0, out.data, out.len, NULL);
+	jf_reset(&out);
+	one_frame(&out, &cv, 64);
+	send_bytes(&cv, 0, out.data, 100, NULL);
+	jf_free(&out);
+	case_close(pf);
+}
+
+/*
+ * A notice larger than the 32 KiB history, acknowledged; then its first
+ * segment again, which nothing kept can be compared with.
+ */
+static void case_unverified_overlap(const char *dir)
+{
+	struct pw_file *pf = case_open(dir, "unverified-overlap", PW_PCAP, PW_ETH, 0);
+	struct jf_buf body, out;
+	struct conv cv;
+	uint32_t start;
+
+	if (!pf)
+		return;
+	jf_init(&body);
+	jf_init(&out);
+	conv_init(&cv, pf, "10.16.0.10", 40064, "10.16.0.1", 7000);
+	conv_open(&cv);
+	jf_body_R(&body, 300, 65, SITE);
+	frame(&cv, &out, 0, T_HONNIN, 0, SITE, TOKYO, &body);
+	start = cv.next[0];
+	send_bytes(&cv, 0, out.data, out.len, NULL);
+	packet(&cv, 0, FL_ACK | FL_PSH, start, out.data, 1448, true);
+	jf_reset(&out);
+	ack_frame(&cv, &out, 1, 1, TOKYO, SITE);
+	send_bytes(&cv, 1, out.data, out.len, NULL);
+	conv_close(&cv);
+	jf_free(&body);
+	jf_free(&out);
+	case_close(pf);
+}
+
+/*
+ * Mid-connection, both ways: 東京都 acknowledges a notice sent before the
+ * capture began (ref 6, below the first seq seen from the CS, 7), then the
+ * two notices it saw.
+ */
+static void case_midstream_answer(const char *dir)
+{
+	struct pw_file *pf = case_open(dir, "midstream-answer", PW_PCAP, PW_ETH, 0);
+	struct jf_buf body, out;
+	struct conv cv;
+
+	if (!pf)
+		return;
+	jf_init(&body);
+	jf_init(&out);
+	conv_init(&cv, pf, "10.16.0.10", 40065, "10.16.0.1", 7000);
+	cv.fseq[0] = 7;
+	cv.fseq[1] = 5;
+	cv.next[0] += 5000;
+	cv.next[1] += 300;
+	frame(&cv, &out, 0, T_KEEP, 0, SITE, TOKYO, NULL);
+	jf_body_R(&body, 1, 66, SITE);
+	frame(&cv, &out, 0, T_HONNIN, 0, SITE, TOKYO, &body);
+	send_bytes(&cv, 0, out.data, out.len, NULL);
+	jf_reset(&out);
+	ack_frame(&cv, &out, 1, 6, TOKYO, SITE);
+	ack_frame(&cv, &out, 1, 7, TOKYO, SITE);
+	ack_frame(&cv, &out, 1, 8, TOKYO, SITE);
+	send_bytes(&cv, 1, out.data, out.len, NULL);
+	conv_close(&cv);
+	jf_free(&body);
+	jf_free(&out);
+	case_close(pf);
+}
+
+/* The basic exchange, and a connection to a port the configuration does
+ * not know (not inspected). */
+static void case_unclassified(const char *dir)
+{
+	static const uint8_t banner[] = "SSH-2.0-test\r\n";
+	struct pw_file *pf = case_open(dir, "unclassified", PW_PCAP, PW_ETH, 0);
+	struct conv cv;
+
+	if (!pf)
+		return;
+	conv_init(&cv, pf, "10.16.0.10", 40066, "10.16.0.1", 7000);
+	conv_open(&cv);
+	lan_exchange(&cv, NULL, 67);
+	conv_close(&cv);
+	conv_init(&cv, pf, "10.16.0.10", 40067, "10.16.0.1", 22);
+	conv_open(&cv);
+	send_bytes(&cv, 1, banner, sizeof(banner) - 1, NULL);
+	conv_close(&cv);
+	case_close(pf);
+}
+
 /* ---- one connection per deny reason (flow n = entry n of the table) ---- */
 
 enum bad {
@@ -515,7 +685,7 @@ enum bad {
 	B_PAIR, B_UNSOLICITED, B_DUPLICATE, B_TLV_TRUNCATED, B_TLV_ORDER, B_TLV_UNKNOWN,
 	B_TLV_REPEAT, B_TLV_MISSING, B_TLV_TRAILING, B_BAD_VALUE, B_TRUNCATED_FRAME,
 	B_UNKNOWN_PEER, B_RATE_LIMITED, B_BAD_REF, B_PEER_MISMATCH, B_SOURCE_NOT_ALLOWED,
-	B_WRONG_PREFECTURE, B_COUNT
+	B_WRONG_PREFECTURE, B_SYSTEM_MISMATCH, B_COUNT
 };
 
 /* A notice of 1 record, or a 広域交付 request, broken as the case says. */
@@ -694,6 +864,20 @@ static void case_deny_reasons(const char *dir)
 			for (int i = 0; i < 3; i++)
 				frame(&cv, &out, 0, T_KEEP, 0, SITE, TOKYO, NULL);
 			break;
+		case B_SYSTEM_MISMATCH: {
+			/* 本人確認情報通知 then 附票本人確認情報通知 on one
+			 * connection: the far end relays it to one server. */
+			struct jf_buf b;
+
+			jf_init(&b);
+			jf_body_R(&b, 1, 100 + which, SITE);
+			frame(&cv, &out, 0, T_HONNIN, 0, SITE, TOKYO, &b);
+			jf_reset(&b);
+			jf_body_F(&b, 1, 100 + which, SITE);
+			frame(&cv, &out, 0, T_FUHYO, 0, SITE, TOKYO, &b);
+			jf_free(&b);
+			break;
+		}
 		default:
 			bad_frame(&cv, &out, (enum bad)which);
 			break;
@@ -778,5 +962,10 @@ int main(int argc, char **argv)
 	case_encrypted(dir);
 	case_ipv6(dir);
 	case_deny_reasons(dir);
+	case_system_mismatch(dir);
+	case_open_at_end(dir);
+	case_unverified_overlap(dir);
+	case_midstream_answer(dir);
+	case_unclassified(dir);
 	return failed ? 1 : 0;
 }

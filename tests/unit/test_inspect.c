@@ -185,14 +185,16 @@ static void test_allowed_stream(void **state)
 	h = hdr(0x0003, 7, CHIYODA, TOKYO);
 	put(&s, &h, NULL);
 	jf_reset(&b);
-	h = hdr(0x0201, 8, CHIYODA, TOKYO);
-	jf_body_F(&b, 1000, 5, CHIYODA);            /* the most records a batch holds */
+	h = hdr(0x0101, 8, CHIYODA, TOKYO);
+	jf_body_R(&b, 1000, 5, CHIYODA);            /* the most records a batch holds */
 	put(&s, &h, &b);
 
 	struct insp_conn *c = conn(NULL);
 	assert_null(insp_conn_first_receiver(c));
+	assert_int_equal(insp_conn_system(c), 0);
 	run_all(c, INSP_FROM_LAN, &s, &r);
 	assert_all_allowed(&r, 4);
+	assert_int_equal(insp_conn_system(c), CAT_SYS_JUKI);
 	assert_string_equal(insp_conn_first_receiver(c), TOKYO);
 	assert_int_equal(insp_allowed_offset(c, INSP_FROM_LAN), s.len);
 	assert_int_equal(insp_allowed_offset(c, INSP_FROM_WAN), 0);
@@ -214,7 +216,25 @@ static void test_allowed_stream(void **state)
 	assert_int_equal(r.f[1].offset, first_len);
 	assert_int_equal(r.f[2].records, 0);
 	assert_int_equal(r.f[3].records, 1000);
-	assert_int_equal(r.f[3].system, CAT_SYS_FUHYO);
+	assert_int_equal(r.f[2].system, 0);
+	assert_int_equal(r.f[3].system, CAT_SYS_JUKI);
+	insp_conn_free(c);
+
+	/* 附票: a keepalive first (no system), then the largest F batch. */
+	jf_reset(&s);
+	jf_reset(&b);
+	h = hdr(0x0003, 1, CHIYODA, TOKYO);
+	put(&s, &h, NULL);
+	h = hdr(0x0201, 2, CHIYODA, TOKYO);
+	jf_body_F(&b, 1000, 5, CHIYODA);
+	put(&s, &h, &b);
+	r.n = 0;
+	c = conn(NULL);
+	run_all(c, INSP_FROM_LAN, &s, &r);
+	assert_all_allowed(&r, 2);
+	assert_int_equal(r.f[1].records, 1000);
+	assert_int_equal(r.f[1].system, CAT_SYS_FUHYO);
+	assert_int_equal(insp_conn_system(c), CAT_SYS_FUHYO);
 	insp_conn_free(c);
 	jf_free(&s);
 	jf_free(&b);
@@ -734,6 +754,210 @@ static void test_rate_limited(void **state)
 	jf_free(&a);
 }
 
+/*
+ * One system per connection (catalog.md: 0x01xx 住基ネット, 0x02xx 附票連携
+ * システム): the first frame of a system-specific type fixes it, in either
+ * direction; ack, nack and keepalive (0x00xx) go with either.
+ */
+static void test_system(void **state)
+{
+	struct jf_buf lan, wan, b;
+	struct run r = { .n = 0 };
+	(void)state;
+	jf_init(&lan);
+	jf_init(&wan);
+	jf_init(&b);
+
+	/* 住基 then 附票 from the LAN: the second is denied at its header. */
+	struct jf_hdr h = hdr(0x0003, 1, CHIYODA, TOKYO);
+	put(&lan, &h, NULL);
+	jf_body_R(&b, 2, 1, CHIYODA);
+	h = hdr(0x0101, 2, CHIYODA, TOKYO);
+	put(&lan, &h, &b);
+	jf_reset(&b);
+	jf_body_F(&b, 2, 1, CHIYODA);
+	h = hdr(0x0201, 3, CHIYODA, TOKYO);
+	put(&lan, &h, &b);
+	struct insp_conn *c = conn(TOKYO);
+	run_all(c, INSP_FROM_LAN, &lan, &r);
+	assert_int_equal(r.n, 3);
+	assert_true(r.f[0].allowed && r.f[1].allowed);
+	assert_deny(&r, INSP_SYSTEM_MISMATCH, 0);
+	assert_int_equal(last(&r)->length, JMSG_HDR_LEN);      /* decided at the header */
+	assert_int_equal(last(&r)->system, CAT_SYS_FUHYO);
+	assert_int_equal(insp_conn_system(c), CAT_SYS_JUKI);
+	assert_string_equal(insp_reason_name(INSP_SYSTEM_MISMATCH), "system-mismatch");
+	insp_conn_free(c);
+
+	/* The other direction is held to the same system: 附票 out, then a
+	 * 住基 answer back (before it could be unsolicited). */
+	c = conn(TOKYO);
+	r.n = 0;
+	jf_reset(&lan);
+	h = hdr(0x0201, 1, CHIYODA, TOKYO);
+	put(&lan, &h, &b);
+	/* Only the header: the system is fixed before the body is in. */
+	assert_true(insp_feed(c, INSP_FROM_LAN, lan.data, JMSG_HDR_LEN, NOW, collect, &r));
+	assert_int_equal(insp_conn_system(c), CAT_SYS_FUHYO);
+	jf_reset(&b);
+	jf_body_D(&b, 10);
+	h = hdr(0x0113, 1, TOKYO, CHIYODA);
+	h.flags = JMSG_FLAG_RESPONSE;
+	h.ref = 1;
+	put(&wan, &h, &b);
+	assert_false(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	assert_int_equal(r.n, 1);
+	assert_deny(&r, INSP_SYSTEM_MISMATCH, 0);
+	assert_int_equal(last(&r)->dir, INSP_FROM_WAN);
+	insp_conn_free(c);
+
+	/* Answers and keepalives of any system leave it open; the pair is
+	 * judged before the system, the direction rule after it. */
+	c = conn(CHUO);
+	r.n = 0;
+	jf_reset(&lan);
+	jf_reset(&wan);
+	h = hdr(0x0003, 1, CHIYODA, CHUO);
+	put(&lan, &h, NULL);
+	jf_reset(&b);
+	jf_body_A(&b, 0);
+	h = hdr(0x0001, 1, CHUO, CHIYODA);
+	h.flags = JMSG_FLAG_RESPONSE;
+	h.ref = 1;
+	put(&wan, &h, &b);
+	assert_true(insp_feed(c, INSP_FROM_LAN, lan.data, lan.len, NOW, collect, &r));
+	assert_true(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	assert_all_allowed(&r, 2);
+	assert_int_equal(insp_conn_system(c), 0);
+	jf_reset(&lan);
+	jf_reset(&b);
+	jf_body_T(&b, 3, CHIYODA);
+	h = hdr(0x0110, 2, CHIYODA, CHUO);                     /* 住基 */
+	put(&lan, &h, &b);
+	h = hdr(0x0201, 3, CHIYODA, CHUO);                     /* 附票, and the wrong direction */
+	put(&lan, &h, &b);
+	assert_false(insp_feed(c, INSP_FROM_LAN, lan.data, lan.len, NOW, collect, &r));
+	assert_int_equal(r.n, 4);
+	assert_deny(&r, INSP_SYSTEM_MISMATCH, 0);
+	insp_conn_free(c);
+	r.n = 0;
+	jf_reset(&lan);
+	h = hdr(0x0110, 1, CHIYODA, CHUO);
+	put(&lan, &h, &b);
+	h = hdr(0x0201, 2, CHIYODA, "271004");                 /* another pair as well */
+	put(&lan, &h, &b);
+	c = conn(NULL);
+	run_all(c, INSP_FROM_LAN, &lan, &r);
+	assert_deny(&r, INSP_PAIR_CHANGED, 0);
+	insp_conn_free(c);
+
+	/* Fixed from outside (a relay that chose its only server). */
+	c = conn(TOKYO);
+	assert_false(insp_conn_set_system(c, 0));
+	assert_false(insp_conn_set_system(c, (enum cat_system)3));
+	assert_true(insp_conn_set_system(c, CAT_SYS_FUHYO));
+	assert_true(insp_conn_set_system(c, CAT_SYS_FUHYO));
+	assert_false(insp_conn_set_system(c, CAT_SYS_JUKI));
+	r.n = 0;
+	jf_reset(&lan);
+	jf_reset(&b);
+	jf_body_R(&b, 1, 1, CHIYODA);
+	h = hdr(0x0101, 1, CHIYODA, TOKYO);
+	put(&lan, &h, &b);
+	run_all(c, INSP_FROM_LAN, &lan, &r);
+	assert_deny(&r, INSP_SYSTEM_MISMATCH, 0);
+	insp_conn_free(c);
+
+	jf_free(&lan);
+	jf_free(&wan);
+	jf_free(&b);
+}
+
+/* A capture that began mid-connection: an answer to a request from before
+ * it is unverified (allowed, flagged), not unsolicited-response. */
+static void test_midstream_unverified(void **state)
+{
+	struct jf_buf lan, wan, a, t;
+	struct run r = { .n = 0 };
+	(void)state;
+	jf_init(&lan);
+	jf_init(&wan);
+	jf_init(&a);
+	jf_init(&t);
+	jf_body_A(&a, 0);
+	jf_body_T(&t, 4, CHIYODA);
+
+#define ACK(seq_, ref_) do { \
+	struct jf_hdr h_ = hdr(0x0001, seq_, CHUO, CHIYODA); \
+	h_.flags = JMSG_FLAG_RESPONSE; \
+	h_.ref = ref_; \
+	jf_reset(&wan); \
+	put(&wan, &h_, &a); \
+} while (0)
+	struct insp_conn *c = conn(CHUO);
+	assert_true(insp_conn_set_midstream(c));
+	ACK(3, 5);                        /* nothing seen from the LAN yet */
+	assert_true(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	assert_int_equal(r.n, 1);
+	assert_true(r.f[0].allowed && r.f[0].unverified && r.f[0].reason == INSP_OK);
+	struct jf_hdr h = hdr(0x0110, 10, CHIYODA, CHUO);
+	put(&lan, &h, &t);
+	assert_true(insp_feed(c, INSP_FROM_LAN, lan.data, lan.len, NOW, collect, &r));
+	ACK(4, 10);                       /* answers what was seen: verified */
+	assert_true(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	ACK(5, 7);                        /* below the first seq seen: before the capture */
+	assert_true(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	ACK(6, 7);                        /* again: still nothing to check it against */
+	assert_true(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	assert_all_allowed(&r, 5);
+	assert_false(r.f[1].unverified || r.f[2].unverified);
+	assert_true(r.f[3].unverified && r.f[4].unverified);
+	assert_int_equal(insp_allowed_offset(c, INSP_FROM_WAN), 4 * wan.len);
+	ACK(7, 10);                       /* seen and answered: still a duplicate */
+	assert_false(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	assert_deny(&r, INSP_DUPLICATE_RESPONSE, 0);
+	assert_false(last(&r)->unverified);
+	insp_conn_free(c);
+
+	/* A ref at or above the first seq seen was never sent: unsolicited. */
+	c = conn(CHUO);
+	assert_true(insp_conn_set_midstream(c));
+	r.n = 0;
+	assert_true(insp_feed(c, INSP_FROM_LAN, lan.data, lan.len, NOW, collect, &r));
+	ACK(1, 12);
+	assert_false(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	assert_deny(&r, INSP_UNSOLICITED_RESPONSE, 0);
+	assert_false(insp_conn_set_midstream(c));    /* only before the first byte */
+	insp_conn_free(c);
+
+	/* An unverified answer with a bad body is a plain deny. */
+	c = conn(CHUO);
+	assert_true(insp_conn_set_midstream(c));
+	r.n = 0;
+	h = hdr(0x0001, 1, CHUO, CHIYODA);
+	h.flags = JMSG_FLAG_RESPONSE;
+	h.ref = 3;
+	jf_reset(&wan);
+	put(&wan, &h, &t);                /* an ack with a T body */
+	assert_false(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	assert_false(last(&r)->allowed || last(&r)->unverified);
+	insp_conn_free(c);
+
+	/* Live (not midstream): the same first answer is unsolicited. */
+	c = conn(CHUO);
+	r.n = 0;
+	ACK(3, 5);
+	assert_false(insp_feed(c, INSP_FROM_WAN, wan.data, wan.len, NOW, collect, &r));
+	assert_deny(&r, INSP_UNSOLICITED_RESPONSE, 0);
+	assert_false(last(&r)->unverified);
+	insp_conn_free(c);
+#undef ACK
+	jf_free(&lan);
+	jf_free(&wan);
+	jf_free(&a);
+	jf_free(&t);
+}
+
 /* Body rules of wire.md §3 on the default catalog's shapes. */
 static void test_tlv_reasons(void **state)
 {
@@ -1097,6 +1321,7 @@ static void check_every_cut(const struct jf_buf *s)
 	free(all);
 }
 
+/* 住基: an R batch, a 転出確定, a keepalive and another R batch. */
 static void good_stream(struct jf_buf *s)
 {
 	struct jf_buf b;
@@ -1111,8 +1336,25 @@ static void good_stream(struct jf_buf *s)
 	h = hdr(0x0003, 3, CHIYODA, TOKYO);
 	put(s, &h, NULL);
 	jf_reset(&b);
-	h = hdr(0x0201, 4, CHIYODA, TOKYO);
+	h = hdr(0x0101, 4, CHIYODA, TOKYO);
+	jf_body_R(&b, 3, 11, CHIYODA);
+	put(s, &h, &b);
+	jf_free(&b);
+}
+
+/* 附票: a keepalive and two F batches. */
+static void good_fuhyo_stream(struct jf_buf *s)
+{
+	struct jf_buf b;
+	jf_init(&b);
+	struct jf_hdr h = hdr(0x0003, 1, CHIYODA, TOKYO);
+	put(s, &h, NULL);
+	h = hdr(0x0201, 2, CHIYODA, TOKYO);
 	jf_body_F(&b, 3, 11, CHIYODA);
+	put(s, &h, &b);
+	jf_reset(&b);
+	h = hdr(0x0201, 3, CHIYODA, TOKYO);
+	jf_body_F(&b, 2, 21, CHIYODA);
 	put(s, &h, &b);
 	jf_free(&b);
 }
@@ -1124,6 +1366,9 @@ static void test_split_allowed(void **state)
 	jf_init(&s);
 	good_stream(&s);
 	check_every_cut(&s);
+	jf_reset(&s);
+	good_fuhyo_stream(&s);
+	check_every_cut(&s);
 	jf_free(&s);
 }
 
@@ -1134,12 +1379,17 @@ static void test_split_denied(void **state)
 	(void)state;
 	jf_init(&s);
 	jf_init(&b);
-	for (int variant = 0; variant < 7; variant++) {
+	for (int variant = 0; variant < 8; variant++) {
 		jf_reset(&s);
 		jf_reset(&b);
 		good_stream(&s);
 		struct jf_hdr h = hdr(0x0101, 9, CHIYODA, TOKYO);
 		jf_body_R(&b, 2, 5, CHIYODA);
+		if (variant == 7) {                                      /* 附票 after 住基 */
+			jf_reset(&b);
+			h.type = 0x0201;
+			jf_body_F(&b, 2, 5, CHIYODA);
+		}
 		switch (variant) {
 		case 0: b.data[b.len - 200] = 0x01; break;               /* a byte of record 2 changed */
 		case 1: b.data[4 + 4 + 10] ^= 1; break;                  /* resident-code check digit */
@@ -1241,6 +1491,8 @@ int main(void)
 		cmocka_unit_test(test_clock_extremes),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_rate_limited),
+		cmocka_unit_test(test_system),
+		cmocka_unit_test(test_midstream_unverified),
 		cmocka_unit_test(test_tlv_reasons),
 		cmocka_unit_test(test_truncated_frame),
 		cmocka_unit_test(test_value_kinds),

@@ -1,8 +1,9 @@
 /*
  * test_reasm.c — TCP reassembly: order, retransmission, overlaps (first
- * copy wins, a differing copy is a conflict), gaps, cut captures, FIN/RST,
+ * copy wins, a differing copy is a conflict, a copy that cannot be compared
+ * is reported), gaps, cut captures (every cut remembered), FIN/RST,
  * midstream starts, sequence wrap, data on a SYN (TCP Fast Open), address
- * reuse and every memory bound.
+ * reuse and every memory bound (flow state charged too).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,11 +34,18 @@ struct rec {
 	int n_flows;
 };
 
+/* Opens to refuse, as a caller out of room would. */
+static int refuse_opens;
+
 static void *r_open(void *arg, const struct reasm_flow_info *info)
 {
 	struct rec *r = arg;
 	struct rec_flow *f;
 
+	if (refuse_opens > 0) {
+		refuse_opens--;
+		return NULL;
+	}
 	assert_true(r->n_flows < 8);
 	f = &r->flows[r->n_flows++];
 	memset(f, 0, sizeof(*f));
@@ -119,6 +127,7 @@ static int setup(void **state)
 {
 	struct rec *rec = calloc(1, sizeof(*rec));
 
+	refuse_opens = 0;
 	fill_stream();
 	*state = rec;
 	return rec ? 0 : -1;
@@ -137,6 +146,20 @@ static int count_ev(const struct rec_flow *f, enum reasm_event ev)
 	for (int i = 0; i < f->n_ev; i++)
 		n += f->events[i] == (int)ev;
 	return n;
+}
+
+/* What one tracked flow costs of the total bound, before any byte. */
+static size_t flow_cost(struct rec *rec)
+{
+	struct reasm *r = reasm_new(NULL, &ops, rec);
+	struct reasm_stats st;
+
+	handshake(r);
+	reasm_get_stats(r, &st);
+	reasm_free(r);
+	memset(rec, 0, sizeof(*rec));
+	assert_true(st.held_bytes > 0);
+	return st.held_bytes;
 }
 
 static void test_in_order_fin(void **state)
@@ -340,6 +363,147 @@ static void test_cut_then_full_copy(void **state)
 	reasm_free(r);
 }
 
+/*
+ * Two segments cut by the capture, both held out of order. A full copy fills
+ * the first cut; the second is still remembered: a gap there, at once.
+ */
+static void test_two_cuts(void **state)
+{
+	struct rec *rec = *state;
+	struct reasm *r = reasm_new(NULL, &ops, rec);
+	struct rec_flow *f = &rec->flows[0];
+	struct reasm_stats st;
+
+	handshake(r);
+	seg(r, 0, ISN_C + 1 + 100, ISN_S + 1, PKT_TCP_ACK, stream + 100, 60, 100);  /* cut at 160 */
+	seg(r, 0, ISN_C + 1 + 300, ISN_S + 1, PKT_TCP_ACK, stream + 300, 50, 100);  /* cut at 350 */
+	assert_int_equal(f->n_ev, 0);
+	CDATA(r, 0, 300);                    /* fills the first cut, reaches the second */
+	assert_int_equal(f->len[0], 350);
+	assert_memory_equal(f->data[0], stream, 350);
+	assert_int_equal(count_ev(f, REASM_EV_GAP), 1);
+	assert_int_equal(f->ev_off[0], 350);
+	CDATA(r, 350, 50);                   /* too late: the direction ended */
+	assert_int_equal(f->len[0], 350);
+	reasm_finish(r);
+	assert_int_equal(count_ev(f, REASM_EV_GAP), 1);
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.held_bytes, 0);
+	reasm_free(r);
+}
+
+/* Cuts filled in any order; one only the end of the capture reveals. */
+static void test_cuts_filled_and_last(void **state)
+{
+	struct rec *rec = *state;
+	struct reasm *r = reasm_new(NULL, &ops, rec);
+	struct rec_flow *f = &rec->flows[0];
+
+	handshake(r);
+	seg(r, 0, ISN_C + 1 + 400, ISN_S + 1, PKT_TCP_ACK, stream + 400, 10, 100);  /* cut at 410 */
+	seg(r, 0, ISN_C + 1 + 200, ISN_S + 1, PKT_TCP_ACK, stream + 200, 0, 100);   /* only headers */
+	seg(r, 0, ISN_C + 1 + 100, ISN_S + 1, PKT_TCP_ACK, stream + 100, 20, 100);  /* cut at 120 */
+	CDATA(r, 400, 100);                  /* fills 410 */
+	CDATA(r, 0, 300);                    /* fills 120 and 200 */
+	assert_int_equal(f->len[0], 300);
+	assert_int_equal(count_ev(f, REASM_EV_GAP), 0);
+	CDATA(r, 300, 100);
+	assert_int_equal(f->len[0], 500);
+	/* The last segment of the capture is cut: no copy can come now. */
+	seg(r, 0, ISN_C + 1 + 600, ISN_S + 1, PKT_TCP_ACK, stream + 600, 30, 200);
+	assert_int_equal(count_ev(f, REASM_EV_GAP), 0);   /* 500..599 may still come */
+	CDATA(r, 500, 100);
+	assert_int_equal(f->len[0], 630);
+	assert_int_equal(count_ev(f, REASM_EV_GAP), 1);
+	assert_int_equal(f->ev_off[f->n_ev - 1], 630);
+	reasm_free(r);
+}
+
+/* A copy older than the history cannot be compared: reported once, and the
+ * direction goes on. */
+static void test_unverified_old_copy(void **state)
+{
+	struct rec *rec = *state;
+	struct reasm_limits lim = { .history = 512 };
+	struct reasm *r = reasm_new(&lim, &ops, rec);
+	struct rec_flow *f = &rec->flows[0];
+	struct reasm_stats st;
+	uint8_t other[100];
+
+	handshake(r);
+	CDATA(r, 0, 2000);
+	CDATA(r, 1900, 100);                 /* in the history: compared */
+	assert_int_equal(f->n_ev, 0);
+	memcpy(other, stream + 100, 100);
+	other[5] ^= 1;                       /* differs, but nothing to tell it by */
+	seg(r, 0, ISN_C + 1 + 100, ISN_S + 1, PKT_TCP_ACK, other, 100, 100);
+	assert_int_equal(count_ev(f, REASM_EV_UNVERIFIED), 1);
+	assert_int_equal(f->ev_off[0], 100);
+	assert_int_equal(f->ev_side[0], 0);
+	CDATA(r, 0, 10);                     /* again: counted, not reported again */
+	CDATA(r, 2000, 10);
+	assert_int_equal(count_ev(f, REASM_EV_UNVERIFIED), 1);
+	assert_int_equal(count_ev(f, REASM_EV_OVERLAP_CONFLICT), 0);
+	assert_int_equal(f->len[0], 2010);
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.unverified_bytes, 110);
+	assert_int_equal(st.unverified_overlaps, 1);
+	assert_int_equal(st.retransmitted_bytes, 100);
+	reasm_free(r);
+}
+
+/* No history under the total bound (counted once), and bytes from before
+ * the stream start: both unverified. */
+static void test_unverified_no_history(void **state)
+{
+	struct rec *rec = *state;
+	struct reasm_limits lim = { .total_bytes = flow_cost(rec) + 100, .history = 512 };
+	struct reasm *r = reasm_new(&lim, &ops, rec);
+	struct rec_flow *f = &rec->flows[0];
+	struct reasm_stats st;
+
+	handshake(r);
+	CDATA(r, 0, 50);
+	CDATA(r, 50, 50);
+	CDATA(r, 20, 10);                    /* delivered, but nothing kept to compare */
+	assert_int_equal(count_ev(f, REASM_EV_UNVERIFIED), 1);
+	/* The server's copy of bytes before its stream start (its SYN's). */
+	seg(r, 1, ISN_S - 5, ISN_C + 101, PKT_TCP_ACK, stream, 10, 10);
+	assert_int_equal(count_ev(f, REASM_EV_UNVERIFIED), 2);
+	assert_int_equal(f->ev_side[1], 1);
+	assert_int_equal(f->ev_off[1], 0);
+	assert_int_equal(f->len[1], 4);      /* the bytes after the start are new */
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.limit_total, 2); /* each direction's history refused, once */
+	assert_int_equal(st.unverified_bytes, 10 + 6);
+	assert_int_equal(st.unverified_overlaps, 2);
+	reasm_free(r);
+}
+
+/* After the FIN the history is kept: a late copy is still compared. */
+static void test_copy_after_fin(void **state)
+{
+	struct rec *rec = *state;
+	struct reasm *r = reasm_new(NULL, &ops, rec);
+	struct rec_flow *f = &rec->flows[0];
+	struct reasm_stats st;
+	uint8_t other[50];
+
+	handshake(r);
+	seg(r, 0, ISN_C + 1, ISN_S + 1, PKT_TCP_ACK | PKT_TCP_FIN, stream, 100, 100);
+	assert_int_equal(count_ev(f, REASM_EV_FIN), 1);
+	seg(r, 0, ISN_C + 1 + 50, ISN_S + 1, PKT_TCP_ACK | PKT_TCP_FIN, stream + 50, 50, 50);
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.retransmitted_bytes, 50);
+	assert_int_equal(f->n_ev, 1);
+	memcpy(other, stream + 50, 50);
+	other[49] ^= 1;
+	seg(r, 0, ISN_C + 1 + 50, ISN_S + 1, PKT_TCP_ACK | PKT_TCP_FIN, other, 50, 50);
+	assert_int_equal(count_ev(f, REASM_EV_OVERLAP_CONFLICT), 1);
+	assert_int_equal(f->len[0], 100);
+	reasm_free(r);
+}
+
 static void test_rst(void **state)
 {
 	struct rec *rec = *state;
@@ -378,6 +542,9 @@ static void test_midstream(void **state)
 	assert_int_equal(f->len[0], 30);
 	assert_int_equal(f->len[1], 30);
 	assert_memory_equal(f->data[1], stream + 100, 30);
+	/* The 10 bytes before the start were never compared: reported once. */
+	assert_int_equal(count_ev(f, REASM_EV_UNVERIFIED), 1);
+	assert_int_equal(count_ev(f, REASM_EV_GAP), 0);
 	reasm_free(r);
 }
 
@@ -454,6 +621,7 @@ static void test_reuse(void **state)
 static void test_flow_bound(void **state)
 {
 	struct rec *rec = *state;
+	size_t cost = flow_cost(rec);
 	struct reasm_limits lim = { .flow_bytes = 250 };
 	struct reasm *r = reasm_new(&lim, &ops, rec);
 	struct rec_flow *f = &rec->flows[0];
@@ -469,7 +637,7 @@ static void test_flow_bound(void **state)
 	assert_int_equal(f->len[0], 0);
 	reasm_get_stats(r, &st);
 	assert_int_equal(st.limit_flow, 1);
-	assert_int_equal(st.held_bytes, 0);
+	assert_int_equal(st.held_bytes, cost);   /* the flow's own state only */
 	/* In-order data needs no holding: no bound applies to it. */
 	seg(r, 1, ISN_S + 1, ISN_C + 1, PKT_TCP_ACK, stream, 1000, 1000);
 	assert_int_equal(f->len[1], 1000);
@@ -479,8 +647,8 @@ static void test_flow_bound(void **state)
 static void test_total_bound(void **state)
 {
 	struct rec *rec = *state;
-	/* Room for one flow's history and a little more. */
-	struct reasm_limits lim = { .total_bytes = 1000, .history = 512 };
+	/* Room for the flow, its history and a little more. */
+	struct reasm_limits lim = { .total_bytes = flow_cost(rec) + 1000, .history = 512 };
 	struct reasm *r = reasm_new(&lim, &ops, rec);
 	struct rec_flow *f = &rec->flows[0];
 	struct reasm_stats st;
@@ -494,7 +662,63 @@ static void test_total_bound(void **state)
 	assert_int_equal(count_ev(f, REASM_EV_GAP), 1);
 	reasm_get_stats(r, &st);
 	assert_int_equal(st.limit_total, 1);
-	assert_true(st.held_peak <= 1000);
+	assert_true(st.held_peak <= lim.total_bytes);
+	reasm_free(r);
+}
+
+/* Flow state is charged: a flow that does not fit is not tracked. */
+static void test_total_bound_flows(void **state)
+{
+	struct rec *rec = *state;
+	size_t cost = flow_cost(rec);
+	struct reasm_limits lim = { .total_bytes = cost + cost / 2 };
+	struct reasm *r = reasm_new(&lim, &ops, rec);
+	struct pkt_tcp t = { .family = AF_INET, .sport = 1, .dport = 2, .flags = PKT_TCP_SYN };
+	struct reasm_stats st;
+
+	handshake(r);
+	reasm_packet(r, &t);            /* a second flow: no room */
+	reasm_get_stats(r, &st);
+	assert_int_equal(rec->n_flows, 1);
+	assert_int_equal(st.flows, 1);
+	assert_int_equal(st.flows_refused, 1);
+	assert_int_equal(st.limit_total, 1);
+	assert_true(st.held_peak <= lim.total_bytes);
+	/* The caller's own state is charged to the same bound. */
+	assert_false(reasm_charge(r, cost));
+	assert_true(reasm_charge(r, cost / 4));
+	reasm_uncharge(r, cost / 4);
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.limit_total, 2);
+	assert_int_equal(st.held_bytes, cost);
+	reasm_finish(r);
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.held_bytes, 0);
+	reasm_free(r);
+}
+
+/* The caller may refuse a flow: not tracked, counted, and its id unused. */
+static void test_open_refused(void **state)
+{
+	struct rec *rec = *state;
+	struct reasm *r = reasm_new(NULL, &ops, rec);
+	struct reasm_stats st;
+
+	refuse_opens = 2;
+	seg(r, 0, ISN_C, 0, PKT_TCP_SYN, NULL, 0, 0);                       /* refused */
+	seg(r, 1, ISN_S, ISN_C + 1, PKT_TCP_SYN | PKT_TCP_ACK, NULL, 0, 0); /* refused */
+	CDATA(r, 0, 10);                                                    /* taken, midstream */
+	CDATA(r, 10, 10);
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.flows_refused, 2);
+	assert_int_equal(st.flows, 1);
+	assert_int_equal(rec->n_flows, 1);
+	assert_int_equal(rec->flows[0].info.id, 1);
+	assert_true(rec->flows[0].info.midstream);
+	assert_int_equal(rec->flows[0].len[0], 20);
+	reasm_finish(r);
+	reasm_get_stats(r, &st);
+	assert_int_equal(st.held_bytes, 0);
 	reasm_free(r);
 }
 
@@ -569,6 +793,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fin_ack_no_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_then_full_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_cuts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cuts_filled_and_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unverified_old_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unverified_no_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_after_fin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_midstream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrap, setup, teardown),
@@ -576,6 +805,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_total_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_total_bound_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reverse_bytes, setup, teardown),
