@@ -142,11 +142,17 @@ disconnect(struct audit_mirror *m)
 	atomic_store(&m->up, false);
 }
 
+/*
+ * The client is made once and kept across failed connects: librelp (1.11)
+ * leaks its permitted-peer list with every client it destructs, which a
+ * collector away for days would turn into a steady leak. A failed
+ * relpCltConnect has already dropped its session, so the same client may
+ * connect again; only a client whose session was up is destructed.
+ */
 static int
-connect_collector(struct audit_mirror *m)
+make_client(struct audit_mirror *m)
 {
 	relpRetVal r;
-	m->refused = false;
 	if ((r = relpEngineCltConstruct(m->engine, &m->clt)) != RELP_RET_OK) {
 		m->clt = NULL;
 		log_warn("audit mirror: cannot make a RELP client (%d)", r);
@@ -161,14 +167,27 @@ connect_collector(struct audit_mirror *m)
 	    (r = relpCltAddPermittedPeer(m->clt, m->name)) != RELP_RET_OK ||
 	    (m->ca && (r = relpCltSetCACert(m->clt, m->ca)) != RELP_RET_OK) ||
 	    (m->cert && (r = relpCltSetOwnCert(m->clt, m->cert)) != RELP_RET_OK) ||
-	    (m->key && (r = relpCltSetPrivKey(m->clt, m->key)) != RELP_RET_OK) ||
-	    (r = relpCltConnect(m->clt, AF_UNSPEC, (unsigned char *)m->port,
-	                        (unsigned char *)m->host)) != RELP_RET_OK) {
+	    (m->key && (r = relpCltSetPrivKey(m->clt, m->key)) != RELP_RET_OK)) {
+		log_warn("audit mirror: cannot set up the RELP client (%d)", r);
+		disconnect(m);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+connect_collector(struct audit_mirror *m)
+{
+	relpRetVal r;
+	m->refused = false;
+	if (!m->clt && make_client(m) != 0)
+		return -1;
+	r = relpCltConnect(m->clt, AF_UNSPEC, (unsigned char *)m->port, (unsigned char *)m->host);
+	if (r != RELP_RET_OK) {
 		if (!m->refused)   /* a refusal has been logged with its reason */
 			log_warn("audit mirror: no collector at %s port %s (relp %d)", m->host,
 			         m->port, r);
-		disconnect(m);   /* never send on a client whose connect failed */
-		return -1;
+		return -1;   /* m->up stays false: nothing is sent on this client */
 	}
 	atomic_store(&m->up, true);
 	log_info("audit mirror: connected to %s port %s (certificate names %s)", m->host, m->port,
@@ -374,6 +393,31 @@ wait_ms(struct audit_mirror *m, int64_t ms)
 	return stop;
 }
 
+/* The pause between two connect attempts. A stop ends it early, but while
+ * the mirror drains (stopping, collector still away) it still pauses, up to
+ * the drain deadline: a refused connect answers at once, and without the
+ * pause the drain would be a busy loop of connects. */
+static void
+backoff_wait(struct audit_mirror *m, int64_t ms)
+{
+	pthread_mutex_lock(&m->mu);
+	bool stopping = m->stop;
+	if (stopping) {
+		int64_t left = m->drain_until_ms - audit_now_ms();
+		ms = left < ms ? left : ms;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (ms <= 0)
+		return;
+	if (!stopping) {
+		wait_ms(m, ms);
+		return;
+	}
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 /* Send what is durable; 1 sent something, 0 idle, -1 connection lost. */
 static int
 pump(struct audit_mirror *m)
@@ -437,9 +481,10 @@ mirror_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	while (!drained(m)) {
-		if (!m->clt) {
+		if (!atomic_load(&m->up)) {
 			if (connect_collector(m) != 0) {
-				if (wait_ms(m, backoff) && drained(m))
+				backoff_wait(m, backoff);
+				if (drained(m))
 					break;
 				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 				continue;

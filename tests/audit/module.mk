@@ -42,7 +42,8 @@ $(B)/tests/jgwctl-audit: $(B)/tests/audit/jgwctl-audit.o $(AUDIT_TEST_OBJS)
 AUDIT_TOOLS = $(B)/tests/audit-writer $(B)/tests/jgwctl-audit $(B)/tests/audit-writer-faildisk
 
 check-audit: $(B)/tests/test_audit
-	tests/lib/run-cmocka.sh $(RES)/audit.res audit $^
+	LSAN_OPTIONS=suppressions=$(abspath tests/audit/lsan.supp) \
+		tests/lib/run-cmocka.sh $(RES)/audit.res audit $^
 
 check-audit-mirror: $(AUDIT_TOOLS)
 	B=$(B) tests/lib/run-scenarios.sh $(RES)/audit-mirror.res audit-mirror \
