@@ -8,6 +8,13 @@
 source tests/audit/lib.sh
 [ -x /usr/bin/time ] || skip "/usr/bin/time is not installed (make deps)"
 LIMIT_KIB=$((64 * 1024))
+# Under AddressSanitizer (make check SAN=1) the peak RSS measures ASan's
+# quarantine and shadow memory, not the verifier: the records are still
+# verified, the bound is checked by the ordinary build only.
+if ldd "$CTL" 2>/dev/null | grep -q libasan; then
+	LIMIT_KIB=
+	echo "sanitizer build: peak RSS is reported, not bounded"
+fi
 chain_init
 "$WRITER" -d "$W/spool" -k "$W/audit.key" -n 200000 -R 16777216 >"$W/writer.out" \
 	|| die "writer failed"
@@ -24,7 +31,7 @@ verify_rss() {
 	local rss
 	rss=$(tail -1 "$W/time.out")
 	echo "$what: $(tail -1 "$W/verify.out") (peak RSS $rss KiB)"
-	[ "$rss" -lt "$LIMIT_KIB" ] || die "$what: peak RSS $rss KiB, limit $LIMIT_KIB KiB"
+	[ -z "$LIMIT_KIB" ] || [ "$rss" -lt "$LIMIT_KIB" ] || die "$what: peak RSS $rss KiB, limit $LIMIT_KIB KiB"
 }
 verify_rss "spool ($files files)" "$W/spool"
 grep -q '^verify: 200001 records, seq 1..200001, ' "$W/verify.out" || die "not every record verified"
