@@ -4,7 +4,9 @@
  * Seeded by `make fuzz-audit` with a real spool made under that k0, so
  * mutations start from a valid chain.
  */
+#ifndef _GNU_SOURCE   /* the build defines it too */
 #define _GNU_SOURCE
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
