@@ -84,19 +84,9 @@ openssl verify -CAfile "$D/anchors.pem" -crl_check_all -CRLfile "$D/root-crl.pem
 
 # start_tier CRL...: a tls-echo trusting the two tiers, with these CRLs.
 start_tier() {
-	N_ECHO=$((N_ECHO + 1))
-	LOG=$WORK/echo$N_ECHO.log
 	local args=()
 	for c in "$@"; do args+=(-r "$D/$c-crl.pem"); done
-	"$ECHO" -c "$PKI/000000.crt" -k "$PKI/000000.key" -a "$D/anchors.pem" "${args[@]}" \
-		>"$LOG" 2>&1 &
-	PIDS="$PIDS $!"
-	for _ in $(seq 50); do
-		PORT=$(sed -n 's/^port //p' "$LOG")
-		[ -n "$PORT" ] && return 0
-		sleep 0.1
-	done
-	fail "tls-echo did not start"
+	start_echo_as -a "$D/anchors.pem" "${args[@]}"
 }
 tier_client() { s_client - -cert "$D/leaf.crt" -key "$D/leaf.key" -cert_chain "$D/inter.crt"; }
 

@@ -23,11 +23,16 @@ fail() { echo "FAIL: $*"; echo "--- server log:"; cat "$LOG" 2>/dev/null; exit 1
 # start_echo [tls-echo options...]: serve as 000000 with the current CRL; a
 # later call starts another server (own log, own port) beside the first.
 start_echo() {
+	start_echo_as -a "$PKI/ca.crt" -r "$PKI/crl.pem" "$@"
+}
+
+# start_echo_as ARGS...: tls-echo as 000000 with exactly these trust and CRL
+# arguments (and any other); sets PORT and LOG.
+start_echo_as() {
 	N_ECHO=$((N_ECHO + 1))
 	LOG=$WORK/echo$N_ECHO.log
 	: >"$LOG"
-	"$ECHO" -c "$PKI/000000.crt" -k "$PKI/000000.key" -a "$PKI/ca.crt" \
-		-r "$PKI/crl.pem" "$@" >"$LOG" 2>&1 &
+	"$ECHO" -c "$PKI/000000.crt" -k "$PKI/000000.key" "$@" >"$LOG" 2>&1 &
 	PIDS="$PIDS $!"
 	for _ in $(seq 50); do
 		PORT=$(sed -n 's/^port //p' "$LOG")
