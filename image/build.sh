@@ -80,8 +80,9 @@ step "appliance layout"
 install -m 0644 "$top/image/rootfs/fstab" "$root/etc/fstab"
 install -m 0644 "$top/image/rootfs/sshd_config" "$root/etc/ssh/sshd_config"
 install -m 0755 "$top/image/rootfs/jgw-update" "$root/usr/sbin/jgw-update"
-install -m 0644 "$top/image/systemd/jgw-update-confirm.service" "$root/lib/systemd/system/"
-chroot "$root" systemctl enable jgw-update-confirm.service >/dev/null 2>&1
+install -m 0644 "$top/image/systemd/jgw-update-confirm.service" \
+	"$top/image/systemd/jgw-update-deadline.service" "$root/lib/systemd/system/"
+chroot "$root" systemctl enable jgw-update-confirm.service jgw-update-deadline.service >/dev/null 2>&1
 rm -f "$root"/etc/ssh/ssh_host_*
 install -d "$root/data" "$root/boot/jgw" "$root/etc/jgw" "$root/var/lib/jgw"
 : > "$root/etc/machine-id"

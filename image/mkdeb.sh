@@ -16,7 +16,9 @@ make -C "$top" --no-print-directory install DESTDIR="$pkg" PREFIX=/usr >/dev/nul
 # tests: no business on an appliance. image/test.sh brings its own copy.
 rm -f "$pkg/usr/bin/jgw-node"
 install -d "$pkg/lib/systemd/system" "$pkg/usr/lib/jgw" "$pkg/usr/share/doc/jgw/examples" "$pkg/usr/lib/sysusers.d"
-install -m 0644 "$top"/image/systemd/*.service "$pkg/lib/systemd/system/"
+# The A/B update units come with the image (build.sh), where jgw-update is.
+install -m 0644 "$top"/image/systemd/jgwd.service "$top"/image/systemd/jgw-firstboot.service \
+	"$pkg/lib/systemd/system/"
 install -m 0755 "$top/image/rootfs/firstboot" "$pkg/usr/lib/jgw/firstboot"
 cp -r "$top"/conf/. "$pkg/usr/share/doc/jgw/examples/"
 cp "$top"/docs/*.md "$pkg/usr/share/doc/jgw/" 2>/dev/null || true

@@ -82,6 +82,9 @@ drive() { # name code lan-net wan-addr peer peer-wan
 	site_conf "$2" "$3" "$4" "$5" "$6" > "$d/jgw.conf"
 	net_files "$d/network" "$3" "$4"
 	cp "$work/id.pub" "$d/ssh/authorized_keys"
+	# A slot on trial must be ready within this (a loaded CI machine under
+	# software emulation took up to ~230 s from reboot to ready).
+	echo 360 > "$d/update-deadline"
 	"$top/build/jgwctl" check "$d/jgw.conf" >/dev/null || fail "config drive for $2 does not pass jgwctl check"
 	rm -f "$work/$1.vfat"; mkfs.vfat -n JGWCONF -C "$work/$1.vfat" 8192 >/dev/null
 	mcopy -s -i "$work/$1.vfat" "$d"/* ::/
@@ -91,12 +94,22 @@ drive pref 130001 10.13.0 10.77.0.13 131016 10.77.0.16
 
 # --- boot ------------------------------------------------------------------
 rootfs=${img%.img}.rootfs
-boot() { # name sshport wan-netdev-arg mac [extra drive]
+# A broken update: the same root with a jgwd that always fails (written into
+# the ext4 image with debugfs, nothing mounted).
+broken=$work/broken.rootfs
+cp "$rootfs" "$broken"
+printf '#!/bin/sh\necho "jgwd: broken on purpose by image/test.sh" >&2\nexit 1\n' > "$work/jgwd-broken"
+debugfs -w -R "rm /usr/sbin/jgwd" "$broken" >/dev/null 2>&1 &&
+	debugfs -w -R "write $work/jgwd-broken /usr/sbin/jgwd" "$broken" >/dev/null 2>&1 &&
+	debugfs -w -R "sif /usr/sbin/jgwd mode 0100755" "$broken" >/dev/null 2>&1 &&
+	e2fsck -n -f "$broken" >/dev/null 2>&1 || fail "cannot make the broken update payload"
+boot() { # name sshport wan-netdev-arg mac [extra drive [extra drive]]
 	qemu-img create -q -f qcow2 -F raw -b "$img" "$work/$1.qcow2"
 	qemu-system-x86_64 $accel -smp 1 -m 768 -nographic \
 		-drive file="$work/$1.qcow2",if=virtio,format=qcow2 \
 		-drive file="$work/$1.vfat",if=virtio,format=raw,readonly=on \
 		${5:+-drive file="$5",if=virtio,format=raw,readonly=on} \
+		${6:+-drive file="$6",if=virtio,format=raw,readonly=on} \
 		-netdev user,id=mgmt,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:$2-:22 \
 		-device virtio-net-pci,netdev=mgmt,addr=0x3 \
 		-netdev socket,id=wan,$3 -device virtio-net-pci,netdev=wan,addr=0x4,mac=$4 \
@@ -106,7 +119,7 @@ boot() { # name sshport wan-netdev-arg mac [extra drive]
 t0=$SECONDS
 boot pref "$sshport_pref" "listen=127.0.0.1:$wanport" 52:54:00:77:00:13
 sleep 1
-boot muni "$sshport_muni" "connect=127.0.0.1:$wanport" 52:54:00:77:00:16 "$rootfs"
+boot muni "$sshport_muni" "connect=127.0.0.1:$wanport" 52:54:00:77:00:16 "$rootfs" "$broken"
 
 ready_count() { # name slot → how often the console said the gateway is ready on that slot
 	sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$work/$1.serial" | grep -c "jgw: gateway ready on slot ${2:-}" || true; }
@@ -171,10 +184,10 @@ rc=0; out=$(ssh_to "$sshport_muni" 'jgwctl audit verify --key /var/lib/jgw/audit
 say "muni: audit chain verifies with k0 ($(echo "$out" | tail -1))"
 
 # --- update to slot B, then roll back -----------------------------------
-reboot_to() { # slot what
+reboot_to() { # slot what [seconds]
 	local before; before=$(ready_count muni "$1")
 	ssh_to "$sshport_muni" "$2 && (sleep 1; systemctl reboot) >/dev/null 2>&1 &" || fail "muni: $2 failed"
-	for i in $(seq 1 600); do [ "$(ready_count muni "$1")" -gt "$before" ] && return 0; sleep 1; done
+	for i in $(seq 1 "${3:-600}"); do [ "$(ready_count muni "$1")" -gt "$before" ] && return 0; sleep 1; done
 	fail "muni: gateway not ready on slot $1 after: $2"
 }
 seq_before=$(ssh_to "$sshport_muni" 'tail -qn1 /var/lib/jgw/audit/*.jsonl | sed -n "s/.*\"seq\":\([0-9]*\).*/\1/p" | sort -n | tail -1')
@@ -199,4 +212,22 @@ for i in $(seq 1 60); do ssh_to "$sshport_muni" true && break; sleep 2; done
 status=$(ssh_to "$sshport_muni" 'jgw-update status')
 grep -q 'running slot: a' <<<"$status" || { echo "$status"; fail "muni: rollback did not boot slot a"; }
 say "muni: rolled back, gateway ready on slot a after $((SECONDS - t1))s"
+
+# --- a broken update rolls itself back -------------------------------------
+# Slot b gets a root whose jgwd always fails: it boots once on trial, is never
+# confirmed, jgw-update-deadline reboots it, and slot a comes back by itself.
+console() { sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$work/muni.serial"; }
+t1=$SECONDS
+trial_before=$(console | grep -c 'jgw: slot b not ready after' || true)
+reboot_to a 'jgw-update install /dev/vdd' 1500
+[ "$(console | grep -c 'jgw: slot b not ready after' || true)" -gt "$trial_before" ] ||
+	fail "muni: slot a is back, but not through the deadline of the broken slot b"
+for i in $(seq 1 60); do ssh_to "$sshport_muni" true && break; sleep 2; done
+status=$(ssh_to "$sshport_muni" 'jgw-update status')
+grep -q 'running slot: a' <<<"$status" && grep -q 'slot in force: a' <<<"$status" ||
+	{ echo "$status"; fail "muni: not back on slot a after the broken update"; }
+push_node "$sshport_muni"
+out=$(ssh_to "$sshport_muni" '/tmp/jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 1 --expect ack' 2>&1) ||
+	{ echo "$out"; fail "muni: no traffic after the automatic rollback"; }
+say "muni: broken update on slot b not confirmed; rebooted by its deadline to slot a after $((SECONDS - t1))s; traffic flows"
 say "PASS (first boot ${boot_s}s under $accel_name)"
