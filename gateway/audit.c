@@ -48,7 +48,12 @@
 #define DEFAULT_ROTATE   (64ull << 20)
 /* One write(2) per batch: at 320-byte records, one per ~800 records. */
 #define FLUSH_BYTES      (256 * 1024)
-#define WBUF_CAP         (FLUSH_BYTES + AUDIT_LINE_MAX + 2)
+/* Under fail-closed a batch that cannot be written is kept, not dropped,
+ * and written once the disk takes it again; up to this much waits (about
+ * 3,000 records: the frame and close records of the tunnels that are being
+ * refused). A record that does not fit is lost (counted). */
+#define HOLD_BYTES       (1024 * 1024)
+#define WBUF_CAP         (HOLD_BYTES + AUDIT_LINE_MAX + 2)
 #define AUDIT_TS_LEN     27
 /* A failed key epoch change is tried again after this long, not every tick. */
 #define KEY_RETRY_MS     5000
@@ -80,6 +85,7 @@ struct audit {
 	int64_t tick_base;        /* caller's clock minus ours, from the first tick */
 	bool tick_base_set;
 	bool dirty, disk_alarm, disk_full, in_internal, write_failing;
+	int write_errno;                 /* of the failing write */
 	/* An fdatasync failed and the file could not be cut back: nothing more
 	 * is written until a restart (see sync_failed). */
 	bool spool_broken;
@@ -403,25 +409,25 @@ format_ts(struct audit *a, char out[AUDIT_TS_LEN])
 	out[26] = 'Z';
 }
 
-/* Cut the spool file back to its last whole record after a short write. */
+/* Cut the spool file back to its last whole record after a short write.
+ * When that fails the file ends in a torn record of ours: appending after
+ * it would bury it mid-file, so nothing more is written until a restart
+ * (whose recovery leaves the torn bytes behind and starts a new file). */
 static void
 cut_back(struct audit *a)
 {
-	if (ftruncate(a->fd, (off_t)a->file_bytes) != 0)
-		log_err("audit: cannot cut a partial record: %s", strerror(errno));
+	if (ftruncate(a->fd, (off_t)a->file_bytes) == 0)
+		return;
+	log_err("audit: cannot cut a partial record from the spool file: %s; no more "
+	        "records are written until a restart", strerror(errno));
+	a->spool_broken = true;
 }
 
 /* The batch could not be written: its records are lost (counted), and the
  * chain goes back to the last written record so the next one links to it. */
 static void
-batch_lost(struct audit *a, int e)
+batch_lost(struct audit *a)
 {
-	if (!a->write_failing)
-		log_err("audit: spool write: %s: records are being lost (counted)",
-		        strerror(e));
-	a->write_failing = true;
-	if (e == ENOSPC || e == EDQUOT)
-		a->disk_full = true;
 	a->lost += a->w_records;
 	a->lost_unreported += a->w_records;
 	a->records -= a->w_records;
@@ -434,26 +440,45 @@ batch_lost(struct audit *a, int e)
 	a->w_records = 0;
 }
 
-/* Write the batch with one write(2). 0, or -1 when it was lost (counted). */
+static void
+write_failed(struct audit *a, int e)
+{
+	if (!a->write_failing)
+		log_err("audit: spool write: %s: %s", strerror(e),
+		        a->p.fail_closed ? "records wait in memory, frames are not forwarded"
+		                         : "records are being lost (counted)");
+	a->write_failing = true;
+	a->write_errno = e;
+}
+
+/* Write the batch with one write(2). 0: written; 1: not written but kept
+ * (fail-closed: it is written by a later flush, in order); -1: lost
+ * (counted; count-loss policy, or a spool that can no longer be written). */
 static int
 flush_batch(struct audit *a)
 {
 	if (a->wlen == 0)
 		return 0;
+	if (a->spool_broken) {
+		batch_lost(a);
+		return -1;
+	}
 	ssize_t w;
 	do
 		w = write(a->fd, a->wbuf, a->wlen);
 	while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)a->wlen) {
-		int e = w < 0 ? errno : ENOSPC;
+		write_failed(a, w < 0 ? errno : ENOSPC);
 		/* Never leave a torn record of ours behind a live writer. */
 		if (w > 0)
 			cut_back(a);
-		batch_lost(a, e);
+		if (a->p.fail_closed && !a->spool_broken)
+			return 1;
+		batch_lost(a);
 		return -1;
 	}
 	if (a->write_failing)
-		log_info("audit: spool writable again after %llu lost records",
+		log_info("audit: spool writable again (%llu records lost meanwhile)",
 		         (unsigned long long)a->lost_unreported);
 	a->write_failing = false;
 	a->file_bytes += a->wlen;
@@ -507,6 +532,10 @@ sync_failed(struct audit *a, int e)
 	a->epoch_records = a->epoch_records > n ? a->epoch_records - n : 0;
 	a->seq = a->w_seq = a->durable_seq;
 	memcpy(a->prev_mac, a->d_mac, AUDIT_MAC_LEN);
+	explicit_bzero(a->wbuf, a->wlen);   /* a kept batch goes with them */
+	a->spool_bytes -= a->wlen;
+	a->wlen = 0;
+	a->w_records = 0;
 	memcpy(a->w_mac, a->d_mac, AUDIT_MAC_LEN);
 	if (ftruncate(a->fd, (off_t)a->synced_bytes) != 0) {
 		log_err("audit: cannot cut the spool file back to its last committed record: "
@@ -531,15 +560,24 @@ sync_spool(struct audit *a)
 	int rc = flush_batch(a);
 	if (!a->dirty)
 		return rc;
+	if (a->w_seq == a->durable_seq) {
+		/* Nothing new in the file (a kept batch waits): try again after
+		 * another commit interval, not at once. */
+		a->dirty = a->wlen > 0;
+		a->last_sync_ms = audit_now_ms();
+		return rc;
+	}
 	if (fdatasync(a->fd) != 0) {
 		sync_failed(a, errno);
 		return -1;
 	}
 	a->syncs++;
-	a->dirty = false;
-	a->durable_seq = a->seq;
+	/* A batch kept in memory (fail-closed) is not in the file: the
+	 * commit covers what was written, and the rest stays dirty. */
+	a->dirty = a->wlen > 0;
+	a->durable_seq = a->w_seq;
 	a->synced_bytes = a->file_bytes;
-	memcpy(a->d_mac, a->prev_mac, AUDIT_MAC_LEN);
+	memcpy(a->d_mac, a->w_mac, AUDIT_MAC_LEN);
 	a->last_sync_ms = audit_now_ms();
 	if (a->mirror)
 		audit_mirror_notify(a->mirror, a->durable_seq);
@@ -678,8 +716,9 @@ may_batch(const struct audit *a, size_t len)
 	       a->unchecked_bytes + len <= a->batch_room;
 }
 
-/* Append one line: header, fields, mac. 0 or -1 (counted as lost). The line
- * is built in place at the end of the batch. */
+/* Append one line: header, fields, mac. 0 (written, or kept in the batch)
+ * or -1 (lost, counted). The line is built in place at the end of the
+ * batch. */
 static int
 append(struct audit *a, const char *event, const char *fields, size_t fields_len)
 {
@@ -693,6 +732,10 @@ append(struct audit *a, const char *event, const char *fields, size_t fields_len
 	 * only it) is at stake in its own write. */
 	if (a->wlen > 0 && !may_batch(a, AUDIT_LINE_MAX))
 		flush_batch(a);
+	if (a->wlen + AUDIT_LINE_MAX + 2 > WBUF_CAP) {
+		lose(a);   /* a kept batch is full: this record cannot wait */
+		return -1;
+	}
 	char *line = a->wbuf + a->wlen;
 	size_t len = format_header(a, event, line);
 	if (len + fields_len + AUDIT_MAC_TAIL + 1 > AUDIT_LINE_MAX + 2) {
@@ -719,7 +762,7 @@ append(struct audit *a, const char *event, const char *fields, size_t fields_len
 	a->epoch_records++;
 	a->dirty = true;
 	a->unchecked_bytes += len;
-	if ((!batch || a->wlen >= FLUSH_BYTES) && flush_batch(a) != 0)
+	if ((!batch || a->wlen >= FLUSH_BYTES) && flush_batch(a) < 0)
 		return -1;   /* write-through: this record was the batch */
 	int64_t now = audit_now_ms();
 	if (now - a->last_sync_ms >= (int64_t)a->p.commit_ms)
@@ -831,13 +874,20 @@ epoch_change(struct audit *a, const char *reason, int64_t now_ms)
 		if (append_internal(a, "seal", ",\"reason\":\"%s\",\"epoch_records\":%llu,"
 		                    "\"lost_total\":%llu,\"next_epoch\":%u", reason,
 		                    (unsigned long long)a->epoch_records + 1,
-		                    (unsigned long long)a->lost, a->epoch + 1) != 0 ||
-		    sync_spool(a) != 0) {
+		                    (unsigned long long)a->lost, a->epoch + 1) != 0) {
 			snprintf(err, sizeof(err), "cannot seal epoch %u (%s)", a->epoch, reason);
 			epoch_failed(a, now_ms, err);
 			return -1;
 		}
 		a->pending_seal_seq = a->seq;
+	}
+	/* A seal kept in memory (full disk, fail-closed) is not durable yet:
+	 * the key stays until it is. */
+	if (sync_spool(a) != 0 || a->durable_seq < a->pending_seal_seq) {
+		snprintf(err, sizeof(err), "cannot make the seal of epoch %u durable (%s)",
+		         a->epoch, reason);
+		epoch_failed(a, now_ms, err);
+		return -1;
 	}
 	memcpy(next, a->key, sizeof(next));
 	audit_key_evolve(next);
@@ -970,11 +1020,36 @@ audit_next_ms(const struct audit *audit)
 	return next < 0 ? 0 : (uint32_t)next;
 }
 
+const char *
+audit_refusal(const struct audit *audit)
+{
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return "audit-unavailable";
+	if (!audit->p.fail_closed)
+		return NULL;
+	if (audit->spool_broken)
+		return "audit-spool-broken";
+	if (audit->disk_full || (audit->write_failing &&
+	                         (audit->write_errno == ENOSPC || audit->write_errno == EDQUOT)))
+		return "audit-disk-full";
+	if (audit->write_failing)
+		return "audit-write-failed";
+	return NULL;
+}
+
 bool
 audit_admit(const struct audit *audit)
 {
-	return audit && audit->magic == AUDIT_MAGIC &&
-	       !((audit->disk_full || audit->spool_broken) && audit->p.fail_closed);
+	return audit_refusal(audit) == NULL;
+}
+
+bool
+audit_writeahead(struct audit *audit)
+{
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return true;
+	int rc = flush_batch(audit);
+	return !audit->p.fail_closed || (rc == 0 && !audit->spool_broken);
 }
 
 void
@@ -991,6 +1066,8 @@ audit_get_stats(const struct audit *audit, struct audit_stats *out)
 	out->fdatasyncs = audit->syncs;
 	out->key_alarm = audit->key_alarm;
 	out->spool_broken = audit->spool_broken;
+	out->write_failing = audit->write_failing;
+	out->held = audit->seq - audit->w_seq;
 	if (audit->mirror) {
 		out->mirrored_seq = audit_mirror_acked(audit->mirror);
 		out->collector_up = audit_mirror_up(audit->mirror);

@@ -81,9 +81,21 @@ void audit_flush(struct audit *audit);
 void audit_tick(struct audit *audit, int64_t now_ms);
 uint32_t audit_next_ms(const struct audit *audit);
 
-/* False under fail-closed when the disk limit is reached or the spool is
- * broken (audit_stats): refuse new tunnels. */
+/* False under fail-closed when the disk limit is reached, the spool cannot
+ * be written, or it is broken (audit_stats): refuse new tunnels. */
 bool audit_admit(const struct audit *audit);
+/* Why audit_admit is false ("audit-disk-full", "audit-write-failed",
+ * "audit-spool-broken"); NULL while it is true. The reason a tunnel is
+ * refused or ended for. */
+const char *audit_refusal(const struct audit *audit);
+/* Write-ahead: may frames whose records were committed be forwarded now?
+ * Writes the waiting batch; true when every record committed so far is in
+ * the spool file, and always under the count-loss policy (a loss there is
+ * counted and reported, never hidden). Under fail-closed a batch the disk
+ * does not take waits in memory (written in order once it does) and this
+ * is false: the relay forwards nothing until its records are written. The
+ * relay calls it before every write toward a peer or server; NULL: true. */
+bool audit_writeahead(struct audit *audit);
 
 struct audit_stats {
 	uint64_t records, lost, last_seq, mirrored_seq, spool_bytes;
@@ -94,9 +106,13 @@ struct audit_stats {
 	bool disk_alarm, disk_full, collector_up;
 	bool key_alarm;               /* the last key epoch change failed (the key
 	                               * file could not be stored); retried every 5 s */
-	bool spool_broken;            /* after a failed fdatasync the spool file could
-	                               * not be cut back: nothing is written until a
-	                               * restart (audit_admit false under fail-closed) */
+	bool spool_broken;            /* after a failed fdatasync or short write the
+	                               * spool file could not be cut back: nothing is
+	                               * written until a restart (audit_admit false
+	                               * under fail-closed) */
+	bool write_failing;           /* the last write to the spool failed */
+	uint64_t held;                /* records waiting in memory for the disk
+	                               * (fail-closed; frames behind them wait too) */
 };
 void audit_get_stats(const struct audit *audit, struct audit_stats *out);
 

@@ -398,10 +398,8 @@ static bool on_admit(void *arg, const char **why)
 {
 	struct jgwd *d = arg;
 
-	if (d->audit && !audit_admit(d->audit)) {
-		*why = "audit-disk-full";
+	if (d->audit && (*why = audit_refusal(d->audit)))
 		return false;
-	}
 	return true;
 }
 
@@ -548,6 +546,9 @@ static void audit_flags(struct control_reply *rep, const struct audit_stats *as)
 {
 	control_reply_line(rep, "audit_key_alarm %s", as->key_alarm ? "yes" : "no");
 	control_reply_line(rep, "audit_spool_broken %s", as->spool_broken ? "yes" : "no");
+	control_reply_line(rep, "audit_write_failing %s", as->write_failing ? "yes" : "no");
+	control_reply_line(rep, "audit_held %llu", (unsigned long long)as->held);
+	control_reply_line(rep, "audit_lost %llu", (unsigned long long)as->lost);
 }
 
 static void cmd_status(struct jgwd *d, struct control_reply *rep)
@@ -609,7 +610,6 @@ static void cmd_stats(struct jgwd *d, struct control_reply *rep)
 	control_reply_line(rep, "buffered_bytes %zu", rs.buffered_bytes);
 	control_reply_line(rep, "quarantined %llu", (unsigned long long)d->quarantined);
 	control_reply_line(rep, "audit_records %llu", (unsigned long long)as.records);
-	control_reply_line(rep, "audit_lost %llu", (unsigned long long)as.lost);
 	control_reply_line(rep, "audit_spool_bytes %llu", (unsigned long long)as.spool_bytes);
 	audit_flags(rep, &as);
 	if (d->nflog)

@@ -623,6 +623,7 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	struct relay *r = t->r;
 	struct audit_rec *rec;
 	bool allowed = f->allowed;
+	const char *why;
 	char hex[8];
 
 	if (allowed) {
@@ -640,7 +641,8 @@ static void on_frame(void *arg, const struct insp_frame *f)
 		r->total.bytes_denied += f->length;
 		r->interval.bytes_denied += f->length;
 	}
-	if (!r->audit || !(rec = audit_rec_begin(r->audit, "message")))
+	/* Nothing after the end is forwarded: no record either. */
+	if (t->dead || !r->audit || !(rec = audit_rec_begin(r->audit, "message")))
 		return;
 	audit_rec_u64(rec, "tunnel_id", t->id);
 	audit_rec_str(rec, "dir", f->dir == INSP_FROM_WAN ? "in" : "out");
@@ -661,7 +663,10 @@ static void on_frame(void *arg, const struct insp_frame *f)
 			audit_rec_str(rec, "field", hex16(f->field, hex));
 		}
 	}
-	audit_rec_commit(rec);
+	/* Write-ahead: a frame whose record is lost is never forwarded under
+	 * fail-closed (the tunnel ends; count-loss relays on, counted). */
+	if (audit_rec_commit(rec) != 0 && (why = audit_refusal(r->audit)))
+		tunnel_end(t, why);
 }
 
 /* ---- I/O on one side ---- */
@@ -831,8 +836,16 @@ static bool flow_write(struct tunnel *t, struct flow *f)
 	/* Write-ahead: the records of these frames reach the spool file
 	 * before the frames leave, so a crash of jgwd after this point can
 	 * lose no record of a frame that was forwarded (one write(2) for
-	 * whatever this iteration inspected; nothing when it was written). */
-	audit_flush(t->r->audit);
+	 * whatever this iteration inspected; nothing when it was written).
+	 * When the disk does not take them (fail-closed), the frames are
+	 * never forwarded: the tunnel ends, and its records wait in memory
+	 * for the disk. */
+	if (!audit_writeahead(t->r->audit)) {
+		const char *why = audit_refusal(t->r->audit);
+
+		tunnel_end(t, why ? why : "audit-write-failed");
+		return false;
+	}
 	n = side_write(d, relay_buf_data(&f->buf), n_fw);
 	if (n > 0) {
 		t->last_activity = ev_now(t->r->loop);

@@ -17,9 +17,9 @@ BENCHES += bench-audit
 # /usr/bin/time -f %M: the peak RSS of verify (t-verify-large.sh).
 DEBS    += time
 
-# fdatasync and ftruncate are wrapped in the unit tests (test_audit.c makes
-# them fail on demand: a disk that loses a write-back).
-AUDIT_TEST_WRAP = -Wl,--wrap=fdatasync -Wl,--wrap=ftruncate
+# fdatasync, ftruncate and write are wrapped in the unit tests (test_audit.c
+# makes them fail on demand: a disk that fills or loses a write-back).
+AUDIT_TEST_WRAP = -Wl,--wrap=fdatasync -Wl,--wrap=ftruncate -Wl,--wrap=write
 $(B)/tests/test_audit: $(B)/tests/unit/test_audit.o $(AUDIT_TEST_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $(AUDIT_TEST_WRAP) -o $@ $^ $(AUDIT_TEST_LIBS) -lcmocka

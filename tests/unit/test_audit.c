@@ -39,11 +39,32 @@ struct fx {
 /* ---------- a disk that fails on demand ---------- */
 
 static int fail_fdatasync, fail_ftruncate;   /* calls still to fail */
+/* write(2) on the spool: fail_write calls fail with ENOSPC; short_write
+ * calls write only half of what they are given, then report ENOSPC next. */
+static int fail_write, short_write;
 
 int __real_fdatasync(int fd);
 int __wrap_fdatasync(int fd);
 int __real_ftruncate(int fd, off_t len);
 int __wrap_ftruncate(int fd, off_t len);
+
+ssize_t __real_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n);
+
+ssize_t
+__wrap_write(int fd, const void *buf, size_t n)
+{
+	if (short_write > 0 && n > 1) {
+		short_write--;
+		return __real_write(fd, buf, n / 2);
+	}
+	if (fail_write > 0) {
+		fail_write--;
+		errno = ENOSPC;
+		return -1;
+	}
+	return __real_write(fd, buf, n);
+}
 
 int
 __wrap_fdatasync(int fd)
@@ -1432,6 +1453,100 @@ test_fdatasync_error_uncut_stops(void **state)
 	verify_spool(f);
 }
 
+/* Fail-closed on a full disk: records the disk refuses wait in memory, in
+ * order, and nothing behind them may be forwarded (audit_writeahead false,
+ * refusal named); once the disk takes them they are written, nothing is
+ * lost, and the chain verifies. */
+static void
+test_fail_closed_holds_batch(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_stats st;
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	write_msgs(a, 3);
+	wait_durable(a, 3);
+	assert_true(audit_writeahead(a));
+	assert_null(audit_refusal(a));
+
+	fail_write = 1000;
+	write_msgs(a, 5);              /* committed: held, not lost */
+	assert_false(audit_writeahead(a));
+	assert_string_equal(audit_refusal(a), "audit-disk-full");
+	assert_false(audit_admit(a));
+	commit_now(a);
+	audit_get_stats(a, &st);
+	assert_true(st.write_failing);
+	assert_int_equal(st.held, 5);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(st.last_seq, 3);
+	assert_int_equal(count_lines(f->spool), 3);
+
+	fail_write = 0;                /* space is back */
+	assert_true(audit_writeahead(a));
+	wait_durable(a, 8);
+	audit_get_stats(a, &st);
+	assert_false(st.write_failing);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(st.lost, 0);
+	assert_null(audit_refusal(a));
+	audit_close(a);
+	assert_int_equal(count_lines(f->spool), 9);   /* 8 and the seal */
+	verify_spool(f);
+}
+
+/* Count-loss: a refused write loses its batch (counted) and relaying goes
+ * on: audit_writeahead stays true. */
+static void
+test_count_loss_writeahead(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	p.fail_closed = false;
+	struct audit_stats st;
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	write_msgs(a, 2);
+	fail_write = 1;
+	assert_true(audit_writeahead(a));
+	assert_null(audit_refusal(a));
+	audit_get_stats(a, &st);
+	assert_int_equal(st.lost, 2);
+	assert_int_equal(st.held, 0);
+	fail_write = 0;
+	write_msgs(a, 1);
+	wait_durable(a, 2);            /* the loss record, then the message */
+	audit_close(a);
+	verify_spool(f);
+}
+
+/* A short write whose torn record cannot be cut back: appending after it
+ * would bury it mid-file, so the spool stops (broken) and says why. */
+static void
+test_short_write_uncut_stops(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_stats st;
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	write_msgs(a, 2);
+	wait_durable(a, 2);
+	write_msgs(a, 2);
+	short_write = 1;
+	fail_ftruncate = 1;
+	assert_false(audit_writeahead(a));
+	assert_int_equal(short_write, 0);
+	assert_int_equal(fail_ftruncate, 0);
+	audit_get_stats(a, &st);
+	assert_true(st.spool_broken);
+	assert_string_equal(audit_refusal(a), "audit-spool-broken");
+	struct audit_rec *r = audit_rec_begin(a, "message");
+	assert_int_equal(audit_rec_commit(r), -1);
+	audit_close(a);
+}
+
 /* ---------- jgwctl audit tail -f ---------- */
 
 struct race {
@@ -1779,6 +1894,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_key_store_failure_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fdatasync_error_loses_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fdatasync_error_uncut_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail_closed_holds_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_loss_writeahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_write_uncut_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail_follow_rotation_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_cut_after_epoch_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_seq_changed, setup, teardown),
