@@ -324,7 +324,15 @@ int control_call(const char *path, const char *line, int out_fd, int err_fd,
 #include <sys/stat.h>
 
 #define MAX_CLIENTS 8
+/* One account may hold this many of the slots: a monitoring script polling
+ * in a loop leaves room for an operator of another account. */
+#define MAX_PER_UID (MAX_CLIENTS - 2)
 #define CLIENT_TIMEOUT_S 5.0
+/* Turned-away clients get "error busy", then a FIN; their socket is kept
+ * this long (at most MAX_TURNED_AWAY of them) so that closing it with their
+ * request unread does not reset the connection before they read the word. */
+#define MAX_TURNED_AWAY 16
+#define TURNED_AWAY_S 1.0
 
 struct control_reply {
 	char *buf;
@@ -336,6 +344,7 @@ struct control_reply {
 struct control_client {
 	struct control_server *srv;
 	int fd;
+	uid_t uid;                   /* SO_PEERCRED; (uid_t)-1 when unknown */
 	ev_io io;
 	ev_timer timer;
 	char line[CONTROL_LINE_MAX + 2];
@@ -351,9 +360,16 @@ struct control_server {
 	int fd;
 	ev_io io;
 	ev_timer resume;             /* accepting paused after EMFILE */
+	/* A descriptor held in reserve: when the process has none left, it is
+	 * given up to accept one operator (who gets an answer), then taken
+	 * again once a client is gone. */
+	int reserve_fd;
 	control_handler_fn fn;
 	void *arg;
 	struct control_client *clients[MAX_CLIENTS];
+	int turned_away[MAX_TURNED_AWAY];   /* -1: free */
+	size_t turned_next;
+	ev_timer linger;
 };
 
 static void reply_append(struct control_reply *r, const char *p, size_t n)
@@ -409,6 +425,12 @@ void control_reply_error(struct control_reply *reply, const char *fmt, ...)
 	reply->failed = true;
 }
 
+static void reserve_take(struct control_server *srv)
+{
+	if (srv->reserve_fd < 0)
+		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void client_free(struct control_client *c)
 {
 	struct control_server *srv = c->srv;
@@ -421,6 +443,7 @@ static void client_free(struct control_client *c)
 	close(c->fd);
 	free(c->reply.buf);
 	free(c);
+	reserve_take(srv);
 }
 
 static void client_write(struct control_client *c)
@@ -507,36 +530,116 @@ static void on_client_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	client_free(w->data);
 }
 
+/* Out of descriptors with a client waiting: it would wake us again at once,
+ * so accept it with the reserve descriptor, or pause accepting for a second
+ * when the reserve is in use too. */
+static int accept_exhausted(struct control_server *srv)
+{
+	int fd = -1;
+
+	if (srv->reserve_fd >= 0) {
+		close(srv->reserve_fd);
+		srv->reserve_fd = -1;
+		fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		reserve_take(srv);
+	}
+	ev_io_stop(srv->loop, &srv->io);
+	ev_timer_set(&srv->resume, 1.0, 0.0);
+	ev_timer_start(srv->loop, &srv->resume);
+	return -1;
+}
+
+static void turned_away_close(struct control_server *srv, size_t i)
+{
+	char sink[512];
+
+	if (srv->turned_away[i] < 0)
+		return;
+	/* Read what the client sent, so the close is a FIN, not a reset. */
+	while (recv(srv->turned_away[i], sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+	close(srv->turned_away[i]);
+	srv->turned_away[i] = -1;
+}
+
+static void on_linger(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control_server *srv = w->data;
+
+	(void)loop;
+	(void)revents;
+	for (size_t i = 0; i < MAX_TURNED_AWAY; i++)
+		turned_away_close(srv, i);
+	reserve_take(srv);
+}
+
+/* Every slot taken (or this account holds its share): say so, end our side,
+ * and keep the socket a moment so the word arrives whole. */
+static void turn_away(struct control_server *srv, int fd, const char *why)
+{
+	char msg[96];
+	int n = snprintf(msg, sizeof(msg), "error busy: %s; try again\n", why);
+	size_t i = srv->turned_next++ % MAX_TURNED_AWAY;
+
+	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL) < 0)
+		(void)0;
+	shutdown(fd, SHUT_WR);
+	turned_away_close(srv, i);
+	srv->turned_away[i] = fd;
+	if (!ev_is_active(&srv->linger)) {
+		ev_timer_set(&srv->linger, TURNED_AWAY_S, 0.0);
+		ev_timer_start(srv->loop, &srv->linger);
+	}
+}
+
+static uid_t peer_uid(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr))
+		return (uid_t)-1;
+	return cr.uid;
+}
+
 static void on_control_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control_server *srv = w->data;
 	struct control_client *c;
-	int fd, slot = -1;
+	int fd, slot = -1, same_uid = 0;
+	uid_t uid;
 
 	(void)revents;
 	fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		/* The waiting client would wake us again at once: pause. */
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			ev_io_stop(loop, &srv->io);
-			ev_timer_start(loop, &srv->resume);
-		}
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM))
+		fd = accept_exhausted(srv);
+	if (fd < 0)
+		return;
+	uid = peer_uid(fd);
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (!srv->clients[i])
+			slot = slot < 0 ? i : slot;
+		else if (srv->clients[i]->uid == uid)
+			same_uid++;
+	}
+	if (slot < 0) {
+		turn_away(srv, fd, "every control slot is in use");
 		return;
 	}
-	for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
-		if (!srv->clients[i])
-			slot = i;
-	c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
+	if (same_uid >= MAX_PER_UID) {
+		turn_away(srv, fd, "this account holds its share of the control slots");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (!c) {
-		static const char busy[] = "error busy\n";
-
-		if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
-			(void)0;
-		close(fd);
+		turn_away(srv, fd, "out of memory");
 		return;
 	}
 	c->srv = srv;
 	c->fd = fd;
+	c->uid = uid;
 	srv->clients[slot] = c;
 	ev_io_init(&c->io, on_client, fd, EV_READ);
 	c->io.data = c;
@@ -628,6 +731,12 @@ struct control_server *control_server_new(struct ev_loop *loop, const char *path
 	ev_io_start(loop, &srv->io);
 	ev_timer_init(&srv->resume, on_control_resume, 1.0, 0.0);
 	srv->resume.data = srv;
+	ev_timer_init(&srv->linger, on_linger, TURNED_AWAY_S, 0.0);
+	srv->linger.data = srv;
+	for (size_t i = 0; i < MAX_TURNED_AWAY; i++)
+		srv->turned_away[i] = -1;
+	srv->reserve_fd = -1;
+	reserve_take(srv);
 	return srv;
 }
 
@@ -640,6 +749,11 @@ void control_server_free(struct control_server *srv)
 			client_free(srv->clients[i]);
 	ev_io_stop(srv->loop, &srv->io);
 	ev_timer_stop(srv->loop, &srv->resume);
+	ev_timer_stop(srv->loop, &srv->linger);
+	for (size_t i = 0; i < MAX_TURNED_AWAY; i++)
+		turned_away_close(srv, i);
+	if (srv->reserve_fd >= 0)
+		close(srv->reserve_fd);
 	close(srv->fd);
 	unlink(srv->path);
 	free(srv->path);

@@ -19,11 +19,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -516,6 +518,8 @@ struct relay {
 	struct relay_stats total, interval;
 	ev_tstamp last_accept_err;
 	ev_timer resume;             /* listeners paused after EMFILE */
+	int fd_high;                 /* a connection accepted on this descriptor
+	                              * or above is refused (fd-limit) */
 };
 
 static void tunnel_run(struct tunnel *t);
@@ -1566,6 +1570,12 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
+		/* A tunnel needs a second descriptor, and the rest of the daemon
+		 * (control socket, audit files, netlink) must never find none. */
+		if (fd + 1 >= r->fd_high) {
+			refuse(r, ingress, fd, &src, sl, "fd-limit", false);
+			continue;
+		}
 		accept_one(r, ingress, fd, &src, sl);
 	}
 }
@@ -1598,6 +1608,7 @@ struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
 	if (hooks)
 		r->hooks = *hooks;
 	r->lan_fd = r->wan_fd = -1;
+	r->fd_high = INT_MAX;
 	r->id_base = (uint64_t)time(NULL) << 32;
 	r->id_next = 1;
 	ev_io_init(&r->lan_io, on_accept, -1, EV_READ);
@@ -1628,8 +1639,25 @@ static int listen_on(const struct cfg_endpoint *ep, const char *what, char *err,
 	return fd;
 }
 
+/* Descriptors the relay leaves to the rest of jgwd: a quarter of the limit,
+ * at most RELAY_FD_RESERVE. */
+#define RELAY_FD_RESERVE 64
+
+static int fd_high_mark(void)
+{
+	struct rlimit rl;
+	rlim_t keep;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > INT_MAX)
+		return INT_MAX;
+	keep = rl.rlim_cur / 4 < RELAY_FD_RESERVE ? rl.rlim_cur / 4 : RELAY_FD_RESERVE;
+	return (int)(rl.rlim_cur - keep);
+}
+
 int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_t errlen)
 {
+	r->fd_high = fd_high_mark();
 	r->lan_fd = listen_on(&cfg->lan_listen, "LAN", err, errlen);
 	if (r->lan_fd < 0)
 		return -1;
