@@ -79,6 +79,8 @@ struct build_peer {
 	size_t order;                  /* position in the files, for messages */
 	struct cfg_endpoint *addrs;
 	size_t n_addrs;
+	struct nft_prefix *sources;
+	size_t n_sources;
 	bool bad_addr;                 /* an address was rejected (and reported) */
 };
 
@@ -421,12 +423,16 @@ static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_CRL_POLICY]  = { "tls crl-policy", KIND_CRL_POLICY, F(tls.crl_policy), 0, 0 },
 	[CFG_K_CRL_ALARM]   = { "tls crl-alarm", KIND_SEC, F(tls.crl_alarm_s), 0, 365 * MS_D / MS_S },
 	[CFG_K_TLS12]       = { "tls tls12", KIND_BOOL, F(tls.tls12), 0, 0 },
+	[CFG_K_TLS_SOURCE_CHECK] = { "tls source-check", KIND_BOOL, F(tls.source_check), 0, 0 },
 	[CFG_K_T_HANDSHAKE] = { "timeouts handshake", KIND_MS, F(timeouts.handshake_ms), 100, 5 * MS_MIN },
 	[CFG_K_T_IDLE]      = { "timeouts idle", KIND_MS, F(timeouts.idle_ms), MS_S, MS_D },
 	[CFG_K_T_CONNECT]   = { "timeouts connect", KIND_MS, F(timeouts.connect_ms), 100, 5 * MS_MIN },
 	[CFG_K_T_SHUTDOWN]  = { "timeouts shutdown", KIND_MS, F(timeouts.shutdown_ms), 100, 5 * MS_MIN },
+	[CFG_K_T_FIRST_FRAME] = { "timeouts first-frame", KIND_MS, F(timeouts.first_frame_ms), 100, MS_H },
+	[CFG_K_T_FRAME]     = { "timeouts frame", KIND_MS, F(timeouts.frame_ms), 100, MS_H },
 	[CFG_K_L_TUNNELS]   = { "limits tunnels", KIND_COUNT, F(limits.tunnels), 1, 1000000 },
 	[CFG_K_L_PER_PEER]  = { "limits per-peer", KIND_COUNT, F(limits.per_peer), 1, 1000000 },
+	[CFG_K_L_PER_SOURCE] = { "limits per-source", KIND_COUNT, F(limits.per_source), 1, 1000000 },
 	[CFG_K_L_OUTSTANDING] = { "limits outstanding", KIND_COUNT, F(limits.outstanding), 1, 1000000 },
 	[CFG_K_L_BUFFER]    = { "limits buffer", KIND_SIZE32, F(limits.buffer_bytes), 4 * KIB, 64 * MIB },
 	[CFG_K_L_SKEW]      = { "limits skew", KIND_SKEW_MS, F(limits.skew_ms), MS_S, MS_D },
@@ -437,6 +443,7 @@ static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_FW_BURST]    = { "firewall burst", KIND_COUNT, F(firewall.rate_burst), 1, 1000000 },
 	[CFG_K_FW_CONN_LIMIT] = { "firewall conn-limit", KIND_COUNT, F(firewall.conn_limit), 1, 1000000 },
 	[CFG_K_FW_KEEP]     = { "firewall keep-on-stop", KIND_BOOL, F(firewall.keep_on_stop), 0, 0 },
+	[CFG_K_FW_QUAR_LAN] = { "firewall quarantine-lan", KIND_BOOL, F(firewall.quarantine_lan), 0, 0 },
 	[CFG_K_FW_DROP_INTERVAL] = { "firewall drop-interval", KIND_SEC, F(firewall.drop_interval_s), 1, 3600 },
 	[CFG_K_A_SPOOL]     = { "audit spool", KIND_PATH, F(audit.spool_dir), 0, 0 },
 	[CFG_K_A_KEY]       = { "audit key", KIND_PATH, F(audit.key_file), 0, 0 },
@@ -897,6 +904,18 @@ out:
 	free(addr);
 }
 
+void cfgp_peer_source(struct cfg_file *f, const CFGYYLTYPE *loc, char *prefix)
+{
+	struct cfg_build *b = f->b;
+	struct nft_prefix p;
+
+	if (b->cur_peer >= 0 && parse_prefix(f, loc, prefix, true, &p)) {
+		struct build_peer *peer = &b->peers[b->cur_peer];
+		APPEND(f, loc, peer->sources, peer->n_sources, p);
+	}
+	free(prefix);
+}
+
 void cfgp_peer_end(struct cfg_file *f)
 {
 	f->b->cur_peer = -1;
@@ -1201,12 +1220,16 @@ static bool set_defaults(struct jgw_config *c)
 	c->tls.crl_policy = TLS_CRL_FAIL_CLOSED;
 	c->tls.crl_alarm_s = 7 * 86400;
 	c->tls.tls12 = false;
+	c->tls.source_check = true;
 	c->timeouts.handshake_ms = 10000;
+	c->timeouts.first_frame_ms = 10000;
+	c->timeouts.frame_ms = 60000;
 	c->timeouts.idle_ms = 300000;
 	c->timeouts.connect_ms = 5000;
 	c->timeouts.shutdown_ms = 5000;
 	c->limits.tunnels = 4096;
 	c->limits.per_peer = 256;
+	c->limits.per_source = 256;
 	c->limits.outstanding = 1024;
 	c->limits.buffer_bytes = 256 * 1024;
 	c->limits.skew_ms = 300000;
@@ -1431,10 +1454,14 @@ static void check_limits(struct cfg_build *b)
 {
 	struct jgw_config *c = &b->c->pub;
 
-	if (c->limits.per_peer > c->limits.tunnels)
-		at_error(b, &b->seen[CFG_K_L_PER_PEER],
-			 "limits per-peer (%u) is larger than limits tunnels (%u)",
-			 c->limits.per_peer, c->limits.tunnels);
+	if (c->limits.per_peer > c->limits.tunnels) {
+		if (b->seen[CFG_K_L_PER_PEER].file)
+			at_error(b, &b->seen[CFG_K_L_PER_PEER],
+				 "limits per-peer (%u) is larger than limits tunnels (%u)",
+				 c->limits.per_peer, c->limits.tunnels);
+		else
+			c->limits.per_peer = c->limits.tunnels;
+	}
 	if (c->audit.disk_alarm_pct >= c->audit.disk_limit_pct)
 		at_error(b, b->seen[CFG_K_A_DISK_ALARM].file ? &b->seen[CFG_K_A_DISK_ALARM]
 							    : &b->seen[CFG_K_A_DISK_LIMIT],
@@ -1448,6 +1475,22 @@ static void check_limits(struct cfg_build *b)
 	if (c->timeouts.handshake_ms > c->timeouts.idle_ms)
 		at_error(b, &b->seen[CFG_K_T_HANDSHAKE],
 			 "timeouts handshake is longer than timeouts idle");
+	/* Unset, a default larger than the total follows the total. */
+	if (c->limits.per_source > c->limits.tunnels) {
+		if (b->seen[CFG_K_L_PER_SOURCE].file)
+			at_error(b, &b->seen[CFG_K_L_PER_SOURCE],
+				 "limits per-source (%u) is larger than limits tunnels (%u)",
+				 c->limits.per_source, c->limits.tunnels);
+		else
+			c->limits.per_source = c->limits.tunnels;
+	}
+	if (c->timeouts.first_frame_ms > c->timeouts.idle_ms) {
+		if (b->seen[CFG_K_T_FIRST_FRAME].file)
+			at_error(b, &b->seen[CFG_K_T_FIRST_FRAME],
+				 "timeouts first-frame is longer than timeouts idle");
+		else
+			c->timeouts.first_frame_ms = c->timeouts.idle_ms;
+	}
 }
 
 static void catalog_error(void *arg, const char *msg)
@@ -1596,6 +1639,9 @@ static bool finish(struct cfg_build *b)
 		c->peers[i].addrs = b->peers[i].addrs;
 		c->peers[i].n_addrs = b->peers[i].n_addrs;
 		b->peers[i].addrs = NULL;
+		c->peers[i].sources = b->peers[i].sources;
+		c->peers[i].n_sources = b->peers[i].n_sources;
+		b->peers[i].sources = NULL;
 		n_addrs += c->peers[i].n_addrs;
 	}
 	c->n_peers = b->n_peers;
@@ -1682,8 +1728,10 @@ void cfg_free(struct jgw_config *cfg)
 	for (size_t i = 0; i < cfg->tls.n_crls; i++)
 		free(cfg->tls.crls[i]);
 	free(cfg->tls.crls);
-	for (size_t i = 0; i < cfg->n_peers; i++)
+	for (size_t i = 0; i < cfg->n_peers; i++) {
 		free(cfg->peers[i].addrs);
+		free(cfg->peers[i].sources);
+	}
 	free(cfg->peers);
 	free(cfg->firewall.table);
 	free(cfg->firewall.dns);
@@ -1707,8 +1755,10 @@ void cfg_free(struct jgw_config *cfg)
 
 static void build_free(struct cfg_build *b)
 {
-	for (size_t i = 0; i < b->n_peers; i++)
+	for (size_t i = 0; i < b->n_peers; i++) {
 		free(b->peers[i].addrs);
+		free(b->peers[i].sources);
+	}
 	free(b->peers);
 	for (size_t i = 0; i < b->n_names; i++)
 		free(b->names[i]);
@@ -1793,6 +1843,25 @@ bool cfg_server_allowed(const struct jgw_config *cfg, const struct sockaddr *sa)
 		return false;
 	for (size_t i = 0; i < cfg->n_servers; i++)
 		if (prefix_contains(&cfg->servers[i], &host))
+			return true;
+	return false;
+}
+
+bool cfg_peer_source_ok(const struct jgw_config *cfg, const char *node, const struct sockaddr *sa)
+{
+	const struct cfg_peer *p;
+	struct nft_prefix host, a;
+
+	if (!cfg->tls.source_check)
+		return true;
+	if (!(p = cfg_peer_find(cfg, node)) || !endpoint_prefix(sa, &host))
+		return false;
+	for (size_t i = 0; i < p->n_addrs; i++)
+		if (endpoint_prefix((const struct sockaddr *)&p->addrs[i].ss, &a) &&
+		    a.family == host.family && memcmp(a.addr, host.addr, 16) == 0)
+			return true;
+	for (size_t i = 0; i < p->n_sources; i++)
+		if (prefix_contains(&p->sources[i], &host))
 			return true;
 	return false;
 }

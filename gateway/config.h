@@ -34,6 +34,8 @@ struct cfg_peer {
 	jmsg_node node;
 	struct cfg_endpoint *addrs;  /* where to dial it, in order; also its allowed sources */
 	size_t n_addrs;
+	struct nft_prefix *sources;  /* further source networks (NAT), `source` */
+	size_t n_sources;
 };
 
 enum cfg_disk_policy { CFG_DISK_FAIL_CLOSED = 0, CFG_DISK_COUNT_LOSS };
@@ -69,6 +71,8 @@ struct jgw_config {
 		int crl_policy;               /* enum tls_crl_policy */
 		uint32_t crl_alarm_s;
 		bool tls12;
+		/* A tunnel's source address must be one of its peer's (default). */
+		bool source_check;
 	} tls;
 
 	struct cfg_peer *peers;           /* sorted by node code */
@@ -76,10 +80,13 @@ struct jgw_config {
 
 	struct {
 		uint32_t handshake_ms, idle_ms, connect_ms, shutdown_ms;
+		/* The first whole frame of a connection, and each frame once its
+		 * first byte came, must arrive within these. */
+		uint32_t first_frame_ms, frame_ms;
 	} timeouts;
 
 	struct {
-		uint32_t tunnels, per_peer, outstanding, buffer_bytes;
+		uint32_t tunnels, per_peer, per_source, outstanding, buffer_bytes;
 		int64_t skew_ms;
 	} limits;
 
@@ -89,6 +96,8 @@ struct jgw_config {
 		uint16_t nflog_group;
 		uint32_t rate_per_s, rate_burst, conn_limit;
 		uint32_t q_failures, q_window_s, q_timeout_s;
+		bool quarantine_lan;          /* failures of LAN sources count too
+		                               * (default false: never the site's servers) */
 		bool keep_on_stop;            /* default true: fail closed */
 		struct cfg_endpoint *dns, *ntp;
 		size_t n_dns, n_ntp;
@@ -128,6 +137,11 @@ const struct cfg_peer *cfg_peer_find(const struct jgw_config *cfg, const char *n
  * exclude (checked first), else "unknown-peer" (not in the directory,
  * invalid, or the site itself). */
 bool cfg_peer_allowed(const struct jgw_config *cfg, const char *node, const char **why);
+
+/* May a tunnel proving the identity of peer node come from address sa?
+ * True when source-check is off, or sa is one of the peer's addresses or in
+ * one of its `source` networks (IPv4-mapped IPv6 matched as IPv4). */
+bool cfg_peer_source_ok(const struct jgw_config *cfg, const char *node, const struct sockaddr *sa);
 
 /* Is a LAN source address one of this site's servers (lan-allow, or the
  * local servers' addresses when none is given)? IPv4-mapped IPv6 addresses

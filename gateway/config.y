@@ -45,11 +45,15 @@ enum cfg_key {
 	CFG_K_SSH_PORT,
 	CFG_K_TLS_CERT, CFG_K_TLS_KEY, CFG_K_TLS_CA, CFG_K_CRL_POLICY,
 	CFG_K_CRL_ALARM, CFG_K_TLS12,
+	CFG_K_TLS_SOURCE_CHECK,
 	CFG_K_T_HANDSHAKE, CFG_K_T_IDLE, CFG_K_T_CONNECT, CFG_K_T_SHUTDOWN,
-	CFG_K_L_TUNNELS, CFG_K_L_PER_PEER, CFG_K_L_OUTSTANDING, CFG_K_L_BUFFER,
+	CFG_K_T_FIRST_FRAME, CFG_K_T_FRAME,
+	CFG_K_L_TUNNELS, CFG_K_L_PER_PEER, CFG_K_L_PER_SOURCE, CFG_K_L_OUTSTANDING,
+	CFG_K_L_BUFFER,
 	CFG_K_L_SKEW,
 	CFG_K_FW_ENABLED, CFG_K_FW_TABLE, CFG_K_FW_NFLOG, CFG_K_FW_RATE,
 	CFG_K_FW_BURST, CFG_K_FW_CONN_LIMIT, CFG_K_FW_KEEP, CFG_K_FW_DROP_INTERVAL,
+	CFG_K_FW_QUAR_LAN,
 	CFG_K_A_SPOOL, CFG_K_A_KEY, CFG_K_A_ROTATE, CFG_K_A_COMMIT, CFG_K_A_STATS,
 	CFG_K_A_DISK_ALARM, CFG_K_A_DISK_LIMIT, CFG_K_A_DISK_POLICY,
 	CFG_K_C_PORT, CFG_K_C_CA, CFG_K_C_CERT, CFG_K_C_KEY, CFG_K_C_NAME,
@@ -102,6 +106,7 @@ void cfgp_mgmt_network(struct cfg_file *f, const CFGYYLTYPE *loc, char *prefix);
 void cfgp_crl(struct cfg_file *f, const CFGYYLTYPE *loc, char *path);
 void cfgp_peer_begin(struct cfg_file *f, const CFGYYLTYPE *loc, const struct cfg_num *code);
 void cfgp_peer_address(struct cfg_file *f, const CFGYYLTYPE *loc, char *addr, long port);
+void cfgp_peer_source(struct cfg_file *f, const CFGYYLTYPE *loc, char *prefix);
 void cfgp_peer_end(struct cfg_file *f);
 void cfgp_quarantine(struct cfg_file *f, const CFGYYLTYPE *loc,
 		     const struct cfg_num *failures, const CFGYYLTYPE *window_loc,
@@ -139,14 +144,16 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 %token MANAGEMENT "management" NETWORK "network" SSH_PORT "ssh-port"
 %token TLS "tls" CERTIFICATE "certificate" KEY "key" CA "ca" CRL "crl"
 %token CRL_POLICY "crl-policy" CRL_ALARM "crl-alarm" TLS12 "tls12"
-%token PEER "peer" ADDRESS "address" PORT "port"
+%token SOURCE_CHECK "source-check"
+%token PEER "peer" ADDRESS "address" PORT "port" SOURCE "source"
 %token TIMEOUTS "timeouts" HANDSHAKE "handshake" IDLE "idle" CONNECT "connect"
-%token SHUTDOWN "shutdown"
-%token LIMITS "limits" TUNNELS "tunnels" PER_PEER "per-peer"
+%token SHUTDOWN "shutdown" FIRST_FRAME "first-frame" FRAME "frame"
+%token LIMITS "limits" TUNNELS "tunnels" PER_PEER "per-peer" PER_SOURCE "per-source"
 %token OUTSTANDING "outstanding" BUFFER "buffer" SKEW "skew"
 %token FIREWALL "firewall" ENABLED "enabled" TABLE "table"
 %token NFLOG_GROUP "nflog-group" RATE "rate" BURST "burst"
 %token CONN_LIMIT "conn-limit" QUARANTINE "quarantine" AFTER "after"
+%token QUARANTINE_LAN "quarantine-lan"
 %token FAILURES "failures" WITHIN "within" FOR "for"
 %token KEEP_ON_STOP "keep-on-stop" DNS "dns" NTP "ntp"
 %token DROP_INTERVAL "drop-interval"
@@ -249,6 +256,7 @@ tls_stmt	: CERTIFICATE STRING ';'
 		| CRL_POLICY WORD ';'	{ cfgp_string(f, &@2, CFG_K_CRL_POLICY, $2); }
 		| CRL_ALARM NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_CRL_ALARM, &$2); }
 		| TLS12 WORD ';'	{ cfgp_string(f, &@2, CFG_K_TLS12, $2); }
+		| SOURCE_CHECK WORD ';'	{ cfgp_string(f, &@2, CFG_K_TLS_SOURCE_CHECK, $2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
 		;
 
@@ -258,6 +266,7 @@ peer_stmts	: %empty
 
 peer_stmt	: ADDRESS ADDR opt_port ';'
 					{ cfgp_peer_address(f, &@2, $2, $3); }
+		| SOURCE ADDR ';'	{ cfgp_peer_source(f, &@2, $2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
 		;
 
@@ -269,6 +278,9 @@ timeout_stmt	: HANDSHAKE NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_T_HANDSHAKE, &$2
 		| IDLE NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_T_IDLE, &$2); }
 		| CONNECT NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_T_CONNECT, &$2); }
 		| SHUTDOWN NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_T_SHUTDOWN, &$2); }
+		| FIRST_FRAME NUMBER ';'
+					{ cfgp_number(f, &@2, CFG_K_T_FIRST_FRAME, &$2); }
+		| FRAME NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_T_FRAME, &$2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
 		;
 
@@ -278,6 +290,7 @@ limit_stmts	: %empty
 
 limit_stmt	: TUNNELS NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_L_TUNNELS, &$2); }
 		| PER_PEER NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_L_PER_PEER, &$2); }
+		| PER_SOURCE NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_L_PER_SOURCE, &$2); }
 		| OUTSTANDING NUMBER ';'
 					{ cfgp_number(f, &@2, CFG_K_L_OUTSTANDING, &$2); }
 		| BUFFER NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_L_BUFFER, &$2); }
@@ -303,6 +316,8 @@ fw_stmt		: ENABLED WORD ';'	{ cfgp_string(f, &@2, CFG_K_FW_ENABLED, $2); }
 		| QUARANTINE AFTER NUMBER FAILURES WITHIN NUMBER FOR NUMBER ';'
 					{ cfgp_quarantine(f, &@3, &$3, &@6, &$6, &@8, &$8); }
 		| KEEP_ON_STOP WORD ';'	{ cfgp_string(f, &@2, CFG_K_FW_KEEP, $2); }
+		| QUARANTINE_LAN WORD ';'
+					{ cfgp_string(f, &@2, CFG_K_FW_QUAR_LAN, $2); }
 		| DNS ADDR opt_port ';'	{ cfgp_fw_dest(f, &@2, false, $2, $3); }
 		| NTP ADDR opt_port ';'	{ cfgp_fw_dest(f, &@2, true, $2, $3); }
 		| DROP_INTERVAL NUMBER ';'

@@ -368,13 +368,20 @@ static void on_drop_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- relay hooks ---- */
 
-static void on_failure(void *arg, const struct sockaddr *src, const char *peer, const char *cause)
+static void on_failure(void *arg, const struct sockaddr *src, bool lan, const char *peer,
+		       const char *cause)
 {
 	struct jgwd *d = arg;
+	const struct jgw_config *cfg = relay_current(d->relay)->cfg;
 	struct nft_prefix addr;
 	char err[256], a[64];
 
 	if (!d->quar || !d->fw_on || !nft_prefix_from_sockaddr(src, &addr))
+		return;
+	/* The site's own servers are not quarantined unless configured: a
+	 * server restarting mid-frame must not cut the site off (and the
+	 * quarantine would also hold its answers to ingress tunnels). */
+	if (lan && !cfg->firewall.quarantine_lan && cfg_server_allowed(cfg, src))
 		return;
 	if (!quar_failure(d->quar, &addr, (int64_t)(ev_now(d->loop) * 1000.0)))
 		return;

@@ -324,58 +324,58 @@ void relay_gen_put(struct relay_gen *gen)
 }
 
 /* ------------------------------------------------------------------ */
-/* Live tunnels per peer                                               */
+/* Live tunnels per peer, per LAN source                               */
 
 /*
- * The per-peer limit is checked for every new tunnel and `jgwctl peers`
- * lists every peer: counting by walking the tunnels made both linear in
- * the tunnels (peers x tunnels for the listing), at a 機構 site thousands.
- * Open addressing on the node code; a slot keeps its node when its count
- * drops to 0 (so probing needs no tombstones), and slots at 0 are dropped
- * whenever the table is rebuilt, so it stays about twice the number of
- * peers with live tunnels.
+ * The per-peer and per-source limits are checked for every new tunnel and
+ * `jgwctl peers` lists every peer: counting by walking the tunnels made both
+ * linear in the tunnels (peers x tunnels for the listing), at a 機構 site
+ * thousands. Open addressing on the key (a node code, or a source address
+ * in text); a slot keeps its key when its count drops to 0 (so probing
+ * needs no tombstones), and slots at 0 are dropped whenever the table is
+ * rebuilt, so it stays about twice the number of keys with live tunnels.
  */
-#define PEERCOUNT_MIN_CAP 16
+#define COUNT_MIN_CAP 16
 
-void relay_peercount_init(struct relay_peercount *pc)
+void relay_count_init(struct relay_count *pc)
 {
 	memset(pc, 0, sizeof(*pc));
 }
 
-void relay_peercount_free(struct relay_peercount *pc)
+void relay_count_free(struct relay_count *pc)
 {
 	free(pc->slot);
 	memset(pc, 0, sizeof(*pc));
 }
 
-static size_t peercount_hash(const char *node, size_t cap)
+static size_t count_hash(const char *key, size_t cap)
 {
 	size_t h = 5381;
 
-	for (size_t i = 0; i < JMSG_NODE_LEN && node[i]; i++)
-		h = h * 33 + (unsigned char)node[i];
+	for (size_t i = 0; i < RELAY_COUNT_KEY && key[i]; i++)
+		h = h * 33 + (unsigned char)key[i];
 	return h & (cap - 1);
 }
 
-static struct relay_peercount_slot *peercount_find(const struct relay_peercount *pc,
-						   const char *node)
+static struct relay_count_slot *count_find(const struct relay_count *pc,
+						   const char *key)
 {
 	size_t i;
 
 	if (pc->cap == 0)
 		return NULL;
-	for (i = peercount_hash(node, pc->cap); pc->slot[i].node[0]; i = (i + 1) & (pc->cap - 1))
-		if (strcmp(pc->slot[i].node, node) == 0)
+	for (i = count_hash(key, pc->cap); pc->slot[i].key[0]; i = (i + 1) & (pc->cap - 1))
+		if (strcmp(pc->slot[i].key, key) == 0)
 			return &pc->slot[i];
-	return &pc->slot[i];   /* the empty slot where node would go */
+	return &pc->slot[i];   /* the empty slot where key would go */
 }
 
-/* Room for one more node: rebuild with only the live counts, doubling
+/* Room for one more key: rebuild with only the live counts, doubling
  * while they would fill more than half of it. */
-static bool peercount_reserve(struct relay_peercount *pc)
+static bool count_reserve(struct relay_count *pc)
 {
-	struct relay_peercount old = *pc;
-	size_t live = 0, cap = PEERCOUNT_MIN_CAP;
+	struct relay_count old = *pc;
+	size_t live = 0, cap = COUNT_MIN_CAP;
 
 	if (2 * (pc->used + 1) <= pc->cap)
 		return true;
@@ -392,7 +392,7 @@ static bool peercount_reserve(struct relay_peercount *pc)
 	pc->used = 0;
 	for (size_t i = 0; i < old.cap; i++) {
 		if (old.slot[i].n > 0) {
-			*peercount_find(pc, old.slot[i].node) = old.slot[i];
+			*count_find(pc, old.slot[i].key) = old.slot[i];
 			pc->used++;
 		}
 	}
@@ -400,16 +400,16 @@ static bool peercount_reserve(struct relay_peercount *pc)
 	return true;
 }
 
-bool relay_peercount_inc(struct relay_peercount *pc, const char *node)
+bool relay_count_inc(struct relay_count *pc, const char *key)
 {
-	struct relay_peercount_slot *s = peercount_find(pc, node);
+	struct relay_count_slot *s = count_find(pc, key);
 
-	if (!s || !s->node[0]) {
-		if (!peercount_reserve(pc))
+	if (!s || !s->key[0]) {
+		if (!count_reserve(pc))
 			return false;
-		s = peercount_find(pc, node);
-		if (!s->node[0]) {
-			snprintf(s->node, sizeof(s->node), "%s", node);
+		s = count_find(pc, key);
+		if (!s->key[0]) {
+			snprintf(s->key, sizeof(s->key), "%s", key);
 			pc->used++;
 		}
 	}
@@ -417,19 +417,19 @@ bool relay_peercount_inc(struct relay_peercount *pc, const char *node)
 	return true;
 }
 
-void relay_peercount_dec(struct relay_peercount *pc, const char *node)
+void relay_count_dec(struct relay_count *pc, const char *key)
 {
-	struct relay_peercount_slot *s = peercount_find(pc, node);
+	struct relay_count_slot *s = count_find(pc, key);
 
-	if (s && s->node[0] && s->n > 0)
+	if (s && s->key[0] && s->n > 0)
 		s->n--;
 }
 
-size_t relay_peercount_get(const struct relay_peercount *pc, const char *node)
+size_t relay_count_get(const struct relay_count *pc, const char *key)
 {
-	const struct relay_peercount_slot *s = peercount_find(pc, node);
+	const struct relay_count_slot *s = count_find(pc, key);
 
-	return s && s->node[0] ? s->n : 0;
+	return s && s->key[0] ? s->n : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -474,6 +474,7 @@ struct flow {
 	uint64_t allowed;            /* insp_allowed_offset */
 	uint64_t bytes, frames;      /* forwarded */
 	bool finished;               /* insp_finish done */
+	ev_tstamp partial_since;     /* a frame began and is not whole yet (0: none) */
 };
 
 struct tunnel {
@@ -488,8 +489,13 @@ struct tunnel {
 	struct flow up, down;        /* up: LAN→WAN, down: WAN→LAN */
 	struct insp_conn *insp;
 	ev_timer timer;
-	ev_tstamp start, last_activity;
+	ev_tstamp start;
 	ev_tstamp state_since;       /* handshake/connect deadlines run from here */
+	/* Frames, not bytes, keep a tunnel alive (timeouts idle): the last
+	 * verdict in either direction, and when the tunnel could first take
+	 * frames (timeouts first-frame runs from there until one comes). */
+	ev_tstamp last_frame, frames_since;
+	bool framed;                 /* a frame was allowed, either direction */
 	bool opened;                 /* the open record was written */
 	bool dead;
 	const char *reason;          /* why it ended */
@@ -498,6 +504,7 @@ struct tunnel {
 	jmsg_node peer;
 	size_t dial_next;            /* egress: next peer address to try */
 	bool peer_counted;           /* counted in r->peers under t->peer */
+	char source[RELAY_COUNT_KEY];   /* LAN source address, when counted */
 	char cert_serial[80], cert_sha256[72];
 	const char *tls_version, *cipher;
 	bool resumed;
@@ -512,7 +519,8 @@ struct relay {
 	ev_io lan_io, wan_io;
 	struct tunnel *tunnels;
 	size_t n_tunnels;
-	struct relay_peercount peers;   /* live tunnels per peer node */
+	struct relay_count peers;   /* live tunnels per peer node */
+	struct relay_count sources; /* live egress tunnels per LAN source address */
 	uint64_t id_base, id_next;
 	bool stopping;
 	struct relay_stats total, interval;
@@ -525,7 +533,8 @@ struct relay {
 static void tunnel_run(struct tunnel *t);
 static void tunnel_end(struct tunnel *t, const char *reason);
 
-static double state_timeout_s(const struct tunnel *t);
+static void tunnel_rearm(struct tunnel *t);
+static void flow_note_partial(struct tunnel *t, struct flow *f);
 
 static int64_t now_ms(const struct relay *r)
 {
@@ -547,6 +556,21 @@ static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t
 	} else {
 		snprintf(buf, len, "-");
 	}
+	return buf;
+}
+
+/* The host part alone, IPv4-mapped IPv6 as IPv4: the per-source key. */
+static const char *host_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+	buf[0] = '\0';
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, (socklen_t)len);
+	else if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, (socklen_t)len);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)len);
 	return buf;
 }
 
@@ -630,7 +654,9 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	const char *why;
 	char hex[8];
 
+	t->last_frame = ev_now(r->loop);
 	if (allowed) {
+		t->framed = true;
 		if (f->dir == INSP_FROM_WAN)
 			t->down.frames++;
 		else
@@ -760,6 +786,7 @@ static void flow_fail(struct tunnel *t, struct flow *f, const char *cause)
 	tunnel_end(t, cause);
 	if (t->r->hooks.failure)
 		t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&src->addr,
+				    src == &t->lan,
 				    f->dir == INSP_FROM_WAN && t->peer[0] ? t->peer : NULL, cause);
 }
 
@@ -777,7 +804,6 @@ static bool flow_read(struct tunnel *t, struct flow *f)
 		return false;
 	n = side_read(s, p, room);
 	if (n > 0) {
-		t->last_activity = ev_now(t->r->loop);
 		relay_buf_commit(&f->buf, (size_t)n);
 		s->rd_wait = EV_READ;
 		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t)) {
@@ -785,6 +811,7 @@ static bool flow_read(struct tunnel *t, struct flow *f)
 			return false;
 		}
 		f->allowed = insp_allowed_offset(t->insp, f->dir);
+		flow_note_partial(t, f);
 		return true;
 	}
 	if (n == 0) {
@@ -852,7 +879,6 @@ static bool flow_write(struct tunnel *t, struct flow *f)
 	}
 	n = side_write(d, relay_buf_data(&f->buf), n_fw);
 	if (n > 0) {
-		t->last_activity = ev_now(t->r->loop);
 		relay_buf_consume(&f->buf, (size_t)n);
 		f->base += (uint64_t)n;
 		f->bytes += (uint64_t)n;
@@ -949,15 +975,20 @@ static void tunnel_copy_cert(struct tunnel *t)
  * a reload for every live tunnel, and when a handshake that began under an
  * older generation completes. NULL when accepted, else the reason.
  */
-static const char *gen_refuses(const struct relay_gen *gen, const char *peer,
-			       const struct tls_conn *tls)
+static const char *gen_refuses(const struct relay_gen *gen, const struct tunnel *t,
+			       const char *peer)
 {
+	const struct tls_conn *tls = t->wan.tls;
 	const char *why = NULL;
 
 	if (!peer || !peer[0])
 		return NULL;
 	if (!cfg_peer_find(gen->cfg, peer) || !cfg_peer_allowed(gen->cfg, peer, &why))
 		return "peer-removed";
+	/* Ingress: the source address must be the proven peer's (egress
+	 * dialled one of its addresses itself). */
+	if (t->ingress && !cfg_peer_source_ok(gen->cfg, peer, (const struct sockaddr *)&t->wan.addr))
+		return "address-mismatch";
 	if (tls && tls_conn_peer_node(tls))
 		return tls_conn_recheck(tls, gen->tls);
 	return NULL;
@@ -969,7 +1000,7 @@ static bool tunnel_current_ok(struct tunnel *t, const char *peer)
 {
 	const char *why;
 
-	if (t->gen == t->r->gen || !(why = gen_refuses(t->r->gen, peer, t->wan.tls)))
+	if (t->gen == t->r->gen || !(why = gen_refuses(t->r->gen, t, peer)))
 		return true;
 	tunnel_end(t, why);
 	return false;
@@ -984,11 +1015,11 @@ static bool tunnel_peer_known(struct tunnel *t, const char *peer)
 	/* Named before the limit is checked: the reject record says whose. */
 	memcpy(t->peer, peer, sizeof(t->peer));
 	t->peer[JMSG_NODE_LEN] = '\0';
-	if (cfg->limits.per_peer && relay_peercount_get(&r->peers, peer) >= cfg->limits.per_peer) {
+	if (cfg->limits.per_peer && relay_count_get(&r->peers, peer) >= cfg->limits.per_peer) {
 		tunnel_end(t, "peer-limit");
 		return false;
 	}
-	if (!relay_peercount_inc(&r->peers, peer)) {
+	if (!relay_count_inc(&r->peers, peer)) {
 		tunnel_end(t, "internal-error");
 		return false;
 	}
@@ -999,13 +1030,11 @@ static bool tunnel_peer_known(struct tunnel *t, const char *peer)
 /* Each state has its own deadline: restart the timer on every change. */
 static void tunnel_set_state(struct tunnel *t, enum tun_state st)
 {
-	double limit;
-
 	t->state = st;
-	t->state_since = t->last_activity = ev_now(t->r->loop);
-	limit = state_timeout_s(t);
-	t->timer.repeat = limit > 0 ? limit : 60.0;
-	ev_timer_again(t->r->loop, &t->timer);
+	t->state_since = ev_now(t->r->loop);
+	if (st == TS_WAIT_FIRST)
+		t->frames_since = t->last_frame = t->state_since;
+	tunnel_rearm(t);
 }
 
 static void tunnel_open(struct tunnel *t)
@@ -1054,12 +1083,25 @@ static bool step_handshake(struct tunnel *t)
 
 	if (rc <= 0) {
 		if (rc < 0 && t->r->hooks.failure)
-			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, NULL, reason);
+			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, false,
+					    NULL, reason);
 		return false;
 	}
 	tunnel_copy_cert(t);
 	if (!tunnel_current_ok(t, tls_conn_peer_node(w->tls)))
 		return false;
+	/* A certificate proves who; the address must be where that peer is
+	 * (tls source-check): another peer's stolen key is not enough. */
+	if (!cfg_peer_source_ok(t->gen->cfg, tls_conn_peer_node(w->tls),
+				(const struct sockaddr *)&w->addr)) {
+		memcpy(t->peer, tls_conn_peer_node(w->tls), sizeof(t->peer));
+		t->peer[JMSG_NODE_LEN] = '\0';
+		tunnel_end(t, "address-mismatch");
+		if (t->r->hooks.failure)
+			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, false,
+					    t->peer, "address-mismatch");
+		return false;
+	}
 	if (!tunnel_peer_known(t, tls_conn_peer_node(w->tls)))
 		return false;
 	if (!insp_conn_set_peer(t->insp, t->peer)) {
@@ -1251,25 +1293,65 @@ static void side_arm(struct tunnel *t, struct side *s, int ev)
 	}
 }
 
-static double state_timeout_s(const struct tunnel *t)
+/* When the tunnel times out, and why: handshake and connect run from the
+ * start of their state; a tunnel that takes frames ends when none came for
+ * `idle`, when its first frame did not come within `first-frame`, or when a
+ * frame that began did not end within `frame` (a byte now and then keeps a
+ * partial header alive no longer). */
+static ev_tstamp tunnel_deadline(const struct tunnel *t, const char **why)
 {
 	const struct jgw_config *cfg = t->gen->cfg;
+	const struct flow *flows[2] = { &t->up, &t->down };
+	ev_tstamp at;
 
 	switch (t->state) {
 	case TS_HANDSHAKE:
-	case TS_DIAL_TLS: return cfg->timeouts.handshake_ms / 1000.0;
-	case TS_CONNECT: return cfg->timeouts.connect_ms / 1000.0;
-	default: return cfg->timeouts.idle_ms / 1000.0;
+	case TS_DIAL_TLS:
+		*why = "handshake-timeout";
+		return t->state_since + cfg->timeouts.handshake_ms / 1000.0;
+	case TS_CONNECT:
+		*why = "connect-timeout";
+		return t->state_since + cfg->timeouts.connect_ms / 1000.0;
+	default:
+		break;
 	}
+	*why = "idle-timeout";
+	at = t->last_frame + cfg->timeouts.idle_ms / 1000.0;
+	if (!t->framed && t->frames_since + cfg->timeouts.first_frame_ms / 1000.0 < at) {
+		at = t->frames_since + cfg->timeouts.first_frame_ms / 1000.0;
+		*why = "first-frame-timeout";
+	}
+	for (int i = 0; i < 2; i++) {
+		if (flows[i]->partial_since > 0 &&
+		    flows[i]->partial_since + cfg->timeouts.frame_ms / 1000.0 < at) {
+			at = flows[i]->partial_since + cfg->timeouts.frame_ms / 1000.0;
+			*why = "frame-timeout";
+		}
+	}
+	return at;
 }
 
-static const char *state_timeout_reason(const struct tunnel *t)
+static void tunnel_rearm(struct tunnel *t)
 {
-	switch (t->state) {
-	case TS_HANDSHAKE:
-	case TS_DIAL_TLS: return "handshake-timeout";
-	case TS_CONNECT: return "connect-timeout";
-	default: return "idle-timeout";
+	const char *why;
+	ev_tstamp left = tunnel_deadline(t, &why) - ev_now(t->r->loop);
+
+	/* libev's "timer again" idiom: one timer, its repeat moved. */
+	t->timer.repeat = left > 0.01 ? left + 0.001 : 0.01;
+	ev_timer_again(t->r->loop, &t->timer);
+}
+
+/* After a read: has a frame begun that is not whole yet? Its deadline may
+ * come before the timer's. */
+static void flow_note_partial(struct tunnel *t, struct flow *f)
+{
+	bool partial = f->base + relay_buf_len(&f->buf) > f->allowed;
+
+	if (!partial) {
+		f->partial_since = 0;
+	} else if (f->partial_since == 0) {
+		f->partial_since = ev_now(t->r->loop);
+		tunnel_rearm(t);
 	}
 }
 
@@ -1291,7 +1373,9 @@ static void tunnel_free(struct tunnel *t)
 		t->next->prev = t->prev;
 	r->n_tunnels--;
 	if (t->peer_counted)
-		relay_peercount_dec(&r->peers, t->peer);
+		relay_count_dec(&r->peers, t->peer);
+	if (t->source[0])
+		relay_count_dec(&r->sources, t->source);
 	if (t->ingress)
 		r->total.ingress_open--;
 	else
@@ -1397,23 +1481,15 @@ static void on_side_io(struct ev_loop *loop, ev_io *w, int revents)
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tunnel *t = w->data;
-	ev_tstamp limit = state_timeout_s(t), now = ev_now(loop);
-	/* Bytes from the LAN must not stretch a dial: those states time out
-	 * from when they began; the others from the last byte moved. */
-	bool idle_kind = t->state == TS_WAIT_FIRST || t->state == TS_RELAY;
-	ev_tstamp since = idle_kind ? t->last_activity : t->state_since;
+	const char *why;
 
 	(void)revents;
-	if (limit > 0 && now - since >= limit) {
-		tunnel_end(t, state_timeout_reason(t));
+	if (ev_now(loop) >= tunnel_deadline(t, &why)) {
+		tunnel_end(t, why);
 		tunnel_finish(t);
 		return;
 	}
-	/* Re-arm for the remaining time (libev's "timer again" idiom). */
-	w->repeat = limit > 0 ? limit - (now - since) + 0.001 : 60.0;
-	if (w->repeat < 0.01)
-		w->repeat = 0.01;
-	ev_timer_again(loop, w);
+	tunnel_rearm(t);
 }
 
 static void side_init(struct tunnel *t, struct side *s)
@@ -1441,7 +1517,7 @@ static struct tunnel *tunnel_new(struct relay *r, bool ingress, int fd,
 	t->gen->refs++;
 	t->id = r->id_base | (r->id_next++ & 0xffffffffu);
 	t->ingress = ingress;
-	t->start = t->last_activity = ev_now(r->loop);
+	t->start = ev_now(r->loop);
 	side_init(t, &t->lan);
 	side_init(t, &t->wan);
 	t->up = (struct flow){ .dir = INSP_FROM_LAN, .src = &t->lan, .dst = &t->wan };
@@ -1484,7 +1560,7 @@ static void refuse(struct relay *r, bool ingress, int fd, const struct sockaddr_
 	tunnel_end(t, reason);
 	tunnel_finish(t);
 	if (failure && r->hooks.failure)
-		r->hooks.failure(r->hooks.arg, (const struct sockaddr *)src, NULL, reason);
+		r->hooks.failure(r->hooks.arg, (const struct sockaddr *)src, !ingress, NULL, reason);
 }
 
 static void accept_one(struct relay *r, bool ingress, int fd, struct sockaddr_storage *src,
@@ -1493,6 +1569,7 @@ static void accept_one(struct relay *r, bool ingress, int fd, struct sockaddr_st
 	const struct jgw_config *cfg = r->gen->cfg;
 	const char *why = NULL;
 	struct tunnel *t;
+	char host[RELAY_COUNT_KEY] = "";
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -1509,11 +1586,20 @@ static void accept_one(struct relay *r, bool ingress, int fd, struct sockaddr_st
 		refuse(r, ingress, fd, src, srclen, "tunnel-limit", false);
 		return;
 	}
+	/* One LAN address must not take every tunnel, the peers' included. */
+	if (!ingress)
+		host_str(src, host, sizeof(host));
+	if (!ingress && relay_count_get(&r->sources, host) >= cfg->limits.per_source) {
+		refuse(r, ingress, fd, src, srclen, "source-limit", false);
+		return;
+	}
 	t = tunnel_new(r, ingress, fd, src, srclen);
 	if (!t) {
 		close(fd);
 		return;
 	}
+	if (!ingress && host[0] && relay_count_inc(&r->sources, host))
+		memcpy(t->source, host, sizeof(t->source));
 	t->insp = insp_conn_new(&t->gen->insp, NULL);
 	if (!t->insp) {
 		tunnel_end(t, "internal-error");
@@ -1690,7 +1776,7 @@ void relay_set_gen(struct relay *r, struct relay_gen *gen)
 	relay_gen_put(old);
 	/* Handshakes in progress are checked when they complete. */
 	for (t = r->tunnels; t; t = next) {
-		const char *why = gen_refuses(gen, t->peer, t->wan.tls);
+		const char *why = gen_refuses(gen, t, t->peer);
 
 		next = t->next;
 		if (why) {
@@ -1729,7 +1815,7 @@ size_t relay_check_crl(struct relay *r, int64_t now_s)
 
 size_t relay_peer_tunnels(const struct relay *r, const char *node)
 {
-	return relay_peercount_get(&r->peers, node);
+	return relay_count_get(&r->peers, node);
 }
 
 const struct relay_gen *relay_current(const struct relay *r)
@@ -1781,7 +1867,8 @@ void relay_free(struct relay *r)
 	if (r->wan_fd >= 0)
 		close(r->wan_fd);
 	relay_gen_put(r->gen);
-	relay_peercount_free(&r->peers);
+	relay_count_free(&r->peers);
+	relay_count_free(&r->sources);
 	free(r);
 	spare_drain();
 }

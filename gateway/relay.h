@@ -65,21 +65,23 @@ void relay_buf_free(struct relay_buf *b);   /* wipes */
  * buffer_bytes already allowed but not yet written. */
 bool relay_backpressure(size_t buffered, size_t forwardable, size_t buffer_bytes);
 
-/* ---- Live tunnels per peer node (a small hash; exposed for its tests) ---- */
+/* ---- Live tunnels per key: per peer node, per LAN source address (a
+ * small hash; exposed for its tests) ---- */
 
-struct relay_peercount_slot {
-	jmsg_node node;                /* "" : never used */
+#define RELAY_COUNT_KEY 48             /* a node code or an address in text */
+struct relay_count_slot {
+	char key[RELAY_COUNT_KEY];     /* "" : never used */
 	uint32_t n;
 };
-struct relay_peercount {
-	struct relay_peercount_slot *slot;
-	size_t cap, used;              /* used: slots holding a node */
+struct relay_count {
+	struct relay_count_slot *slot;
+	size_t cap, used;              /* used: slots holding a key */
 };
-void relay_peercount_init(struct relay_peercount *pc);
-bool relay_peercount_inc(struct relay_peercount *pc, const char *node);  /* false: no memory */
-void relay_peercount_dec(struct relay_peercount *pc, const char *node);
-size_t relay_peercount_get(const struct relay_peercount *pc, const char *node);
-void relay_peercount_free(struct relay_peercount *pc);
+void relay_count_init(struct relay_count *pc);
+bool relay_count_inc(struct relay_count *pc, const char *key);  /* false: no memory */
+void relay_count_dec(struct relay_count *pc, const char *key);
+size_t relay_count_get(const struct relay_count *pc, const char *key);
+void relay_count_free(struct relay_count *pc);
 
 /* ---- Configuration generations ---- */
 
@@ -108,8 +110,9 @@ void relay_gen_put(struct relay_gen *gen);   /* drop a reference */
 
 struct relay_hooks {
 	/* A source failed authentication or inspection (cause: the audit
-	 * reason name). The daemon counts it toward quarantine. */
-	void (*failure)(void *arg, const struct sockaddr *src, const char *peer,
+	 * reason name); lan: it is on the site's LAN side. The daemon counts
+	 * it toward quarantine. */
+	void (*failure)(void *arg, const struct sockaddr *src, bool lan, const char *peer,
 			const char *cause);
 	/* Every tunnel is closed after relay_stop(). */
 	void (*stopped)(void *arg);

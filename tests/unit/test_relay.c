@@ -250,28 +250,28 @@ static const char *node_of(unsigned i, char out[7])
 
 static void test_peercount_basic(void **state)
 {
-	struct relay_peercount pc;
+	struct relay_count pc;
 
 	(void)state;
-	relay_peercount_init(&pc);
-	assert_int_equal(relay_peercount_get(&pc, "130001"), 0);
-	relay_peercount_dec(&pc, "130001");                  /* nothing to take away */
-	assert_true(relay_peercount_inc(&pc, "130001"));
-	assert_true(relay_peercount_inc(&pc, "130001"));
-	assert_true(relay_peercount_inc(&pc, "131016"));
-	assert_int_equal(relay_peercount_get(&pc, "130001"), 2);
-	assert_int_equal(relay_peercount_get(&pc, "131016"), 1);
-	assert_int_equal(relay_peercount_get(&pc, "000000"), 0);
-	relay_peercount_dec(&pc, "130001");
-	relay_peercount_dec(&pc, "131016");
-	relay_peercount_dec(&pc, "131016");                  /* never below 0 */
-	assert_int_equal(relay_peercount_get(&pc, "130001"), 1);
-	assert_int_equal(relay_peercount_get(&pc, "131016"), 0);
-	assert_true(relay_peercount_inc(&pc, "131016"));     /* a slot at 0 is reused */
-	assert_int_equal(relay_peercount_get(&pc, "131016"), 1);
+	relay_count_init(&pc);
+	assert_int_equal(relay_count_get(&pc, "130001"), 0);
+	relay_count_dec(&pc, "130001");                  /* nothing to take away */
+	assert_true(relay_count_inc(&pc, "130001"));
+	assert_true(relay_count_inc(&pc, "130001"));
+	assert_true(relay_count_inc(&pc, "131016"));
+	assert_int_equal(relay_count_get(&pc, "130001"), 2);
+	assert_int_equal(relay_count_get(&pc, "131016"), 1);
+	assert_int_equal(relay_count_get(&pc, "000000"), 0);
+	relay_count_dec(&pc, "130001");
+	relay_count_dec(&pc, "131016");
+	relay_count_dec(&pc, "131016");                  /* never below 0 */
+	assert_int_equal(relay_count_get(&pc, "130001"), 1);
+	assert_int_equal(relay_count_get(&pc, "131016"), 0);
+	assert_true(relay_count_inc(&pc, "131016"));     /* a slot at 0 is reused */
+	assert_int_equal(relay_count_get(&pc, "131016"), 1);
 	assert_int_equal(pc.used, 2);
-	relay_peercount_free(&pc);
-	assert_int_equal(relay_peercount_get(&pc, "130001"), 0);
+	relay_count_free(&pc);
+	assert_int_equal(relay_count_get(&pc, "130001"), 0);
 }
 
 /* A 機構 directory: 1,788 peers, thousands of tunnels. Counts stay exact
@@ -280,19 +280,19 @@ static void test_peercount_basic(void **state)
 static void test_peercount_scale(void **state)
 {
 	enum { PEERS = 1788 };
-	struct relay_peercount pc;
+	struct relay_count pc;
 	char node[7];
 	size_t total = 0, cap;
 
 	(void)state;
-	relay_peercount_init(&pc);
+	relay_count_init(&pc);
 	for (unsigned i = 0; i < PEERS; i++)
 		for (unsigned k = 0; k <= i % 3; k++, total++)
-			assert_true(relay_peercount_inc(&pc, node_of(i, node)));
+			assert_true(relay_count_inc(&pc, node_of(i, node)));
 	assert_int_equal(total, 3576);
 	for (unsigned i = 0; i < PEERS; i++)
-		assert_int_equal(relay_peercount_get(&pc, node_of(i, node)), i % 3 + 1);
-	assert_int_equal(relay_peercount_get(&pc, node_of(PEERS, node)), 0);
+		assert_int_equal(relay_count_get(&pc, node_of(i, node)), i % 3 + 1);
+	assert_int_equal(relay_count_get(&pc, node_of(PEERS, node)), 0);
 	assert_int_equal(pc.used, PEERS);
 	assert_true(pc.cap >= 2 * PEERS && pc.cap <= 4 * PEERS);
 	cap = pc.cap;
@@ -301,18 +301,18 @@ static void test_peercount_scale(void **state)
 	 * rebuilt with the live ones only, not doubled. */
 	for (unsigned i = 0; i < PEERS; i++)
 		for (unsigned k = 0; k <= i % 3; k++)
-			relay_peercount_dec(&pc, node_of(i, node));
+			relay_count_dec(&pc, node_of(i, node));
 	for (unsigned i = 0; i < PEERS; i++)
-		assert_int_equal(relay_peercount_get(&pc, node_of(i, node)), 0);
+		assert_int_equal(relay_count_get(&pc, node_of(i, node)), 0);
 	for (unsigned i = PEERS; i < 2 * PEERS; i++)
-		assert_true(relay_peercount_inc(&pc, node_of(i, node)));
+		assert_true(relay_count_inc(&pc, node_of(i, node)));
 	for (unsigned i = PEERS; i < 2 * PEERS; i++)
-		assert_int_equal(relay_peercount_get(&pc, node_of(i, node)), 1);
+		assert_int_equal(relay_count_get(&pc, node_of(i, node)), 1);
 	for (unsigned i = 0; i < PEERS; i++)
-		assert_int_equal(relay_peercount_get(&pc, node_of(i, node)), 0);
+		assert_int_equal(relay_count_get(&pc, node_of(i, node)), 0);
 	assert_int_equal(pc.cap, cap);
 	assert_true(pc.used <= 2 * PEERS);
-	relay_peercount_free(&pc);
+	relay_count_free(&pc);
 }
 
 /* ---- control protocol ---- */
