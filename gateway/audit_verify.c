@@ -283,6 +283,7 @@ struct vwalk {
 	EVP_MD_CTX *md_ctx;
 	EVP_MD *sha256;
 	char *copy;              /* a record kept while reading ahead */
+	uint64_t lost;           /* records the gateway reported lost */
 	/* The last record read (a duplicate too), for the tail warning. */
 	struct {
 		size_t file, lineno;
@@ -530,6 +531,31 @@ advance_epoch(struct vwalk *w, struct vrec *r)
 	return 0;
 }
 
+/* The writer's own loss report (a `stats` record of source audit with
+ * `lost`: records it could not write, counted, under count-loss or when a
+ * full disk outlasted its hold). The chain is intact around them, but the
+ * trail is not complete: a warning, with the count. */
+static void
+note_loss(struct vwalk *w, const struct vrec *r)
+{
+	static const char tag[] = ",\"source\":\"audit\",\"lost\":";
+	const struct audit_line *l = &r->l;
+	const char *hit;
+	unsigned long long n;
+
+	if (strcmp(l->event, "stats") != 0 ||
+	    !(hit = memmem(l->text, l->body_len, tag, sizeof(tag) - 1)))
+		return;
+	n = strtoull(hit + sizeof(tag) - 1, NULL, 10);
+	if (n == 0)
+		return;
+	name_rec(w, r);
+	fprintf(w->out, "warning: the gateway reports %llu records lost before this one "
+	        "(counted: disk full or write errors)\n", n);
+	w->st->warnings++;
+	w->lost += n;
+}
+
 /* One record: 0 on (or skipped as an identical copy), -1 bad (reported). */
 static int
 check_record(struct vwalk *w, struct vrec *r)
@@ -570,6 +596,7 @@ check_record(struct vwalk *w, struct vrec *r)
 	memcpy(w->prev, l->mac, sizeof(w->prev));
 	w->prev_seal = strcmp(l->event, "seal") == 0;
 	w->expected++;
+	note_loss(w, r);
 	return 0;
 }
 
@@ -597,9 +624,13 @@ walk(struct vwalk *w)
 		w->st->warnings++;
 	}
 	fprintf(w->out, "verify: %llu records, seq 1..%llu, epochs %u..%u, %llu duplicates "
-	        "skipped: chain intact%s\n", (unsigned long long)last_seq,
+	        "skipped: chain intact%s", (unsigned long long)last_seq,
 	        (unsigned long long)last_seq, w->first_epoch, w->key_epoch,
 	        (unsigned long long)w->dups, w->st->warnings ? ", with warnings" : "");
+	if (w->lost)
+		fprintf(w->out, " (%llu records reported lost by the gateway)",
+		        (unsigned long long)w->lost);
+	fputc('\n', w->out);
 	return w->st->warnings ? 3 : 0;
 }
 

@@ -21,4 +21,9 @@ cat "$W"/disk/spool/audit-*.jsonl >"$W/all.jsonl"
 grep -q '"disk_alarm":true' "$W/all.jsonl" || die "alarm not in the chain"
 grep -q "\"lost\":$(val lost),\"lost_total\":$(val lost)" "$W/all.jsonl" || die "loss not reported in a stats record"
 tail -1 "$W/all.jsonl" | grep -q "\"event\":\"seal\".*\"lost_total\":$(val lost)" || die "seal does not carry the loss"
-"$CTL" verify --key "$W/k0.hex" "$W/disk/spool"
+# The chain is intact, and verify names the loss the gateway reported: a
+# warning (exit 3) with the count, never "intact" alone.
+rc=0; "$CTL" verify --key "$W/k0.hex" "$W/disk/spool" >"$W/verify.out" || rc=$?
+cat "$W/verify.out"
+[ $rc = 3 ] || die "verify exit $rc, want 3 (intact with the loss as a warning)"
+grep -q "($(val lost) records reported lost by the gateway)" "$W/verify.out" || die "verify does not name the loss"
