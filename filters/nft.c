@@ -497,6 +497,19 @@ static bool e_addr_match(struct nftnl_rule *r, int family, const struct nft_pref
 	return e_cmp(r, NFT_CMP_EQ, addr, alen);
 }
 
+/* ct direction original: the packet goes the way the flow's first packet
+ * went (IP_CT_DIR_ORIGINAL is 0). No conntrack entry: no match. */
+static bool e_ct_original(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = expr(r, "ct");
+	uint8_t dir = 0;
+	if (!e)
+		return false;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_DIRECTION);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	return e_cmp(r, NFT_CMP_EQ, &dir, sizeof dir);
+}
+
 /* The same pieces, in the same order, as print_rule in nft_rules.c. */
 static bool emit_rule(struct nftnl_rule *r, const struct nftp_rule *pr, uint16_t group)
 {
@@ -513,6 +526,8 @@ static bool emit_rule(struct nftnl_rule *r, const struct nftp_rule *pr, uint16_t
 		    !e_cmp(r, NFT_CMP_EQ, &lo, sizeof lo))
 			return false;
 	}
+	if (pr->ct_original && !e_ct_original(r))
+		return false;
 	if (pr->daddr && !e_addr_match(r, pr->daddr_family, pr->daddr))
 		return false;
 	if (pr->l4proto) {

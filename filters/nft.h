@@ -35,6 +35,11 @@ struct nft_policy {
 	const char *table;           /* inet table name, "jgw" */
 	const char *wan_if, *lan_if; /* NULL: any interface */
 	uint16_t wan_port, lan_port, ssh_port;   /* ssh_port 0: none */
+	/* The LAN listener's address: the LAN port is accepted on it only.
+	 * family 0 or the unspecified address (0.0.0.0, ::): on any local
+	 * address. Otherwise a single address (/32, /128); the LAN rule then
+	 * exists for its family only. */
+	struct nft_prefix lan_addr;
 	const struct nft_prefix *peers;   size_t n_peers;    /* may reach wan_port */
 	const struct nft_prefix *servers; size_t n_servers;  /* may reach lan_port */
 	const struct nft_prefix *mgmt;    size_t n_mgmt;     /* may reach ssh */
@@ -77,16 +82,37 @@ typedef void (*nft_counter_fn)(void *arg, const char *name, uint64_t packets,
 int nft_counters(const char *table, nft_counter_fn fn, void *arg, char *err,
 		 size_t errlen);
 
-/* NFLOG drop summaries, keyed by (rule, source, protocol, destination port),
- * at most NFT_LOG_KEYS per interval; drops of further keys are added to one
- * entry with rule "overflow" and no source. */
-#define NFT_LOG_KEYS 4096
+/* NFLOG drop summaries. Drops are aggregated per interval by key: (rule,
+ * source prefix, protocol), the prefix being the source's /24 (IPv4) or /64
+ * (IPv6); a key's destination ports become one range with a count. At most
+ * NFT_LOG_KEYS keys are tracked per interval (a fixed table; drops of keys
+ * beyond it still count, in the rest). nft_log_flush hands out the
+ * NFT_LOG_TOP keys with the most packets and then one summary with rule
+ * NFT_LOG_REST for everything else: at most NFT_LOG_TOP + 1 summaries per
+ * interval whatever the traffic, and their packets and bytes add up to
+ * every drop that was read. */
+#define NFT_LOG_KEYS    4096
+#define NFT_LOG_TOP     32
+#define NFT_LOG_PREFIX4 24
+#define NFT_LOG_PREFIX6 64
+#define NFT_LOG_REST    "rest"
 struct nft_drop {
-	char rule[32];               /* the log prefix naming the rule */
+	char rule[32];               /* the log prefix naming the rule, or "rest" */
+	/* The source address when the key saw only one, else the key's /24 or
+	 * /64 prefix; family 0 (none) for the rest. */
 	struct nft_prefix src;
-	uint8_t proto;
-	uint16_t dst_port;
-	uint64_t packets, bytes;
+	uint8_t proto;               /* 0 for the rest */
+	uint16_t dst_port;           /* lowest destination port (0: none, e.g. ICMP) */
+	uint64_t packets, bytes;     /* bytes: IP total lengths */
+	/* Added with the aggregation. For the rest, ports and sources are
+	 * those of each key it holds, added up. */
+	uint16_t dst_port_max;       /* highest destination port (0: none) */
+	uint32_t ports;              /* distinct destination ports */
+	uint32_t sources;            /* distinct source addresses */
+	uint32_t keys;               /* 1, or the number of keys in the rest */
+	bool capped;                 /* ports, sources, keys are lower bounds: the
+	                                interval saw more distinct values than the
+	                                summariser can tell apart */
 };
 struct nft_log;
 struct nft_log *nft_log_open(uint16_t group, char *err, size_t errlen);
@@ -95,10 +121,13 @@ int nft_log_fd(const struct nft_log *log);
  * again while the descriptor is readable) into the current interval.
  * Returns the datagrams read, -1 on a socket error. */
 int nft_log_read(struct nft_log *log);
-/* Hand out and reset the interval's summaries. */
+/* Hand out and reset the interval's summaries: the top keys, most packets
+ * first, then the rest when it has any packets. */
 typedef void (*nft_drop_fn)(void *arg, const struct nft_drop *drop);
 void nft_log_flush(struct nft_log *log, nft_drop_fn fn, void *arg);
 uint64_t nft_log_overruns(const struct nft_log *log);
+/* Drops read into the current interval so far. */
+uint64_t nft_log_packets(const struct nft_log *log);
 void nft_log_close(struct nft_log *log);
 
 /* "192.0.2.1", "192.0.2.0/24", "2001:db8::/32" (host bits must be zero). */

@@ -34,14 +34,20 @@ $(B)/tests/test_nftlog: $(B)/tests/nft/test_nftlog.o $(B)/filters/nft_rules.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lnftnl -lmnl -lcmocka
 
+# The seed corpus writer of fuzz_nft (no libraries: it only writes bytes).
+$(B)/tests/nft-seeds: $(B)/tests/nft/nft-seeds.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $<
+
 NFT_TESTS := $(B)/tests/test_nft $(B)/tests/test_quar $(B)/tests/test_nftlog
-NFT_TOOLS := $(B)/tests/nft-tool $(B)/tests/nft-pcap
+NFT_TOOLS := $(B)/tests/nft-tool $(B)/tests/nft-pcap $(B)/tests/nft-seeds
 
 check-nft: $(NFT_TESTS) $(NFT_TOOLS) $(B)/jgwctl
 	@rc=0; \
 	NFT_TOOL=$(B)/tests/nft-tool tests/lib/run-cmocka.sh $(RES)/nft-unit.res nft-unit \
 		$(NFT_TESTS) || rc=1; \
 	NFT_TOOL=$(B)/tests/nft-tool NFT_PCAP=$(B)/tests/nft-pcap JGWCTL=$(B)/jgwctl \
+		NFT_SEEDS=$(B)/tests/nft-seeds \
 		tests/lib/run-scenarios.sh $(RES)/nft.res nft \
 		$(sort $(wildcard tests/nft/t-*.sh)) || rc=1; \
 	exit $$rc
@@ -51,7 +57,9 @@ bench-nft: $(B)/tests/nft-tool
 
 .PHONY: check-nft bench-nft
 
-# fuzz-nft: libFuzzer on NFLOG datagrams and prefixes, FUZZ_SECONDS (60).
+# fuzz-nft: libFuzzer on NFLOG datagrams and prefixes, FUZZ_SECONDS (60),
+# from the committed seeds (tests/fuzz/corpus/nft; what it finds goes to the
+# build tree, and so do crash artifacts, never the repository).
 FUZZ_SECONDS ?= 60
 FUZZERS += fuzz-nft
 $(B)/fuzz/fuzz_nft: tests/nft/fuzz_nft.c filters/nftlog.c filters/nft_rules.c \
@@ -63,7 +71,13 @@ $(B)/fuzz/fuzz_nft: tests/nft/fuzz_nft.c filters/nftlog.c filters/nft_rules.c \
 fuzz-nft: $(B)/fuzz/fuzz_nft
 	@mkdir -p $(B)/fuzz/corpus-nft
 	$(B)/fuzz/fuzz_nft -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
-		-artifact_prefix=$(B)/fuzz/ \
-		$(B)/fuzz/corpus-nft
+		-artifact_prefix=$(B)/fuzz/nft- \
+		$(B)/fuzz/corpus-nft tests/fuzz/corpus/nft
 
-.PHONY: fuzz-nft
+# Regenerate the committed seeds (review, then commit the diff); check-nft
+# (t-seeds.sh) fails when they differ from what nft-seeds writes.
+seeds-nft: $(B)/tests/nft-seeds
+	@mkdir -p tests/fuzz/corpus/nft
+	$(B)/tests/nft-seeds tests/fuzz/corpus/nft
+
+.PHONY: fuzz-nft seeds-nft

@@ -51,6 +51,7 @@ struct nftp_rule {
 	const char *chain;
 	const char *iifname;               /* iifname "x" */
 	bool iif_lo, oif_lo;               /* iif "lo" / oif "lo" */
+	bool ct_original;                  /* ct direction original */
 	int daddr_family;                  /* ip/ip6 daddr PREFIX ... */
 	const struct nft_prefix *daddr;
 	uint8_t l4proto;                   /* tcp/udp dport N (with dport) */
@@ -77,6 +78,7 @@ struct nftp_chain {
 	const char *hook;                  /* prerouting, input, forward, output */
 	int hooknum;
 	int prio;
+	const char *prio_name;             /* nft's name of prio, as it lists it */
 	bool policy_accept;
 };
 

@@ -21,13 +21,16 @@ const char *const nftp_counters[NFTP_N_COUNTERS] = {
 	"accept_wan", "accept_lan", "accept_mgmt", "accept_out",
 };
 
-/* The quarantine chain runs before conntrack (raw priority) so that a
- * quarantined source is dropped before anything else, established or not. */
+/* The quarantine chain runs after conntrack (-200) so that it can tell who
+ * started a flow: it drops what a quarantined source sends in the original
+ * direction (its new connections and its established ones) and lets the
+ * replies of the gateway's own connections to it pass. It still runs before
+ * the input chain, whose first rule accepts established traffic. */
 const struct nftp_chain nftp_chains[NFTP_N_CHAINS] = {
-	{ "prerouting", "prerouting", NF_INET_PRE_ROUTING, -300, true },
-	{ "input", "input", NF_INET_LOCAL_IN, 0, false },
-	{ "forward", "forward", NF_INET_FORWARD, 0, false },
-	{ "output", "output", NF_INET_LOCAL_OUT, 0, false },
+	{ "prerouting", "prerouting", NF_INET_PRE_ROUTING, -150, "mangle", true },
+	{ "input", "input", NF_INET_LOCAL_IN, 0, "filter", false },
+	{ "forward", "forward", NF_INET_FORWARD, 0, "filter", false },
+	{ "output", "output", NF_INET_LOCAL_OUT, 0, "filter", false },
 };
 
 /* ct state bits as the kernel has them (NF_CT_STATE_BIT). */
@@ -264,6 +267,27 @@ static bool check_prefixes(const struct nft_prefix *p, size_t n, const char *wha
 	return true;
 }
 
+/* No LAN listener address, or the unspecified one (0.0.0.0, ::): the
+ * listener is on every local address. */
+static bool lan_addr_any(const struct nft_prefix *a)
+{
+	static const uint8_t zero[16];
+	int alen = nftp_addr_len(a->family);
+	return alen == 0 || memcmp(a->addr, zero, (size_t)alen) == 0;
+}
+
+static bool check_lan_addr(const struct nft_prefix *a, char *err, size_t errlen)
+{
+	int alen = nftp_addr_len(a->family);
+	if (a->family == 0)
+		return true;
+	if (alen == 0 || a->len != alen * 8) {
+		snprintf(err, errlen, "LAN listener address: not a single IPv4 or IPv6 address");
+		return false;
+	}
+	return true;
+}
+
 static bool check_policy(const struct nft_policy *pol, char *err, size_t errlen)
 {
 	if (!nftp_valid_name(pol->table, 64)) {
@@ -283,6 +307,8 @@ static bool check_policy(const struct nft_policy *pol, char *err, size_t errlen)
 		snprintf(err, errlen, "WAN and LAN listener ports must be set");
 		return false;
 	}
+	if (!check_lan_addr(&pol->lan_addr, err, errlen))
+		return false;
 	if (!check_prefixes(pol->peers, pol->n_peers, "peer", err, errlen) ||
 	    !check_prefixes(pol->servers, pol->n_servers, "server", err, errlen) ||
 	    !check_prefixes(pol->mgmt, pol->n_mgmt, "management network", err, errlen))
@@ -448,9 +474,19 @@ static void plan_input(struct nftp_plan *pl)
 		r->counter = "accept_wan";
 		r->accept = true;
 	}
+	/* LAN: the site's servers, on the LAN listener's address only (when it
+	 * has one): the other local addresses, the WAN one included, must not
+	 * answer on the LAN port, not even with a reset. */
 	for (int f = 0; f < 2; f++) {
+		bool any = lan_addr_any(&pol->lan_addr);
+		if (!any && pol->lan_addr.family != fam[f])
+			continue;          /* the listener is not on this family */
 		r = add_rule(pl, "input");
 		r->iifname = pol->lan_if;
+		if (!any) {
+			r->daddr_family = fam[f];
+			r->daddr = &pol->lan_addr;
+		}
 		r->l4proto = IPPROTO_TCP;
 		r->dport = pol->lan_port;
 		r->saddr_family = fam[f];
@@ -581,6 +617,7 @@ struct nftp_plan *nftp_compile(const struct nft_policy *pol, char *err, size_t e
 	plan_sets(pl);
 	for (int f = 0; f < 2; f++) {
 		r = add_rule(pl, "prerouting");
+		r->ct_original = true;
 		r->saddr_family = fam[f];
 		r->saddr_set = f ? "quarantine6" : "quarantine4";
 		set_log_drop(r, "drop_quarantine", "quarantine");
@@ -762,6 +799,8 @@ static void print_rule(FILE *out, const struct nftp_rule *r, uint16_t group)
 		fprintf(m, " iif \"lo\"");
 	if (r->oif_lo)
 		fprintf(m, " oif \"lo\"");
+	if (r->ct_original)
+		fprintf(m, " ct direction original");
 	if (r->daddr) {
 		char a[64];
 		fprintf(m, " %s daddr %s", ipkw(r->daddr_family),
@@ -824,7 +863,7 @@ int nft_print(const struct nft_policy *policy, FILE *out)
 	for (size_t c = 0; c < NFTP_N_CHAINS; c++) {
 		const struct nftp_chain *ch = &nftp_chains[c];
 		fprintf(out, "\tchain %s {\n\t\ttype filter hook %s priority %s; policy %s;\n",
-			ch->name, ch->hook, ch->prio == -300 ? "raw" : "filter",
+			ch->name, ch->hook, ch->prio_name,
 			ch->policy_accept ? "accept" : "drop");
 		for (size_t i = 0; i < pl->n_rules; i++)
 			if (strcmp(pl->rules[i].chain, ch->name) == 0)

@@ -1,8 +1,13 @@
 /*
  * nftlog.c — the NFLOG group of the gateway's drop rules, read with libmnl
- * (raw nfnetlink_log) and summarised per interval by (rule, source,
- * protocol, destination port). Only packet headers are looked at; the
- * kernel copies at most COPY_RANGE bytes of each packet to us.
+ * (raw nfnetlink_log) and summarised per interval by (rule, source prefix,
+ * protocol) with the destination ports as a range (nft.h). Only packet
+ * headers are looked at; the kernel copies at most COPY_RANGE bytes of each
+ * packet to us.
+ *
+ * Memory and work are bounded whatever arrives: a fixed table of keys, a
+ * fixed table of distinct-value fingerprints (ports and sources per key),
+ * probe lengths capped, and at most NFTLOG_TOP + 1 summaries per interval.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,9 +16,12 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -22,17 +30,57 @@
 
 #define COPY_RANGE 128           /* IPv6 header + TCP header fit */
 #define LOG_RCVBUF (4u << 20)
-#define SLOTS (NFT_LOG_KEYS * 2) /* open addressing, at most half full */
 #define READ_BUDGET 256          /* datagrams per nft_log_read call */
+
+/* Table sizes; the fuzzer makes them small to reach the full-table paths. */
+#ifndef NFTLOG_KEYS
+#define NFTLOG_KEYS NFT_LOG_KEYS
+#endif
+#ifndef NFTLOG_TOP
+#define NFTLOG_TOP NFT_LOG_TOP
+#endif
+/* Distinct values ((key, port), (key, source), keys of the rest) one
+ * interval can tell apart: 3/4 of the slots, 196,608 (three full port
+ * scans) in 2 MiB. */
+#ifndef NFTLOG_SEEN_SLOTS
+#define NFTLOG_SEEN_SLOTS (1u << 18)
+#endif
+#define NFTLOG_INDEX (NFTLOG_KEYS * 2)          /* open addressing, half full */
+#define NFTLOG_SEEN_MAX (NFTLOG_SEEN_SLOTS / 4 * 3)
+#define NFTLOG_PROBES 64         /* longest probe: bounded work per packet */
+
+_Static_assert((NFTLOG_INDEX & (NFTLOG_INDEX - 1)) == 0, "index size: a power of two");
+_Static_assert((NFTLOG_SEEN_SLOTS & (NFTLOG_SEEN_SLOTS - 1)) == 0,
+	       "seen size: a power of two");
+_Static_assert(NFTLOG_KEYS < 65535, "key numbers fit the 16-bit index");
+
+/* One key of the interval. */
+struct nftlog_key {
+	struct nft_drop d;           /* rule, src (the prefix), proto; the counts */
+	uint64_t h;                  /* keyed hash of (rule, prefix, proto) */
+	uint8_t first[16];           /* the first source address seen */
+	bool any_port;               /* d.dst_port..dst_port_max is set */
+	bool top;                    /* chosen for the flush */
+};
+
+/* Kinds of distinct values, mixed into their fingerprints. */
+enum { SEEN_PORT = 1, SEEN_SRC, SEEN_KEY };
 
 struct nft_log {
 	struct mnl_socket *sock;
 	uint32_t portid;
 	uint16_t group;
 	uint64_t overruns;
+	uint64_t seed;               /* keys the hashes: sources cannot aim at slots */
+	/* What the interval took in: the summaries add up to it. */
+	uint64_t in_packets, in_bytes;
 	size_t n_keys;
-	struct nft_drop overflow;    /* drops of keys beyond NFT_LOG_KEYS */
-	struct nft_drop slot[SLOTS]; /* packets == 0: free */
+	uint16_t index[NFTLOG_INDEX];          /* 0: free, else key number + 1 */
+	struct nftlog_key keys[NFTLOG_KEYS];
+	struct nftlog_key rest;                /* keys the table had no room for */
+	bool capped;                           /* a distinct value went uncounted */
+	size_t n_seen;
+	uint64_t seen[NFTLOG_SEEN_SLOTS];      /* fingerprints; 0: free */
 };
 
 static int nflog_config(struct nft_log *log, const void *attr, uint16_t type,
@@ -83,6 +131,8 @@ struct nft_log *nft_log_open(uint16_t group, char *err, size_t errlen)
 		return NULL;
 	}
 	log->group = group;
+	if (getrandom(&log->seed, sizeof log->seed, GRND_NONBLOCK) != sizeof log->seed)
+		log->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)log;
 	log->sock = mnl_socket_open(NETLINK_NETFILTER);
 	if (!log->sock || mnl_socket_bind(log->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
 		snprintf(err, errlen, "NFLOG socket: %s", strerror(errno));
@@ -120,6 +170,11 @@ uint64_t nft_log_overruns(const struct nft_log *log)
 	return log ? log->overruns : 0;
 }
 
+uint64_t nft_log_packets(const struct nft_log *log)
+{
+	return log ? log->in_packets : 0;
+}
+
 void nft_log_close(struct nft_log *log)
 {
 	if (!log)
@@ -129,60 +184,132 @@ void nft_log_close(struct nft_log *log)
 	free(log);
 }
 
-static uint32_t key_hash(const struct nft_drop *d)
-{
-	uint32_t h = 2166136261u;
-	const uint8_t *parts[3] = { (const uint8_t *)d->rule, d->src.addr, NULL };
-	size_t lens[2] = { strnlen(d->rule, sizeof d->rule), 16 };
+/* ---- aggregation -------------------------------------------------------- */
 
-	for (int p = 0; p < 2; p++)
-		for (size_t i = 0; i < lens[p]; i++)
-			h = (h ^ parts[p][i]) * 16777619u;
-	h = (h ^ d->proto) * 16777619u;
-	h = (h ^ d->dst_port) * 16777619u;
+/* murmur3's finaliser: every input bit reaches every output bit. */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = 0;
+		memcpy(&v, p + i, len - i < 8 ? len - i : 8);
+		h = mix64(h ^ (v * 0x9e3779b97f4a7c15ull));
+	}
 	return h;
 }
 
-static bool key_eq(const struct nft_drop *a, const struct nft_drop *b)
+static uint64_t key_hash(uint64_t seed, const struct nft_drop *d)
 {
-	return a->proto == b->proto && a->dst_port == b->dst_port &&
-	       a->src.family == b->src.family && memcmp(a->src.addr, b->src.addr, 16) == 0 &&
-	       strncmp(a->rule, b->rule, sizeof a->rule) == 0;
+	uint64_t h = hash_bytes(seed, (const uint8_t *)d->rule, sizeof d->rule);
+	h = hash_bytes(h, d->src.addr, sizeof d->src.addr);
+	return mix64(h ^ ((uint64_t)d->src.family << 16 | (uint64_t)d->src.len << 8 | d->proto));
 }
 
-static void account(struct nft_log *log, const struct nft_drop *k, uint64_t bytes)
+static bool key_eq(const struct nftlog_key *a, const struct nftlog_key *b)
 {
-	uint32_t i = key_hash(k) % SLOTS;
+	return a->h == b->h && a->d.proto == b->d.proto && a->d.src.family == b->d.src.family &&
+	       memcmp(a->d.src.addr, b->d.src.addr, 16) == 0 &&
+	       memcmp(a->d.rule, b->d.rule, sizeof a->d.rule) == 0;
+}
 
-	for (;; i = (i + 1) % SLOTS) {
-		struct nft_drop *s = &log->slot[i];
-		if (s->packets == 0) {
-			if (log->n_keys >= NFT_LOG_KEYS) {
-				/* Bounded: the rest of the interval is one entry. */
-				if (log->overflow.packets == 0)
-					snprintf(log->overflow.rule, sizeof log->overflow.rule,
-						 "overflow");
-				log->overflow.packets++;
-				log->overflow.bytes += bytes;
-				return;
-			}
-			*s = *k;
-			s->packets = 1;
-			s->bytes = bytes;
-			log->n_keys++;
-			return;
+/* Is this value new in the interval? Values are kept as 64-bit
+ * fingerprints: even a full table takes two values for one with a chance of
+ * about one in a billion. A value that finds no room is not counted, and
+ * the interval is capped. */
+static bool seen_new(struct nft_log *log, uint64_t h, int kind, const uint8_t *v, size_t len)
+{
+	uint64_t fp = hash_bytes(mix64(h ^ (uint64_t)kind), v, len);
+	size_t i = fp & (NFTLOG_SEEN_SLOTS - 1);
+
+	fp += !fp;                   /* 0 marks a free slot */
+	for (int n = 0; n < NFTLOG_PROBES; n++, i = (i + 1) & (NFTLOG_SEEN_SLOTS - 1)) {
+		if (log->seen[i] == fp)
+			return false;
+		if (log->seen[i] == 0) {
+			if (log->n_seen >= NFTLOG_SEEN_MAX)
+				break;
+			log->seen[i] = fp;
+			log->n_seen++;
+			return true;
 		}
-		if (key_eq(s, k)) {
-			s->packets++;
-			s->bytes += bytes;
-			return;
+	}
+	log->capped = true;
+	return false;
+}
+
+/* The entry of key k: found, or made; NULL when the table has no room. */
+static struct nftlog_key *key_slot(struct nft_log *log, const struct nftlog_key *k)
+{
+	size_t i = k->h & (NFTLOG_INDEX - 1);
+
+	for (int n = 0; n < NFTLOG_PROBES; n++, i = (i + 1) & (NFTLOG_INDEX - 1)) {
+		uint16_t e = log->index[i];
+		if (e != 0 && key_eq(&log->keys[e - 1], k))
+			return &log->keys[e - 1];
+		if (e == 0) {
+			if (log->n_keys >= NFTLOG_KEYS)
+				return NULL;
+			log->keys[log->n_keys] = *k;
+			log->index[i] = (uint16_t)++log->n_keys;
+			return &log->keys[log->n_keys - 1];
 		}
+	}
+	return NULL;
+}
+
+static void port_range(struct nftlog_key *e, uint16_t port)
+{
+	if (!e->any_port || port < e->d.dst_port)
+		e->d.dst_port = port;
+	if (!e->any_port || port > e->d.dst_port_max)
+		e->d.dst_port_max = port;
+	e->any_port = true;
+}
+
+/* A dropped packet: k holds rule, full source address and protocol. */
+static void account(struct nft_log *log, struct nftlog_key *k, bool has_port, uint16_t port,
+		    uint64_t bytes)
+{
+	int alen = nftp_addr_len(k->d.src.family);
+	uint8_t plen = k->d.src.family == AF_INET ? NFT_LOG_PREFIX4 : NFT_LOG_PREFIX6;
+	uint8_t p[2] = { (uint8_t)(port >> 8), (uint8_t)port };
+	struct nftlog_key *e;
+
+	memcpy(k->first, k->d.src.addr, 16);
+	for (int bit = plen; bit < alen * 8; bit++)
+		k->d.src.addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+	k->d.src.len = plen;
+	k->h = key_hash(log->seed, &k->d);
+	log->in_packets++;
+	log->in_bytes += bytes;
+	e = key_slot(log, k);
+	if (!e) {
+		/* No room: the packet still counts, in the rest, and so does its
+		 * key (once) with its ports and sources. */
+		e = &log->rest;
+		e->d.keys += seen_new(log, k->h, SEEN_KEY, NULL, 0);
+	}
+	e->d.packets++;
+	e->d.bytes += bytes;
+	e->d.sources += seen_new(log, k->h, SEEN_SRC, k->first, 16);
+	if (has_port) {
+		port_range(e, port);
+		e->d.ports += seen_new(log, k->h, SEEN_PORT, p, sizeof p);
 	}
 }
 
 /* Source, protocol and destination port from the copied headers. */
 static bool parse_packet(int nfproto, const uint8_t *p, size_t len, struct nft_drop *k,
-			 uint64_t *bytes)
+			 bool *has_port, uint64_t *bytes)
 {
 	size_t l4off;
 	uint8_t proto;
@@ -214,8 +341,9 @@ static bool parse_packet(int nfproto, const uint8_t *p, size_t len, struct nft_d
 		return false;
 	}
 	k->proto = proto;
-	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) &&
-	    l4off != SIZE_MAX && l4off + 4 <= len)
+	*has_port = (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) &&
+		    l4off != SIZE_MAX && l4off + 4 <= len;
+	if (*has_port)
 		k->dst_port = (uint16_t)((p[l4off + 2] << 8) | p[l4off + 3]);
 	return true;
 }
@@ -234,8 +362,10 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	struct nft_log *log = data;
 	const struct nlattr *tb[NFULA_MAX + 1] = { 0 };
 	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
-	struct nft_drop k;
+	struct nftlog_key k;
 	uint64_t bytes = 0;
+	bool has_port = false;
+	uint16_t port;
 
 	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFULNL_MSG_PACKET ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof *nfg)
@@ -246,14 +376,16 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	if (tb[NFULA_PREFIX]) {
 		const char *pfx = mnl_attr_get_payload(tb[NFULA_PREFIX]);
 		size_t n = strnlen(pfx, mnl_attr_get_payload_len(tb[NFULA_PREFIX]));
-		if (n >= sizeof k.rule)
-			n = sizeof k.rule - 1;
-		memcpy(k.rule, pfx, n);
+		if (n >= sizeof k.d.rule)
+			n = sizeof k.d.rule - 1;
+		memcpy(k.d.rule, pfx, n);
 	}
 	if (!parse_packet(nfg->nfgen_family, mnl_attr_get_payload(tb[NFULA_PAYLOAD]),
-			  mnl_attr_get_payload_len(tb[NFULA_PAYLOAD]), &k, &bytes))
+			  mnl_attr_get_payload_len(tb[NFULA_PAYLOAD]), &k.d, &has_port, &bytes))
 		return MNL_CB_OK;
-	account(log, &k, bytes);
+	port = k.d.dst_port;
+	k.d.dst_port = 0;          /* the key's port range starts empty */
+	account(log, &k, has_port, port, bytes);
 	return MNL_CB_OK;
 }
 
@@ -288,19 +420,87 @@ int nft_log_read(struct nft_log *log)
 	return msgs;
 }
 
+/* ---- flush ---------------------------------------------------------------- */
+
+/* Mark the NFTLOG_TOP keys with the most packets (the first seen wins a
+ * tie); their numbers, most packets first, into top. */
+static size_t choose_top(struct nft_log *log, size_t top[NFTLOG_TOP])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < log->n_keys; i++) {
+		uint64_t p = log->keys[i].d.packets;
+		size_t at = n;
+		while (at > 0 && log->keys[top[at - 1]].d.packets < p)
+			at--;
+		if (at >= NFTLOG_TOP)
+			continue;
+		if (n < NFTLOG_TOP)
+			n++;
+		memmove(&top[at + 1], &top[at], (n - 1 - at) * sizeof top[0]);
+		top[at] = i;
+	}
+	for (size_t i = 0; i < n; i++)
+		log->keys[top[i]].top = true;
+	return n;
+}
+
+/* A key not in the top goes into the rest. */
+static void fold_into_rest(struct nftlog_key *rest, const struct nftlog_key *e)
+{
+	rest->d.packets += e->d.packets;
+	rest->d.bytes += e->d.bytes;
+	rest->d.ports += e->d.ports;
+	rest->d.sources += e->d.sources;
+	rest->d.keys++;
+	if (e->any_port) {
+		port_range(rest, e->d.dst_port);
+		port_range(rest, e->d.dst_port_max);
+	}
+}
+
+/* The summary of a top key: a single source is named as itself. */
+static void hand_out(const struct nft_log *log, struct nftlog_key *e, nft_drop_fn fn,
+		     void *arg)
+{
+	e->d.keys = 1;
+	e->d.capped = log->capped;
+	if (e->d.sources == 1 && !log->capped) {
+		memcpy(e->d.src.addr, e->first, 16);
+		e->d.src.len = (uint8_t)(nftp_addr_len(e->d.src.family) * 8);
+	}
+	fn(arg, &e->d);
+}
+
+static void reset(struct nft_log *log)
+{
+	memset(log->index, 0, sizeof log->index);
+	memset(&log->rest, 0, sizeof log->rest);
+	if (log->n_seen)
+		memset(log->seen, 0, sizeof log->seen);
+	log->n_keys = 0;
+	log->n_seen = 0;
+	log->capped = false;
+	log->in_packets = 0;
+	log->in_bytes = 0;
+}
+
 void nft_log_flush(struct nft_log *log, nft_drop_fn fn, void *arg)
 {
+	size_t top[NFTLOG_TOP], n_top;
+
 	if (!log)
 		return;
-	for (size_t i = 0; i < SLOTS; i++) {
-		if (log->slot[i].packets == 0)
-			continue;
-		if (fn)
-			fn(arg, &log->slot[i]);
-		memset(&log->slot[i], 0, sizeof log->slot[i]);
+	n_top = choose_top(log, top);
+	for (size_t i = 0; i < log->n_keys; i++)
+		if (!log->keys[i].top)
+			fold_into_rest(&log->rest, &log->keys[i]);
+	for (size_t i = 0; fn && i < n_top; i++)
+		hand_out(log, &log->keys[top[i]], fn, arg);
+	if (log->rest.d.packets && fn) {
+		snprintf(log->rest.d.rule, sizeof log->rest.d.rule, "%s", NFT_LOG_REST);
+		log->rest.d.capped = log->capped;
+		fn(arg, &log->rest.d);
 	}
-	if (log->overflow.packets && fn)
-		fn(arg, &log->overflow);
-	memset(&log->overflow, 0, sizeof log->overflow);
-	log->n_keys = 0;
+	reset(log);
 }

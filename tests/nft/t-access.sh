@@ -1,7 +1,7 @@
 # Who reaches what: a peer gateway reaches the WAN port (IPv4 and IPv6) and
 # nothing else; a stranger reaches nothing (a connect sweep and nmap see
 # every port filtered); the LAN port only from the site server; counters
-# move.
+# move. The LAN port answers only on the LAN listener's address.
 source "$(dirname "$0")/lib.sh"
 topology
 serve 7443 7000 22 8080 7101
@@ -14,6 +14,9 @@ expect_filtered "$PEER" 10.77.0.16 22
 expect_filtered "$PEER" fd00:77::16 8080
 
 expect_open "$SRV" 10.16.0.1 7000
+# The LAN port only on the LAN listener's address: the gateway's WAN
+# address (routed to through lan0) does not answer on it, not even a reset.
+expect_filtered "$SRV" 10.77.0.16 7000
 expect_filtered "$SRV" 10.16.0.1 7443
 expect_filtered "$SRV" 10.16.0.1 22      # not the management network
 

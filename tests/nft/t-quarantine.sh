@@ -1,6 +1,8 @@
-# The quarantine: an added peer address is blocked within a second (new and
-# already established traffic alike), released when its timeout ends, and
-# released at once by a delete. Polls, never sleep-and-assert.
+# The quarantine: an added peer address is blocked within a second (what it
+# sends of its own accord: new connections and its established ones; the
+# replies of the gateway's own connections pass, t-quarantine-replies.sh),
+# released when its timeout ends, and released at once by a delete. Polls,
+# never sleep-and-assert.
 source "$(dirname "$0")/lib.sh"
 topology
 serve 7443

@@ -1,7 +1,9 @@
 /*
  * test_nftlog.c — the NFLOG summariser (filters/nftlog.c, included for its
  * static parts) fed with nfnetlink_log messages built here: keys, byte
- * counts, IPv6, fragments, malformed packets, and the bound on keys.
+ * counts, IPv6, fragments, malformed packets, the aggregation by source
+ * prefix and port range, and the bound on summaries (a full port scan, a
+ * scan from 1,000 sources, more keys than the table holds).
  */
 #include "filters/nftlog.c"
 
@@ -88,7 +90,13 @@ static void test_keys_and_bytes(void **state)
 		assert_string_equal(nft_prefix_str(&s.d[i].src, a, sizeof a), "198.51.100.7");
 		assert_int_equal(s.d[i].proto, IPPROTO_TCP);
 		assert_int_equal(s.d[i].dst_port, 7443);
+		assert_int_equal(s.d[i].dst_port_max, 7443);
+		assert_int_equal(s.d[i].ports, 1);
+		assert_int_equal(s.d[i].sources, 1);
+		assert_int_equal(s.d[i].keys, 1);
+		assert_false(s.d[i].capped);
 		if (strcmp(s.d[i].rule, "input") == 0) {
+			assert_int_equal(i, 0);                 /* most packets first */
 			assert_int_equal(s.d[i].packets, 2);
 			assert_int_equal(s.d[i].bytes, 1560);   /* IP lengths, not the copy */
 		} else {
@@ -133,6 +141,8 @@ static void test_ipv6_and_fragments(void **state)
 	nft_log_flush(log, collect, &s);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.d[0].dst_port, 0);
+	assert_int_equal(s.d[0].dst_port_max, 0);
+	assert_int_equal(s.d[0].ports, 0);         /* no port: none counted */
 	nft_log_close(log);
 }
 
@@ -172,23 +182,161 @@ static void test_malformed(void **state)
 	nft_log_close(log);
 }
 
-static void count_keys(void *arg, const struct nft_drop *d)
+/* Every summary of an interval, added up; the rest kept aside. */
+struct totals {
+	uint64_t summaries, packets, bytes, ports, sources, keys;
+	struct nft_drop rest, first;
+	bool sorted;                 /* top keys came most packets first */
+	uint64_t last;
+};
+
+static void add_up(void *arg, const struct nft_drop *d)
 {
-	uint64_t *t = arg;
-	t[0]++;
-	t[1] += d->packets;
-	if (strcmp(d->rule, "overflow") == 0) {
-		t[2] = d->packets;
+	struct totals *t = arg;
+	if (t->summaries == 0)
+		t->first = *d;
+	t->summaries++;
+	t->packets += d->packets;
+	t->bytes += d->bytes;
+	t->ports += d->ports;
+	t->sources += d->sources;
+	t->keys += d->keys;
+	if (strcmp(d->rule, NFT_LOG_REST) == 0) {
 		assert_int_equal(d->src.family, 0);
+		t->rest = *d;
+		return;
 	}
+	assert_int_equal(d->keys, 1);
+	if (t->summaries > 1 && d->packets > t->last)
+		t->sorted = false;
+	t->last = d->packets;
 }
 
-/* More keys than NFT_LOG_KEYS: the rest goes to one overflow entry, and
- * no packet is lost from the totals. */
-static void test_bound(void **state)
+static struct totals flush_totals(struct nft_log *log)
+{
+	struct totals t;
+	memset(&t, 0, sizeof t);
+	t.sorted = true;
+	nft_log_flush(log, add_up, &t);
+	assert_true(t.summaries <= NFT_LOG_TOP + 1);
+	assert_true(t.sorted);
+	return t;
+}
+
+/* A full TCP port scan from one source: one summary, the ports as a range. */
+static void test_full_port_scan(void **state)
 {
 	struct nft_log *log = fake_log();
-	uint64_t t[3] = { 0, 0, 0 };
+	struct totals t;
+	uint8_t p[64];
+	char a[64];
+	(void)state;
+
+	for (int port = 1; port <= 65535; port++)
+		feed(log, NFPROTO_IPV4, "input", p, ipv4_tcp(p, "203.0.113.66", (uint16_t)port, 44));
+	t = flush_totals(log);
+	assert_int_equal(t.summaries, 1);
+	assert_int_equal(t.packets, 65535);
+	assert_int_equal(t.bytes, 65535 * 44);
+	assert_string_equal(t.first.rule, "input");
+	assert_string_equal(nft_prefix_str(&t.first.src, a, sizeof a), "203.0.113.66");
+	assert_int_equal(t.first.proto, IPPROTO_TCP);
+	assert_int_equal(t.first.dst_port, 1);
+	assert_int_equal(t.first.dst_port_max, 65535);
+	assert_int_equal(t.first.ports, 65535);
+	assert_int_equal(t.first.sources, 1);
+	assert_false(t.first.capped);
+	/* the next interval starts empty */
+	t = flush_totals(log);
+	assert_int_equal(t.summaries, 0);
+	nft_log_close(log);
+}
+
+/* 1,000 sources, each in its own /24, each scanning 20 ports (twice), and
+ * one of them busier: the busiest 32 keys, then the rest holding the other
+ * 968, and nothing lost from the totals. */
+static void test_many_sources(void **state)
+{
+	struct nft_log *log = fake_log();
+	struct totals t;
+	uint8_t p[64];
+	char a[64];
+	uint64_t packets = 0, bytes = 0;
+	(void)state;
+
+	for (int src = 0; src < 1000; src++) {
+		snprintf(a, sizeof a, "198.%d.%d.7", 18 + src / 256, src % 256);
+		for (int rep = 0; rep < (src == 500 ? 10 : 2); rep++)
+			for (int port = 1000; port < 1020; port++) {
+				uint16_t len = (uint16_t)(40 + src % 7);
+				feed(log, NFPROTO_IPV4, "input", p, ipv4_tcp(p, a, (uint16_t)port, len));
+				packets++;
+				bytes += len;
+			}
+	}
+	t = flush_totals(log);
+	assert_int_equal(t.summaries, NFT_LOG_TOP + 1);
+	assert_int_equal(t.packets, packets);
+	assert_int_equal(t.bytes, bytes);
+	assert_int_equal(t.keys, 1000);
+	assert_int_equal(t.sources, 1000);
+	assert_int_equal(t.ports, 1000 * 20);
+	assert_int_equal(t.rest.keys, 1000 - NFT_LOG_TOP);
+	assert_int_equal(t.rest.dst_port, 1000);
+	assert_int_equal(t.rest.dst_port_max, 1019);
+	/* the busiest source is first, named as itself */
+	assert_string_equal(nft_prefix_str(&t.first.src, a, sizeof a), "198.19.244.7");
+	assert_int_equal(t.first.packets, 200);
+	assert_int_equal(t.first.ports, 20);
+	nft_log_close(log);
+}
+
+/* Sources of one /24 (IPv4) or /64 (IPv6) are one key: named by their
+ * prefix, counted as sources. */
+static void test_prefix_aggregation(void **state)
+{
+	struct nft_log *log = fake_log();
+	struct totals t;
+	uint8_t p[64] = { 0 };
+	char a[64];
+	(void)state;
+
+	for (int i = 1; i <= 20; i++) {
+		snprintf(a, sizeof a, "198.51.100.%d", i);
+		feed(log, NFPROTO_IPV4, "input", p, ipv4_tcp(p, a, 7443, 40));
+	}
+	t = flush_totals(log);
+	assert_int_equal(t.summaries, 1);
+	assert_string_equal(nft_prefix_str(&t.first.src, a, sizeof a), "198.51.100.0/24");
+	assert_int_equal(t.first.sources, 20);
+	assert_int_equal(t.first.ports, 1);
+	assert_int_equal(t.first.packets, 20);
+
+	for (int i = 1; i <= 10; i++) {
+		memset(p, 0, sizeof p);
+		p[0] = 0x60;
+		p[5] = 20;
+		p[6] = IPPROTO_TCP;
+		snprintf(a, sizeof a, "2001:db8:0:1::%x", i * 0x1111);
+		inet_pton(AF_INET6, a, p + 8);
+		p[42] = (uint8_t)(7443 >> 8);
+		p[43] = (uint8_t)7443;
+		feed(log, NFPROTO_IPV6, "input", p, 60);
+	}
+	t = flush_totals(log);
+	assert_int_equal(t.summaries, 1);
+	assert_string_equal(nft_prefix_str(&t.first.src, a, sizeof a), "2001:db8:0:1::/64");
+	assert_int_equal(t.first.sources, 10);
+	assert_int_equal(t.first.bytes, 600);
+	nft_log_close(log);
+}
+
+/* More keys than the table holds: the drops of the keys beyond it are in
+ * the rest, with their keys and sources counted; no packet is lost. */
+static void test_table_full(void **state)
+{
+	struct nft_log *log = fake_log();
+	struct totals t;
 	uint8_t p[64];
 	char a[32];
 	const int n = NFT_LOG_KEYS + 100;
@@ -197,11 +345,65 @@ static void test_bound(void **state)
 	for (int i = 0; i < n; i++) {
 		snprintf(a, sizeof a, "10.%d.%d.1", i / 256, i % 256);
 		feed(log, NFPROTO_IPV4, "input", p, ipv4_tcp(p, a, 80, 40));
+		feed(log, NFPROTO_IPV4, "input", p, ipv4_tcp(p, a, 81, 40));
 	}
-	nft_log_flush(log, count_keys, t);
-	assert_int_equal(t[0], NFT_LOG_KEYS + 1);
-	assert_int_equal(t[1], n);
-	assert_int_equal(t[2], 100);
+	t = flush_totals(log);
+	assert_int_equal(t.summaries, NFT_LOG_TOP + 1);
+	assert_int_equal(t.packets, 2 * n);
+	assert_int_equal(t.bytes, 80 * n);
+	assert_int_equal(t.keys, n);
+	assert_int_equal(t.rest.keys, n - NFT_LOG_TOP);
+	assert_int_equal(t.rest.sources, n - NFT_LOG_TOP);
+	assert_int_equal(t.rest.ports, 2 * (n - NFT_LOG_TOP));
+	assert_int_equal(t.rest.dst_port, 80);
+	assert_int_equal(t.rest.dst_port_max, 81);
+	assert_false(t.rest.capped);
+	nft_log_close(log);
+}
+
+/* More distinct ports and sources than the fingerprint table holds: the
+ * counts become lower bounds and say so; packets and bytes stay exact. */
+static void test_capped(void **state)
+{
+	struct nft_log *log = fake_log();
+	struct totals t;
+	uint8_t p[64];
+	char a[32];
+	(void)state;
+
+	for (int src = 0; src < 4; src++) {
+		snprintf(a, sizeof a, "192.0.%d.1", src);
+		for (int port = 1; port <= 65535; port++)
+			feed(log, NFPROTO_IPV4, "input", p, ipv4_tcp(p, a, (uint16_t)port, 40));
+	}
+	t = flush_totals(log);
+	assert_int_equal(t.summaries, 4);
+	assert_int_equal(t.packets, 4 * 65535);
+	assert_int_equal(t.bytes, 40 * 4 * 65535);
+	assert_true(t.first.capped);
+	assert_true(t.ports < 4 * 65535);
+	assert_true(t.ports >= NFTLOG_SEEN_MAX - 4 - NFTLOG_PROBES);
+	/* the next interval counts exactly again */
+	feed(log, NFPROTO_IPV4, "input", p, ipv4_tcp(p, "192.0.2.1", 22, 40));
+	t = flush_totals(log);
+	assert_false(t.first.capped);
+	assert_int_equal(t.first.ports, 1);
+	nft_log_close(log);
+}
+
+/* The totals the summariser keeps of an interval equal what was read. */
+static void test_interval_totals(void **state)
+{
+	struct nft_log *log = fake_log();
+	uint8_t p[64];
+	(void)state;
+
+	feed(log, NFPROTO_IPV4, "input", p, ipv4_tcp(p, "10.0.0.1", 80, 100));
+	feed(log, NFPROTO_IPV4, "input", p, 19);        /* short: not counted */
+	assert_int_equal(log->in_packets, 1);
+	assert_int_equal(log->in_bytes, 100);
+	flush_totals(log);
+	assert_int_equal(log->in_packets, 0);
 	nft_log_close(log);
 }
 
@@ -211,7 +413,12 @@ int main(void)
 		cmocka_unit_test(test_keys_and_bytes),
 		cmocka_unit_test(test_ipv6_and_fragments),
 		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_full_port_scan),
+		cmocka_unit_test(test_many_sources),
+		cmocka_unit_test(test_prefix_aggregation),
+		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_capped),
+		cmocka_unit_test(test_interval_totals),
 	};
 	return cmocka_run_group_tests_name("nftlog", tests, NULL, NULL);
 }

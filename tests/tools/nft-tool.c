@@ -6,14 +6,18 @@
  *   nft-tool delete [-t TABLE]
  *   nft-tool qadd ADDR [TIMEOUT_S] | qdel ADDR | qlist       quarantine
  *   nft-tool counters                                         named counters
- *   nft-tool log GROUP SECONDS         NFLOG drop summaries, one per line
+ *   nft-tool log GROUP SECONDS         NFLOG drop summaries of one interval, one
+ *                                      per line (at most NFT_LOG_TOP + 1)
  *   nft-tool quar N T D ADDR@MS...     quarantine decisions (gateway/quar.c)
  *   nft-tool bench PEERS RUNS          apply time vs nft -f, quarantine time
  *   nft-tool serve SECONDS PORT...     accept (and close) on [::]:PORT
+ *   nft-tool echo SECONDS PORT...      accept on [::]:PORT, echo what comes in
  *   nft-tool connect ADDR PORT MS      exit 0 connected, 1 refused, 3 timed out
+ *   nft-tool hold ADDR PORT MS         one connection; each stdin line must
+ *                                      come back (echo) within MS
  *
  * POLICY: --config FILE (cfg_load + cfg_nft_policy, as jgwd does), or
- *   -t TABLE --wan-if IF --lan-if IF --wan-port P --lan-port P
+ *   -t TABLE --wan-if IF --lan-if IF --wan-port P --lan-port P --lan-addr ADDR
  *   --ssh P --peer PFX --peers-file FILE --server PFX --mgmt PFX
  *   --out tcp|udp,ADDR,PORT --rate R/B --conns N --qtimeout S --group G
  */
@@ -133,7 +137,7 @@ static void parse_policy(int argc, char **argv, struct nft_policy *pol)
 {
 	static const struct option opts[] = {
 		{ "wan-if", 1, 0, 'W' }, { "lan-if", 1, 0, 'L' },
-		{ "wan-port", 1, 0, 'w' }, { "lan-port", 1, 0, 'l' },
+		{ "wan-port", 1, 0, 'w' }, { "lan-port", 1, 0, 'l' }, { "lan-addr", 1, 0, 'a' },
 		{ "ssh", 1, 0, 's' }, { "peer", 1, 0, 'p' }, { "peers-file", 1, 0, 'P' },
 		{ "server", 1, 0, 'S' }, { "mgmt", 1, 0, 'm' }, { "out", 1, 0, 'o' },
 		{ "rate", 1, 0, 'r' }, { "conns", 1, 0, 'c' }, { "qtimeout", 1, 0, 'q' },
@@ -156,6 +160,12 @@ static void parse_policy(int argc, char **argv, struct nft_policy *pol)
 		case 'L': pol->lan_if = optarg; break;
 		case 'w': pol->wan_port = (uint16_t)num(optarg, 65535, "--wan-port"); break;
 		case 'l': pol->lan_port = (uint16_t)num(optarg, 65535, "--lan-port"); break;
+		case 'a':
+			if (!nft_prefix_parse(optarg, &pol->lan_addr)) {
+				fprintf(stderr, "nft-tool: --lan-addr: bad address `%s'\n", optarg);
+				exit(2);
+			}
+			break;
 		case 's': pol->ssh_port = (uint16_t)num(optarg, 65535, "--ssh"); break;
 		case 'p': plist_add(&peers, optarg); break;
 		case 'P': plist_file(&peers, optarg); break;
@@ -214,9 +224,11 @@ static void print_drop(void *arg, const struct nft_drop *d)
 {
 	char b[64];
 	(void)arg;
-	printf("drop rule=%s src=%s proto=%u dport=%u packets=%llu bytes=%llu\n", d->rule,
+	printf("drop rule=%s src=%s proto=%u dport=%u dport_max=%u ports=%u sources=%u keys=%u "
+	       "packets=%llu bytes=%llu capped=%d\n", d->rule,
 	       d->src.family ? nft_prefix_str(&d->src, b, sizeof b) : "-", d->proto,
-	       d->dst_port, (unsigned long long)d->packets, (unsigned long long)d->bytes);
+	       d->dst_port, d->dst_port_max, d->ports, d->sources, d->keys,
+	       (unsigned long long)d->packets, (unsigned long long)d->bytes, d->capped);
 }
 
 static int64_t now_ns(void)
@@ -226,7 +238,7 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static volatile sig_atomic_t stop_log;
+static volatile sig_atomic_t stop_log, report_log;
 
 static void on_stop(int sig)
 {
@@ -234,10 +246,17 @@ static void on_stop(int sig)
 	stop_log = 1;
 }
 
-/* Summaries are printed at the end: after SECONDS, or on SIGTERM/SIGINT. */
+static void on_report(int sig)
+{
+	(void)sig;
+	report_log = 1;
+}
+
+/* Summaries are printed at the end: after SECONDS, or on SIGTERM/SIGINT.
+ * SIGUSR1 prints "read N": the drops read so far (tests poll on it). */
 static int cmd_log(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction sa = { .sa_handler = on_stop }, su = { .sa_handler = on_report };
 	char err[256];
 	struct nft_log *log;
 	int64_t end;
@@ -251,13 +270,20 @@ static int cmd_log(int argc, char **argv)
 		fprintf(stderr, "nft-tool: %s\n", err);
 		return 1;
 	}
-	/* Tell the caller we are listening: scenario scripts wait for it. */
-	printf("listening\n");
-	fflush(stdout);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &su, NULL);
+	/* Tell the caller we are listening (and take signals): scenario
+	 * scripts wait for it. */
+	printf("listening\n");
+	fflush(stdout);
 	end = now_ns() + (int64_t)num(argv[2], 3600, "seconds") * 1000000000;
 	while (now_ns() < end && !stop_log) {
+		if (report_log) {
+			report_log = 0;
+			printf("read %llu\n", (unsigned long long)nft_log_packets(log));
+			fflush(stdout);
+		}
 		struct pollfd p = { .fd = nft_log_fd(log), .events = POLLIN };
 		int ms = (int)((end - now_ns()) / 1000000);
 		if (poll(&p, 1, ms > 0 ? ms : 0) >= 0 && nft_log_read(log) < 0) {
@@ -338,6 +364,7 @@ static void bench_policy(struct nft_policy *pol, int n_peers)
 	pol->lan_if = "lan0";
 	pol->wan_port = 7443;
 	pol->lan_port = 7000;
+	nft_prefix_parse("10.100.0.1", &pol->lan_addr);
 	pol->ssh_port = 22;
 	pol->rate_per_s = 20;
 	pol->rate_burst = 40;
@@ -447,11 +474,170 @@ static int cmd_bench(int argc, char **argv)
 	return 0;
 }
 
+/* Dual-stack listeners on [::]:PORT into p[0..n-1]; -1 on an error. */
+static int listen_ports(char **ports, int n, struct pollfd *p)
+{
+	int zero = 0, one = 1;
+
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
+					   .sin6_port = htons((uint16_t)num(ports[i], 65535, "port")) };
+		int fd = socket(AF_INET6, SOCK_STREAM, 0);
+		if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+		    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 128) < 0) {
+			fprintf(stderr, "nft-tool: listen on %s: %s\n", ports[i], strerror(errno));
+			return -1;
+		}
+		p[i].fd = fd;
+		p[i].events = POLLIN;
+	}
+	return 0;
+}
+
+#define ECHO_FDS 64
+
+/* One readable descriptor of the echo server: a listener accepts, a
+ * connection sends back what it read (or is closed at its end). */
+static void echo_ready(struct pollfd *p, int *n, int i, int n_listen)
+{
+	char buf[4096];
+
+	if (i < n_listen) {
+		int c = accept(p[i].fd, NULL, NULL);
+		if (c >= 0 && *n < ECHO_FDS) {
+			p[*n].fd = c;
+			p[(*n)++].events = POLLIN;
+		} else if (c >= 0) {
+			close(c);
+		}
+		return;
+	}
+	ssize_t r = read(p[i].fd, buf, sizeof buf);
+	if (r > 0 && write(p[i].fd, buf, (size_t)r) == r)
+		return;
+	close(p[i].fd);
+	p[i] = p[--(*n)];
+}
+
+/* Listeners that keep their connections and echo what they receive: an
+ * established connection whose both directions can be watched. */
+static int cmd_echo(int argc, char **argv)
+{
+	struct pollfd p[ECHO_FDS];
+	int n, n_listen;
+	int64_t end;
+
+	if (argc < 3 || argc > 17) {
+		fprintf(stderr, "usage: nft-tool echo SECONDS PORT...\n");
+		return 2;
+	}
+	end = now_ns() + (int64_t)num(argv[1], 86400, "seconds") * 1000000000;
+	n = n_listen = argc - 2;
+	if (listen_ports(argv + 2, n_listen, p) < 0)
+		return 1;
+	printf("serving\n");
+	fflush(stdout);
+	while (now_ns() < end) {
+		if (poll(p, (nfds_t)n, 200) <= 0)
+			continue;
+		for (int i = n - 1; i >= 0; i--)
+			if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
+				echo_ready(p, &n, i, n_listen);
+	}
+	return 0;
+}
+
+/* A non-blocking TCP connection to ADDR PORT within ms: the descriptor,
+ * -1 refused or failed, -3 no answer. */
+static int connect_ms(const char *addr, const char *port, int ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST },
+			*ai;
+	int fd, soerr = 0;
+	socklen_t len = sizeof soerr;
+
+	if (getaddrinfo(addr, port, &hints, &ai) != 0) {
+		fprintf(stderr, "nft-tool: bad address `%s' port `%s'\n", addr, port);
+		return -2;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return -1;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	if (poll(&p, 1, ms) <= 0) {
+		close(fd);
+		return -3;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	if (soerr != 0) {
+		close(fd);
+		return soerr == ETIMEDOUT || soerr == EHOSTUNREACH ? -3 : -1;
+	}
+	return fd;
+}
+
+/* Send one line and wait up to ms for all of it to come back. */
+static const char *hold_round(int fd, const char *line, size_t len, int ms)
+{
+	char buf[512];
+	size_t got = 0;
+	int64_t end = now_ns() + (int64_t)ms * 1000000;
+
+	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return "closed";
+	while (got < len) {
+		int left = (int)((end - now_ns()) / 1000000);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return "timeout";
+		ssize_t r = recv(fd, buf, sizeof buf, 0);
+		if (r <= 0)
+			return r == 0 || errno != EAGAIN ? "closed" : "timeout";
+		got += (size_t)r;
+	}
+	return "echo";
+}
+
+/* hold ADDR PORT MS: one connection kept open; every line read from stdin
+ * is sent and must come back (from an echo server) within MS. Prints
+ * "connected", then "echo N", "timeout N" or "closed N" per line. */
+static int cmd_hold(int argc, char **argv)
+{
+	char line[256];
+	int fd, ms;
+	unsigned seq = 0;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: nft-tool hold ADDR PORT MS\n");
+		return 2;
+	}
+	ms = (int)num(argv[3], 600000, "ms");
+	fd = connect_ms(argv[1], argv[2], ms);
+	if (fd < 0) {
+		printf("%s\n", fd == -3 ? "filtered" : "refused");
+		return fd == -3 ? 3 : fd == -2 ? 2 : 1;
+	}
+	printf("connected\n");
+	fflush(stdout);
+	while (fgets(line, sizeof line, stdin)) {
+		printf("%s %u\n", hold_round(fd, line, strlen(line), ms), ++seq);
+		fflush(stdout);
+	}
+	close(fd);
+	return 0;
+}
+
 /* Dual-stack listeners that accept and close: something to reach. */
 static int cmd_serve(int argc, char **argv)
 {
 	struct pollfd p[16];
-	int n = 0, zero = 0, one = 1;
+	int n;
 	int64_t end;
 
 	if (argc < 3 || argc > 17) {
@@ -459,19 +645,9 @@ static int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	end = now_ns() + (int64_t)num(argv[1], 86400, "seconds") * 1000000000;
-	for (int i = 2; i < argc; i++) {
-		struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
-					   .sin6_port = htons((uint16_t)num(argv[i], 65535, "port")) };
-		int fd = socket(AF_INET6, SOCK_STREAM, 0);
-		if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-		    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 128) < 0) {
-			fprintf(stderr, "nft-tool: listen on %s: %s\n", argv[i], strerror(errno));
-			return 1;
-		}
-		p[n].fd = fd;
-		p[n++].events = POLLIN;
-	}
+	n = argc - 2;
+	if (listen_ports(argv + 2, n, p) < 0)
+		return 1;
 	printf("serving\n");
 	fflush(stdout);
 	while (now_ns() < end) {
@@ -489,46 +665,26 @@ static int cmd_serve(int argc, char **argv)
 
 static int cmd_connect(int argc, char **argv)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST },
-			*ai;
-	int fd, ms, soerr = 0;
-	socklen_t len = sizeof soerr;
+	int fd;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: nft-tool connect ADDR PORT MS\n");
 		return 2;
 	}
-	ms = (int)num(argv[3], 600000, "ms");
-	if (getaddrinfo(argv[1], argv[2], &hints, &ai) != 0) {
-		fprintf(stderr, "nft-tool: bad address `%s' port `%s'\n", argv[1], argv[2]);
-		return 2;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		freeaddrinfo(ai);
-		return 2;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-		freeaddrinfo(ai);
+	fd = connect_ms(argv[1], argv[2], (int)num(argv[3], 600000, "ms"));
+	if (fd >= 0) {
 		close(fd);
-		return 1;
+		return 0;
 	}
-	freeaddrinfo(ai);
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	if (poll(&p, 1, ms) <= 0) {
-		close(fd);
-		return 3;
-	}
-	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-	close(fd);
-	return soerr == 0 ? 0 : soerr == ETIMEDOUT || soerr == EHOSTUNREACH ? 3 : 1;
+	return fd == -3 ? 3 : fd == -2 ? 2 : 1;
 }
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: nft-tool print|apply POLICY... | delete | qadd ADDR [S] | "
 		"qdel ADDR | qlist | counters | log GROUP SECONDS | quar N T D ADDR@MS... | "
-		"bench PEERS RUNS | serve SECONDS PORT... | connect ADDR PORT MS   (-t TABLE)\n");
+		"bench PEERS RUNS | serve|echo SECONDS PORT... | connect|hold ADDR PORT MS   "
+		"(-t TABLE)\n");
 	return 2;
 }
 
@@ -553,6 +709,10 @@ int main(int argc, char **argv)
 		return cmd_serve(argc, argv);
 	if (strcmp(cmd, "connect") == 0)
 		return cmd_connect(argc, argv);
+	if (strcmp(cmd, "echo") == 0)
+		return cmd_echo(argc, argv);
+	if (strcmp(cmd, "hold") == 0)
+		return cmd_hold(argc, argv);
 	if (strcmp(cmd, "print") == 0 || strcmp(cmd, "apply") == 0) {
 		parse_policy(argc, argv, &pol);
 		if (cmd[0] == 'p')

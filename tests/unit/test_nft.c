@@ -153,9 +153,12 @@ static void test_print_ruleset(void **state)
 	has(t, "\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n");
 	has(t, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n");
 	has(t, "\tchain output {\n\t\ttype filter hook output priority filter; policy drop;\n");
-	has(t, "type filter hook prerouting priority raw; policy accept;\n"
-	       "\t\tip saddr @quarantine4 counter name \"drop_quarantine\" log prefix "
-	       "\"quarantine\" group 7 drop\n");
+	/* after conntrack: only what the quarantined source itself sends */
+	has(t, "type filter hook prerouting priority mangle; policy accept;\n"
+	       "\t\tct direction original ip saddr @quarantine4 counter name "
+	       "\"drop_quarantine\" log prefix \"quarantine\" group 7 drop\n"
+	       "\t\tct direction original ip6 saddr @quarantine6 counter name "
+	       "\"drop_quarantine\" log prefix \"quarantine\" group 7 drop\n\t}\n");
 	has(t, "\t\tct state established,related accept\n");
 	has(t, "\t\tiif \"lo\" accept\n");
 	has(t, "\t\ticmp type echo-request limit rate 10/second burst 20 packets accept\n");
@@ -214,6 +217,43 @@ static void test_print_options(void **state)
 	t = print(&pol);
 	has(t, "limit rate over 10/second burst 10 packets }");
 	free(t);
+}
+
+/* The LAN port is accepted on the LAN listener's address only; the
+ * unspecified address (or none) means every local address. */
+static void test_lan_listener(void **state)
+{
+	struct nft_policy pol = base();
+	char *t;
+	(void)state;
+
+	pol.lan_addr = pfx("10.16.0.1");
+	t = print(&pol);
+	assert_non_null(t);
+	has(t, "\t\tiifname \"lan0\" ip daddr 10.16.0.1 tcp dport 7000 ip saddr @servers4 "
+	       "counter name \"accept_lan\" accept\n");
+	lacks(t, "@servers6 counter name \"accept_lan\"");   /* no IPv6 listener */
+	free(t);
+
+	pol.lan_addr = pfx("fd00:16::1");
+	t = print(&pol);
+	has(t, "\t\tiifname \"lan0\" ip6 daddr fd00:16::1 tcp dport 7000 ip6 saddr @servers6 "
+	       "counter name \"accept_lan\" accept\n");
+	lacks(t, "@servers4 counter name \"accept_lan\"");
+	free(t);
+
+	static const char *const any[] = { "0.0.0.0", "::" };
+	for (size_t i = 0; i < 2; i++) {
+		pol.lan_addr = pfx(any[i]);
+		t = print(&pol);
+		has(t, "\t\tiifname \"lan0\" tcp dport 7000 ip saddr @servers4 counter name "
+		       "\"accept_lan\" accept\n");
+		has(t, "\t\tiifname \"lan0\" tcp dport 7000 ip6 saddr @servers6 counter name "
+		       "\"accept_lan\" accept\n");
+		lacks(t, "daddr 0.0.0.0");
+		lacks(t, "daddr ::");
+		free(t);
+	}
 }
 
 static void test_ranges_merged(void **state)
@@ -299,6 +339,8 @@ static void test_bad_policies(void **state)
 	REJECT(outs[1].proto = IPPROTO_ICMP, "output destination 2");
 	REJECT(outs[0].port = 0, "output destination 1");
 	REJECT(pol.conn_limit = 2000000, "too large");
+	REJECT(pol.lan_addr = pfx("10.16.0.0/24"), "LAN listener address");
+	REJECT(pol.lan_addr.family = AF_UNIX, "LAN listener address");
 #undef REJECT
 	assert_int_equal(nft_print(NULL, stdout), -1);
 }
@@ -310,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_prefix_from_sockaddr),
 		cmocka_unit_test(test_print_ruleset),
 		cmocka_unit_test(test_print_options),
+		cmocka_unit_test(test_lan_listener),
 		cmocka_unit_test(test_ranges_merged),
 		cmocka_unit_test(test_out_hosts_and_networks),
 		cmocka_unit_test(test_bad_policies),
