@@ -1914,6 +1914,9 @@ bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out)
 	out->lan_if = cfg->lan_ifname;
 	out->wan_port = endpoint_port(&cfg->wan_listen);
 	out->lan_port = endpoint_port(&cfg->lan_listen);
+	/* The LAN port answers on the LAN listener's address only (any
+	 * address when it listens on the wildcard). */
+	nft_prefix_from_sockaddr((const struct sockaddr *)&cfg->lan_listen.ss, &out->lan_addr);
 	out->ssh_port = cfg->ssh_port;
 	out->peers = full->peer_prefixes;
 	out->n_peers = full->n_peer_prefixes;

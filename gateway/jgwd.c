@@ -338,10 +338,19 @@ static void on_drop(void *arg, const struct nft_drop *drop)
 	if (drop->src.family)
 		audit_rec_str(rec, "src", nft_prefix_str(&drop->src, a, sizeof(a)));
 	audit_rec_u64(rec, "dst_port", drop->dst_port);
-	audit_rec_str(rec, "proto", drop->proto == 6 ? "tcp" : drop->proto == 17 ? "udp" :
-		      drop->proto == 1 ? "icmp" : drop->proto == 58 ? "icmpv6" : "other");
+	if (drop->dst_port_max != drop->dst_port)
+		audit_rec_u64(rec, "dst_port_max", drop->dst_port_max);
+	if (drop->proto)
+		audit_rec_str(rec, "proto", drop->proto == 6 ? "tcp" : drop->proto == 17 ? "udp" :
+			      drop->proto == 1 ? "icmp" : drop->proto == 58 ? "icmpv6" : "other");
 	audit_rec_u64(rec, "packets", drop->packets);
 	audit_rec_u64(rec, "bytes", drop->bytes);
+	audit_rec_u64(rec, "ports", drop->ports);
+	audit_rec_u64(rec, "sources", drop->sources);
+	if (drop->keys > 1)
+		audit_rec_u64(rec, "keys", drop->keys);
+	if (drop->capped)
+		audit_rec_bool(rec, "capped", true);
 	audit_rec_str(rec, "rule", drop->rule);
 	audit_rec_commit(rec);
 }
