@@ -8,8 +8,8 @@ DEBS    += stunnel4
 $(TLS_PKI)/.complete: conf/mkpki.sh
 	conf/mkpki.sh $(TLS_PKI)
 
-# The TLS layer needs only filters/jmsg.o (node codes) of the filters library.
-TLS_TEST_LIBS := $(LIB_TUNNELS) $(B)/filters/jmsg.o
+# The TLS layer needs only the base layer (node codes).
+TLS_TEST_LIBS := $(LIB_TUNNELS) $(LIB_BASE)
 
 $(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(TLS_TEST_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TLS_TEST_LIBS) $(LIBS_TUNNELS) -lcmocka
