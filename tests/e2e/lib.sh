@@ -125,10 +125,10 @@ e2e_set() {
 }
 
 # Audit records of a site matching a jq filter, as compact JSON lines.
-# Waits up to 3 s for at least one (group commit, asynchronous closes).
+# Waits up to 10 s for at least one (group commit, asynchronous closes).
 e2e_audit_wait() {
 	local s=$1 filter=$2 i out
-	for i in $(seq 30); do
+	for i in $(seq 100); do
 		out=$(ns_audit "$s" | jq -c "select($filter)" 2>/dev/null)
 		[ -n "$out" ] && { echo "$out"; return 0; }
 		sleep 0.1
