@@ -1,6 +1,8 @@
 # tests/config/ — the configuration grammar (owner: config).
 #   check-config   cmocka tests: the conf/ examples load, every bad file in
-#                  tests/config/bad/ gives exactly its expected errors
+#                  tests/config/bad/ gives exactly its expected errors; and
+#                  group config-verdicts (tests/config/t-*.sh): every fixture
+#                  gets one verdict from jgwctl check, jgwd -n and a start
 #   fuzz-config    libFuzzer on cfg_load, FUZZ_SECONDS (default 60)
 CHECKS  += check-config
 FUZZERS += fuzz-config
@@ -11,8 +13,12 @@ $(B)/tests/unit/test_config.o: CFLAGS_ALL += -DJGW_SRCDIR='"$(CURDIR)"'
 $(B)/tests/test_config: $(B)/tests/unit/test_config.o $(JGW_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(JGW_LIBS) $(JGW_LDLIBS) -lcrypto -lcmocka
 
-check-config: $(B)/tests/test_config
-	tests/lib/run-cmocka.sh $(RES)/config.res config $^
+check-config: $(B)/tests/test_config $(B)/jgwd $(B)/jgwctl
+	@rc=0; \
+	tests/lib/run-cmocka.sh $(RES)/config.res config $(B)/tests/test_config || rc=1; \
+	B=$(abspath $(B)) tests/lib/run-scenarios.sh $(RES)/config-verdicts.res config-verdicts \
+		$(sort $(wildcard tests/config/t-*.sh)) || rc=1; \
+	exit $$rc
 
 # The fuzz target compiles the loader and its generated parser directly with
 # clang; the catalog (fuzzed by its own target) is replaced by a stub there.
