@@ -3,8 +3,8 @@
 # ones allowed, each --bad kind denied for the reason it claims — and its
 # server answers each request with the right type and logs no field value.
 source "$(dirname "$0")/lib.sh"
-[ -x "$B/jgw-node" ] || skip "$B/jgw-node is not built"
-[ -x "$B/jgw-inspect" ] || skip "$B/jgw-inspect is not built"
+[ -x "$B/jgw-node" ] || fail "$B/jgw-node is not built"
+[ -x "$B/jgw-inspect" ] || fail "$B/jgw-inspect is not built"
 command -v jq >/dev/null || skip "jq is not installed (make deps)"
 CAT=$ROOT/conf/catalog.jcat
 
