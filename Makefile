@@ -4,13 +4,15 @@
 #   make            all binaries            make check       every test
 #   make check SAN=1  tests under ASan+UBSan make bench     measurements
 #   make fuzz       bounded fuzz runs        make deps       install build deps
-#   make demo       the live demo            make install    PREFIX / DESTDIR
+#   make demo       the live demo            make install    PREFIX / DESTDIR / MANDIR
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR  ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 DATADIR ?= $(PREFIX)/share/jgw
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
 CC      ?= cc
@@ -103,6 +105,11 @@ install: binaries
 	$(if $(SBINS),install -m 0755 $(SBINS) $(DESTDIR)$(SBINDIR))
 	$(if $(BINS),install -m 0755 $(BINS) $(DESTDIR)$(BINDIR))
 	install -m 0644 conf/catalog.jcat $(DESTDIR)$(DATADIR)/catalog.jcat
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 docs/man/*.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 image/bash-completion/jgwctl $(DESTDIR)$(BASHCOMPDIR)/jgwctl
 
 clean:
 	rm -rf build build-san

@@ -34,6 +34,8 @@ trap cleanup EXIT
 
 skip() { echo "$*"; exit 77; }
 die() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/lib/wait.sh
+source tests/lib/wait.sh
 
 need_pki() {
 	[ -x /usr/sbin/rsyslogd ] || skip "rsyslogd is not installed (make deps)"
@@ -117,6 +119,24 @@ chain_init() {
 
 mirror_args() {
 	echo "-c localhost:$1 -C $PKI/ca.crt -E $PKI/131016.crt -K $PKI/131016.key"
+}
+
+# collector_has LAST: the collector's file holds every seq 1..LAST (rsyslog
+# writes from its action queue some time after it has acknowledged).
+collector_has() {
+	[ -s "$W/collector.log" ] &&
+		[ "$(sed -n 's/.*"seq":\([0-9]*\),.*/\1/p' "$W/collector.log" | sort -nu | awk -v l="$1" '$1 >= 1 && $1 <= l' | wc -l)" = "$1" ]
+}
+
+# collector_wait LAST: until collector_has LAST (at most 20 s).
+collector_wait() {
+	wait_for 200 collector_has "$1" || die "the collector's file does not hold seq 1..$1 after 20 s"
+}
+
+# committed_over FILE N: the writer (its stdout in FILE) reported a commit
+# beyond seq N.
+committed_over() {
+	[ "$(sed -n 's/^committed \([0-9]*\)$/\1/p' "$1" | tail -1)" -gt "$2" ] 2>/dev/null
 }
 
 # collector_check LAST: the collector holds every seq 1..LAST, each once after

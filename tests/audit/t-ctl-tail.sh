@@ -24,12 +24,23 @@ grep -q ' message .* verdict=allow$' "$W/tail.out" || die "message fields missin
 # A torn record at the end of the followed file (a crash during a write),
 # then a restart that goes on in a new file: the tail shows the torn bytes
 # as such before the new file's records, nothing read is dropped.
+# reading_at PID FILE OFFSET: process PID has FILE open and has read it up
+# to OFFSET (its descriptor's position, /proc/PID/fdinfo).
+reading_at() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = "$2" ] || continue
+		awk -v o="$3" '$1 == "pos:" { exit !($2 == o) }' "/proc/$1/fdinfo/${fd##*/}" && return 0
+	done
+	return 1
+}
 "$CTL" tail -f -n 0 "$W/spool" >"$W/tail2.out" &
 tailer=$!
-sleep 0.5
 newest=$(ls "$W"/spool/audit-*.jsonl | sort | tail -1)
+# The tailer follows the newest file from its end, then reads the torn bytes.
+wait_for 100 reading_at "$tailer" "$newest" "$(stat -c %s "$newest")" || die "tail -f does not follow $newest"
 printf '{"ts":"2026-11-25T04:00:00.000000Z","seq":' >>"$newest"   # 42 bytes, no newline
-sleep 0.5
+wait_for 100 reading_at "$tailer" "$newest" "$(stat -c %s "$newest")" || die "tail -f did not read the torn bytes"
 "$WRITER" -d "$W/spool" -k "$W/audit.key" -n 3 >"$W/writer2.out" 2>/dev/null
 for _ in $(seq 1 50); do
 	grep -q 'reason=shutdown' "$W/tail2.out" && break

@@ -9,7 +9,7 @@ chain_init
 cat "$W/writer.out" | tail -1
 last=$(sed -n 's/^done .*last_seq=\([0-9]*\).*/\1/p' "$W/writer.out")
 [ "$last" -ge 2000 ] || die "writer committed only $last"
-sleep 1   # let rsyslog's action queue reach the file
+collector_wait $((last + 1))   # rsyslog's action queue reaches the file
 collector_stop
 # The shutdown seal is the last record of the spool: it must arrive too.
 collector_check $((last + 1))

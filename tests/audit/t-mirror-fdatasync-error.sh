@@ -27,6 +27,6 @@ rc=0; "$CTL" verify --key "$W/k0.hex" "$W/spool" >"$W/verify.out" || rc=$?
 	{ cat "$W/verify.out"; die "the spool does not verify with its loss named (exit $rc)"; }
 last=$(sed -n 's/^done .*last_seq=\([0-9]*\).*/\1/p' "$W/run.out")
 echo "cut and counted: $lost records; last seq $last in $files files"
-sleep 1
+collector_wait $((last + 1))
 collector_stop
 collector_check $((last + 1))

@@ -56,7 +56,7 @@ grep -q "connected to localhost port $port (certificate names localhost)" "$W/wr
 	die "the mirror did not connect to the real collector"
 last=$(sed -n 's/^done .*last_seq=\([0-9]*\).*/\1/p' "$W/writer.out")
 [ "$last" -ge 1500 ] || die "writer committed only $last"
-sleep 1
+collector_wait $((last + 1))
 collector_stop
 collector_check $((last + 1))
 "$CTL" verify --key "$W/k0.hex" "$W/spool"

@@ -10,7 +10,8 @@ chain_init
 "$WRITER" -d "$W/spool" -k "$W/audit.key" -n 0 -r 2000 $(mirror_args "$port") \
 	>"$W/run1.out" 2>"$W/run1.err" &
 writer=$!
-sleep 1.5
+# Killed mid-traffic, once it has committed a good number of records.
+wait_for 200 committed_over "$W/run1.out" 300 || die "the first writer did not commit 300 records"
 kill -9 "$writer"
 wait "$writer" 2>/dev/null || true
 committed=$(sed -n 's/^committed \([0-9]*\)$/\1/p' "$W/run1.out" | tail -1)
@@ -28,6 +29,6 @@ recovery=$(grep -h '"reason":"recovery"' "$W"/spool/audit-*.jsonl | sed 's/.*"se
 "$CTL" verify --key "$W/k0.hex" "$W/spool" || die "the spool does not verify after the restart"
 last=$(sed -n 's/^done .*last_seq=\([0-9]*\).*/\1/p' "$W/run2.out")
 [ "$last" -ge $((recovery + 500)) ] || die "seq did not continue: $last"
-sleep 1
+collector_wait $((last + 1))
 collector_stop
 collector_check $((last + 1))

@@ -1,6 +1,8 @@
 # tests/config/ — the configuration grammar (owner: config).
 #   check-config   cmocka tests: the conf/ examples load, every bad file in
-#                  tests/config/bad/ gives exactly its expected errors
+#                  tests/config/bad/ gives exactly its expected errors; and
+#                  group config-verdicts (tests/config/t-*.sh): every fixture
+#                  gets one verdict from jgwctl check, jgwd -n and a start
 CHECKS  += check-config
 DEBS    += libcmocka-dev openssl
 
@@ -9,8 +11,12 @@ $(B)/tests/unit/test_config.o: CFLAGS_ALL += -DJGW_SRCDIR='"$(CURDIR)"'
 $(B)/tests/test_config: $(B)/tests/unit/test_config.o $(B)/gateway/ctl/ctl_check.o $(JGWD_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(JGWD_LDLIBS) -lcmocka
 
-check-config: $(B)/tests/test_config
-	tests/lib/run-cmocka.sh $(RES)/config.res config $^
+check-config: $(B)/tests/test_config $(B)/jgwd $(B)/jgwctl
+	@rc=0; \
+	tests/lib/run-cmocka.sh $(RES)/config.res config $(B)/tests/test_config || rc=1; \
+	B=$(abspath $(B)) tests/lib/run-scenarios.sh $(RES)/config-verdicts.res config-verdicts \
+		$(sort $(wildcard tests/config/t-*.sh)) || rc=1; \
+	exit $$rc
 
 # make bench: cfg_load of a national-scale 機構 directory, and lookups.
 BENCHES += bench-config

@@ -1,11 +1,14 @@
 # After binding, jgwd runs as the configured user: every uid/gid is that
-# user's, no supplementary groups, no core dumps; with the firewall on it
+# user's, no supplementary groups, no core dumps (RLIMIT_CORE 0, not
+# dumpable); with the firewall on it
 # keeps CAP_NET_ADMIN and nothing else (quarantine still works), with it
 # off it keeps no capability at all. Reload still works as that user.
 . "$(dirname "$0")/lib.sh"
 id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null || skip "no nobody/nogroup"
 [ "$(id -u)" = 0 ] || skip "needs root to drop privileges"
 uid=$(id -u nobody); gid=$(getent group nogroup | cut -d: -f3)
+# Started with core dumps allowed, so that only jgwd can take them away.
+ulimit -H -c unlimited && ulimit -S -c unlimited || fail "cannot raise the core size limit"
 
 # The daemon must read its files after the drop: give it its own copy.
 private_world() {
@@ -27,7 +30,18 @@ check_ids() {
 	grep -Eq '^Groups:[[:space:]]*('"$gid"')?[[:space:]]*$' "$st" || fail "groups: $(grep ^Groups: "$st")"
 	grep -q "^CapEff:[[:space:]]*$want_cap\$" "$st" || fail "CapEff: $(grep ^CapEff: "$st") want $want_cap"
 	grep -q "^CapPrm:[[:space:]]*$want_cap\$" "$st" || fail "CapPrm: $(grep ^CapPrm: "$st")"
-	[ "$(stat -c %a "/proc/$pid/fd" 2>/dev/null)" ] || true
+	check_no_core "$pid"
+}
+
+# No core dumps: RLIMIT_CORE is 0 (soft and hard) although jgwd was started
+# with an unlimited one (below), and the process is not dumpable — the
+# kernel then gives its /proc files to root, though jgwd runs as nobody.
+check_no_core() {
+	local pid=$1
+	awk '/^Max core file size/ { exit !($5 == 0 && $6 == 0) }' "/proc/$pid/limits" ||
+		fail "core dumps allowed: $(grep '^Max core file size' "/proc/$pid/limits")"
+	[ "$(stat -c %u "/proc/$pid/status")" = 0 ] ||
+		fail "jgwd is dumpable: /proc/$pid/status is owned by uid $(stat -c %u "/proc/$pid/status")"
 }
 
 # Firewall off, on loopback: no capability left.

@@ -20,11 +20,19 @@ wait_for 50 bash -c "ss -ltn | grep -q 127.0.0.1:22913" || fail "stuck server di
 
 "$JGW_NODE" load --connect 127.0.0.1:22901 --from 131016 --to 130001 --duration 6 \
 	--window 20000 --mix realistic >"$T/load.log" 2>&1 &
-JG_PIDS+=($!)
+load=$!
+JG_PIDS+=($load)
 wait_for 100 stat_is tokyo status tunnels = 1 || fail "no tunnel"
+# The server is stuck once tokyo holds frames it cannot write.
+wait_for 100 stat_is tokyo stats buffered_bytes -gt 0 || fail "tokyo never held anything: the server was not stuck?"
 limit=$(( 2 * (4 * 1024 * 1024 + 48 + 256 * 1024) ))
 max_c=0 max_t=0 rss_max=0
-for i in $(seq 1 30); do
+# Sampled for as long as the sender pushes (its --duration), not for a
+# fixed time: the gateways must stay bounded all along.
+n=0
+while kill -0 "$load" 2>/dev/null; do
+	n=$((n + 1))
+	[ "$n" -le 600 ] || fail "the load generator did not end"
 	bc=$(ctl chiyoda stats | awk '$1 == "buffered_bytes" { print $2 }')
 	bt=$(ctl tokyo stats | awk '$1 == "buffered_bytes" { print $2 }')
 	[ "${bc:-0}" -gt "$max_c" ] && max_c=$bc

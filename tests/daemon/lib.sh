@@ -22,11 +22,28 @@ trap jg_cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$T"/*/jgwd.log; do [ -e "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
 skip() { echo "$*"; exit 77; }
 
-# Poll until a command succeeds (at most $1 tenths of a second).
-wait_for() {
-	local n=$1; shift
-	while [ "$n" -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
-	return 1
+# wait_for TENTHS CMD...: poll until CMD succeeds (tests/lib/wait.sh).
+# shellcheck source=tests/lib/wait.sh
+. "$REPO/tests/lib/wait.sh"
+
+# asleep_in_epoll PID: the process's main thread is asleep in epoll_wait —
+# an idle event loop. A loop that spins is never found there: its
+# epoll_wait returns at once, without sleeping.
+asleep_in_epoll() {
+	[ "$(awk '{ print $3 }' "/proc/$1/stat")" = S ] && grep -q epoll "/proc/$1/wchan"
+}
+
+# idle_loop PID: found asleep in epoll_wait at 15 or more of 20 looks (an
+# idle loop wakes only for its timers; one that spins, even part of the
+# time, is running or returning at once). States are counted, not time.
+idle_loop() {
+	local asleep=0 i
+	for i in $(seq 20); do
+		asleep_in_epoll "$1" && asleep=$((asleep + 1))
+		sleep 0.1
+	done
+	echo "asleep in epoll_wait at $asleep of 20 looks"
+	[ "$asleep" -ge 15 ]
 }
 
 # write_conf NAME SITE LAN_PORT WAN_PORT SERVER_PORT PEER PEER_WAN_PORT [CERT_BASE] [EXTRA]

@@ -10,8 +10,8 @@ gw=$(ns_gw chiyoda)
 
 # openssl s_client, valid: the answer is a JMSG ack for our frame.
 "$B/jgw-node" frame --from 131016 --to 130001 --type tenshutsu-kakutei --count 2 >"$NS_WORK/f.bin"
-{ cat "$NS_WORK/f.bin"; sleep 1.5; } | e2e_s_client "$gw" 10.77.0.13:7443 \
-	-cert "$NS_WORK/pki/131016.crt" -key "$NS_WORK/pki/131016.key" >"$NS_WORK/answer.bin"
+E2E_ANSWERS=2 e2e_tls_send "$gw" 10.77.0.13:7443 "$NS_WORK/f.bin" "$NS_WORK/answer.bin" \
+	-cert "$NS_WORK/pki/131016.crt" -key "$NS_WORK/pki/131016.key"
 head -c 2 "$NS_WORK/answer.bin" | grep -q JK || fail "s_client got no JMSG answer ($(wc -c <"$NS_WORK/answer.bin") bytes)"
 [ "$(od -An -tu1 -j3 -N1 "$NS_WORK/answer.bin" | tr -d ' ')" = 1 ] || fail "the answer is not a response"
 [ "$(e2e_server_count tokyo juki '.sender == "131016"')" = 2 ] || fail "東京都 server did not get both frames"

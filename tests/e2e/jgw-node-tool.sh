@@ -3,8 +3,8 @@
 # ones allowed, each --bad kind denied for the reason it claims — and its
 # server answers each request with the right type and logs no field value.
 source "$(dirname "$0")/lib.sh"
-[ -x "$B/jgw-node" ] || skip "$B/jgw-node is not built"
-[ -x "$B/jgw-inspect" ] || skip "$B/jgw-inspect is not built"
+[ -x "$B/jgw-node" ] || fail "$B/jgw-node is not built"
+[ -x "$B/jgw-inspect" ] || fail "$B/jgw-inspect is not built"
 command -v jq >/dev/null || skip "jq is not installed (make deps)"
 CAT=$ROOT/conf/catalog.jcat
 
@@ -66,6 +66,13 @@ grep -q 'answered nack' "$NS_WORK/nack.out" || fail "no nack for a frame to anot
 send --type tenshutsu-kakutei --expect close --timeout 1 >/dev/null && fail "--expect close passed on an answered frame"
 "$B/jgw-node" send --connect "127.0.0.1:$((port + 1))" --from 131016 --to 130001 --type keepalive \
 	--expect refused --timeout 1 >/dev/null || fail "--expect refused did not see the refused connect"
+"$B/jgw-node" send --connect "127.0.0.1:$((port + 1))" --from 131016 --to 130001 --type keepalive \
+	--expect dropped --timeout 1 >/dev/null && fail "--expect dropped passed on a reset (refused) connect"
+# A connection that is accepted, then closed, was neither refused nor dropped.
+send --type tenshutsu-kakutei --bad magic --expect refused --timeout 1 >/dev/null &&
+	fail "--expect refused passed on an accepted connection"
+send --type tenshutsu-kakutei --bad magic --expect dropped --timeout 1 >/dev/null &&
+	fail "--expect dropped passed on an accepted connection"
 "$B/jgw-node" load --connect "127.0.0.1:$port" --from 131016 --to 130001 --frames 5000 --conns 2 >"$NS_WORK/load.out" ||
 	{ cat "$NS_WORK/load.out"; fail "load run failed"; }
 [ "$(jq -r .frames_acked "$NS_WORK/load.out")" = 5000 ] || fail "load: not all 5000 frames acked"

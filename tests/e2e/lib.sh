@@ -16,6 +16,8 @@ E2E_CASE=$(basename "$0" .sh)
 E2E_SITES=()
 # shellcheck source=tests/lib/netns.sh
 source "$ROOT/tests/lib/netns.sh"
+# shellcheck source=tests/lib/wait.sh
+source "$ROOT/tests/lib/wait.sh"
 
 e2e_cleanup() {
 	local rc=$? s
@@ -49,8 +51,9 @@ e2e_need() {
 	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces and nftables"
 	ip netns list >/dev/null 2>&1 || skip "no network namespace support here"
 	local bin
+	# A binary that is missing is a broken build, not a reason to skip.
 	for bin in jgwd jgwctl jgw-node; do
-		[ -x "$B/$bin" ] || skip "$B/$bin is not built"
+		[ -x "$B/$bin" ] || fail "$B/$bin is not built"
 	done
 	command -v jq >/dev/null || skip "jq is not installed (make deps)"
 	# A container may list namespaces yet not be allowed to make one, or
@@ -122,10 +125,10 @@ e2e_set() {
 }
 
 # Audit records of a site matching a jq filter, as compact JSON lines.
-# Waits up to 3 s for at least one (group commit, asynchronous closes).
+# Waits up to 10 s for at least one (group commit, asynchronous closes).
 e2e_audit_wait() {
 	local s=$1 filter=$2 i out
-	for i in $(seq 30); do
+	for i in $(seq 100); do
 		out=$(ns_audit "$s" | jq -c "select($filter)" 2>/dev/null)
 		[ -n "$out" ] && { echo "$out"; return 0; }
 		sleep 0.1
@@ -160,6 +163,44 @@ e2e_s_client() {
 		-CAfile "$NS_WORK/pki/ca.crt" "$@" 2>"$NS_WORK/s_client.err"
 }
 
+# jmsg_frames FILE — how many whole JMSG frames FILE begins with (each a
+# 48-byte header whose bytes 8..11 are the body length, big-endian).
+jmsg_frames() {
+	local f=$1 size off=0 n=0 len
+	size=$(stat -c %s "$f" 2>/dev/null) || { echo 0; return; }
+	while [ $((off + 48)) -le "$size" ]; do
+		len=$(od -An -tu4 --endian=big -j $((off + 8)) -N4 "$f" | tr -d ' ')
+		[ $((off + 48 + len)) -le "$size" ] || break
+		off=$((off + 48 + len))
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# e2e_tls_send NS TARGET FRAMES OUT [s_client options] — openssl s_client from
+# namespace NS sends the file FRAMES to TARGET; what comes back goes to OUT.
+# Its input stays open until E2E_ANSWERS (default 1) whole frames came back
+# or the client ended (refused, closed), at most 10 s: a poll, not a sleep.
+e2e_tls_send() {
+	local ns=$1 target=$2 frames=$3 out=$4 fifo=$NS_WORK/tls-send.fifo pid
+	shift 4
+	rm -f "$fifo"
+	mkfifo "$fifo" || fail "mkfifo $fifo"
+	: >"$out"
+	e2e_s_client "$ns" "$target" "$@" <"$fifo" >"$out" &
+	pid=$!
+	exec 9>"$fifo"
+	cat "$frames" >&9
+	for _ in $(seq 100); do
+		[ "$(jmsg_frames "$out")" -ge "${E2E_ANSWERS:-1}" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	exec 9>&-
+	wait "$pid"
+	rm -f "$fifo"
+}
+
 # e2e_fake_peer NS TARGET [s_client options] — a third-party TLS client (openssl
 # s_client) sends a valid notice 131016→E2E_TO (default 130001: 転出確定; to a
 # municipality: 転入通知) and prints how many answer bytes came back (0: refused).
@@ -168,7 +209,8 @@ e2e_fake_peer() {
 	local type=tenshutsu-kakutei
 	[ "${E2E_TO:-130001}" = 130001 ] || type=tennyu-tsuchi
 	"$B/jgw-node" frame --from 131016 --to "${E2E_TO:-130001}" --type "$type" >"$NS_WORK/frame.bin"
-	{ cat "$NS_WORK/frame.bin"; sleep 1.5; } | e2e_s_client "$ns" "$target" "$@" | wc -c
+	e2e_tls_send "$ns" "$target" "$NS_WORK/frame.bin" "$NS_WORK/answer.bin" "$@"
+	wc -c <"$NS_WORK/answer.bin"
 }
 
 # e2e_cert_case CERT_BASENAME REASON_REGEX [s_client options] — a fake peer

@@ -8,7 +8,8 @@ e2e_up chiyoda tokyo
 ns_send chiyoda --to 130001 --type honnin-tsuchi --records 10 --count 40 --interval 100 --timeout 5 \
 	>"$NS_WORK/stream.out" 2>&1 &
 stream=$!
-sleep 1
+# Mid-stream: some frames have been answered.
+wait_for 100 grep -q 'answered ack' "$NS_WORK/stream.out" || fail "the stream did not start"
 ns_jgwd_stop tokyo
 ns_jgwd_start tokyo || fail "tokyo did not come back"
 wait "$stream"; rc=$?

@@ -48,10 +48,10 @@ ns_wait_tcp "$(ns_gw tokyo)" 127.0.0.1 24514 10 || { cat "$C/rsyslog.out"; fail 
 # ring delivers only when a block retires, and a loaded machine may kill
 # tcpdump first).
 ip netns exec "$(ns_gw tokyo)" tcpdump --immediate-mode -i lan0 -s 0 -U -w "$NS_WORK/../jgw-privacy-$$.pcap" \
-	tcp port 7101 >/dev/null 2>&1 &
+	tcp port 7101 >/dev/null 2>"$NS_WORK/tcpdump.err" &
 tcpdump_pid=$!
+wait_for 100 grep -q 'listening on' "$NS_WORK/tcpdump.err" || fail "tcpdump did not start: $(cat "$NS_WORK/tcpdump.err")"
 e2e_start chiyoda chuo tokyo jlis
-sleep 0.5
 
 # The marker is in what jgw-node builds (or the search below proves nothing).
 "$B/jgw-node" frame --from 131016 --to 130001 --type honnin-tsuchi --records 2 | grep -qa "$token" ||

@@ -7,7 +7,7 @@ e2e_up chiyoda tokyo
 # A live tunnel: one frame answered, then held open during the reload.
 ns_send chiyoda --to 130001 --type tenshutsu-kakutei --hold 4 >"$NS_WORK/live.out" 2>&1 &
 live=$!
-sleep 1
+wait_for 100 grep -q 'answered ack' "$NS_WORK/live.out" || fail "the live tunnel did not come up"
 conf=$(ns_conf tokyo)
 cp "$conf" "$NS_WORK/tokyo.good"
 printf 'peer 131016 {\n\taddress not-an-address;\n' >>"$conf"

@@ -4,7 +4,7 @@
  *
  *   jgw-node serve --listen ADDR:PORT --node CODE [--answer ack|nack|none] [--quiet]
  *   jgw-node send  --connect ADDR:PORT --from CODE --to CODE --type NAME
- *                  [--count N] [--records N] [--expect ack|close|refused]
+ *                  [--count N] [--records N] [--expect ack|close|refused|dropped]
  *                  [--bad KIND] [--spoof CODE] [--interval MS] [--hold S] [--timeout S]
  *   jgw-node load  --connect ADDR:PORT --from CODE --to CODE
  *                  (--duration S | --frames N) [--mix realistic|TYPE]
@@ -17,6 +17,11 @@
  * digits). Whatever it prints is frame metadata — type, seq, node codes,
  * byte and record counts — never a field value. Buffers that held frames
  * are wiped before they are released.
+ *
+ * --expect refused: the TCP connection was never established (a reset, no
+ * answer to the SYN, unreachable); a connection that is accepted and then
+ * closed is not refused. --expect dropped: the SYN got no answer at all
+ * within --timeout, as when a firewall drops it.
  *
  * Exit status: 0 when the outcome matched --expect, 1 when it did not,
  * 2 on a usage error, 3 on a local failure (socket, memory).
@@ -873,7 +878,7 @@ static int cmd_serve(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* send: scenario client, one frame at a time.                         */
 
-enum expect { EXPECT_ACK, EXPECT_CLOSE, EXPECT_REFUSED };
+enum expect { EXPECT_ACK, EXPECT_CLOSE, EXPECT_REFUSED, EXPECT_DROPPED };
 
 enum bad_kind {
 	BAD_NONE, BAD_CHECK_DIGIT, BAD_SENDER, BAD_UNSOLICITED, BAD_DIRECTION,
@@ -1055,11 +1060,17 @@ static int run_send(struct send_opts *so)
 	if (fd < 0) {
 		printf("connect %s: %s\n", so->connect_text, why);
 		printf("result: refused (%s)\n", why);
+		if (so->expect == EXPECT_DROPPED)
+			return strcmp(why, "timeout") == 0 ? 0 : EXIT_MISMATCH;
 		return so->expect == EXPECT_REFUSED ? 0 : EXIT_MISMATCH;
 	}
-	if (so->expect == EXPECT_REFUSED) {
-		/* Connected, but a dropped stranger may still see the close. */
+	if (so->expect == EXPECT_REFUSED || so->expect == EXPECT_DROPPED) {
+		/* The handshake completed: whatever follows, it was not refused. */
 		printf("connect %s: connected\n", so->connect_text);
+		printf("result: connected (expected %s)\n",
+		       so->expect == EXPECT_REFUSED ? "refused" : "dropped");
+		close(fd);
+		return EXIT_MISMATCH;
 	}
 
 	struct jf_buf body, frame;
@@ -1141,7 +1152,8 @@ static int run_send(struct send_opts *so)
 		return ((closed && answered == so->count - 1) || (so->hold_s > 0 && hold_closed)) &&
 		       !mismatch ? 0 : EXIT_MISMATCH;
 	case EXPECT_REFUSED:
-		return closed && answered == 0 ? 0 : EXIT_MISMATCH;
+	case EXPECT_DROPPED:
+		break;     /* returned after the connect */
 	}
 	return EXIT_MISMATCH;
 }
@@ -1251,8 +1263,11 @@ static int cmd_send(int argc, char **argv)
 				so.expect = EXPECT_CLOSE;
 			else if (strcmp(optarg, "refused") == 0)
 				so.expect = EXPECT_REFUSED;
+			else if (strcmp(optarg, "dropped") == 0)
+				so.expect = EXPECT_DROPPED;
 			else {
-				fprintf(stderr, "jgw-node: --expect is ack, close or refused: `%s'\n", optarg);
+				fprintf(stderr, "jgw-node: --expect is ack, close, refused or dropped: `%s'\n",
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -1773,7 +1788,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: jgw-node serve --listen ADDR:PORT --node CODE [--answer ack|nack|none] [--quiet]\n"
 		"       jgw-node send --connect ADDR:PORT --from CODE --to CODE --type NAME\n"
-		"                [--count N] [--records N] [--expect ack|close|refused] [--bad KIND]\n"
+		"                [--count N] [--records N] [--expect ack|close|refused|dropped] [--bad KIND]\n"
 		"                [--spoof CODE] [--interval MS] [--hold S] [--timeout S] [--marker TEXT]\n"
 		"       jgw-node load --connect ADDR:PORT --from CODE --to CODE\n"
 		"                (--duration S | --frames N | --idle N --hold S | --connect-only --duration S)\n"

@@ -264,31 +264,85 @@ static void contract_mac(const uint8_t key[AUDIT_KEY_LEN], const uint8_t prev[AU
 }
 
 /* ---------- reference formatter ----------
- * The writer's JSON appenders were snprintf-based; the escaping rules of
- * docs/audit.md are kept here in that original form, so the faster
- * appenders are checked against them byte for byte. */
+ * The escaping rules of docs/audit.md in a plain snprintf form, so the
+ * writer's fast appenders are checked against them byte for byte. The
+ * UTF-8 rule is written from RFC 3629 (§3, §4, §10), not from the writer:
+ * decode the code point from the bit patterns, then refuse what the RFC
+ * refuses. test_utf8_reference_vectors checks it on hand-picked bytes. */
 
+/* Length of the UTF-8 sequence at s (1..4), 0 when s does not start one: a
+ * lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx gives the length, each
+ * further byte must be 10xxxxxx (a NUL ends a cut sequence), and the code
+ * point must need that many bytes (no overlong form), must not be a
+ * surrogate (U+D800..U+DFFF) and must not be above U+10FFFF. */
 static size_t ref_utf8_len(const unsigned char *s)
 {
-	if (s[0] < 0x80)
+	static const unsigned long least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned long cp;
+	size_t len;
+
+	if ((s[0] & 0x80) == 0x00)
 		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;                       /* 10xxxxxx alone, or 11111xxx */
 	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
+		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	return 0;
+	if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* The reference itself, on bytes whose answer is known from the RFC. */
+static void test_utf8_reference_vectors(void **state)
+{
+	static const struct { const char *bytes; size_t len; } v[] = {
+		{ "A", 1 }, { "\x7f", 1 },
+		{ "\xc2\x80", 2 },                  /* U+0080, the first 2-byte */
+		{ "\xdf\xbf", 2 },                  /* U+07FF, the last */
+		{ "\xc3\xa9", 2 },                  /* é */
+		{ "\xc0\x80", 0 },                  /* NUL, overlong */
+		{ "\xc1\xbf", 0 },                  /* U+007F, overlong */
+		{ "\xc3\x28", 0 },                  /* not a continuation */
+		{ "\xc3", 0 },                       /* cut by the end */
+		{ "\xe0\xa0\x80", 3 },              /* U+0800 */
+		{ "\xe0\x9f\xbf", 0 },              /* U+07FF, overlong */
+		{ "\xe2\x82\xac", 3 },              /* € U+20AC */
+		{ "\xe5\x8d\x83", 3 },              /* 千 U+5343 */
+		{ "\xed\x9f\xbf", 3 },              /* U+D7FF, before the surrogates */
+		{ "\xed\xa0\x80", 0 },              /* U+D800, a surrogate */
+		{ "\xed\xbf\xbf", 0 },              /* U+DFFF, a surrogate */
+		{ "\xee\x80\x80", 3 },              /* U+E000, after them */
+		{ "\xef\xbf\xbf", 3 },              /* U+FFFF */
+		{ "\xe5\x8d", 0 },                   /* cut */
+		{ "\xf0\x90\x80\x80", 4 },          /* U+10000 */
+		{ "\xf0\x8f\xbf\xbf", 0 },          /* U+FFFF, overlong */
+		{ "\xf0\x9f\x98\x80", 4 },          /* U+1F600 */
+		{ "\xf4\x8f\xbf\xbf", 4 },          /* U+10FFFF, the last */
+		{ "\xf4\x90\x80\x80", 0 },          /* U+110000 */
+		{ "\xf5\x80\x80\x80", 0 },          /* above U+10FFFF by its lead */
+		{ "\xf7\xbf\xbf\xbf", 0 },          /* U+1FFFFF */
+		{ "\xf8\x88\x80\x80\x80", 0 },      /* the old 5-byte form */
+		{ "\xf0\x9f\x98", 0 },              /* cut */
+		{ "\x80", 0 }, { "\xbf", 0 }, { "\xfe", 0 }, { "\xff", 0 },
+	};
+	(void)state;
+	for (size_t k = 0; k < sizeof(v) / sizeof(*v); k++)
+		if (ref_utf8_len((const unsigned char *)v[k].bytes) != v[k].len)
+			fail_msg("vector %zu: length %zu, want %zu", k,
+			         ref_utf8_len((const unsigned char *)v[k].bytes), v[k].len);
 }
 
 static void ref_escape(const char *value, char *out, size_t outlen)
@@ -408,6 +462,50 @@ static void test_appenders_match_reference(void **state)
 	}
 	assert_non_null(strstr(nums, ",\"t\":true,\"f\":false,\"mac\":\""));
 	assert_false(strstr(nums, "truncated"));
+	lines_free(&L);
+	verify_spool(f);
+}
+
+/* Every lead byte 0x80..0xff, followed by bytes at the edges the UTF-8
+ * rules turn on (0x7f 0x80 0x8f 0x90 0x9f 0xa0 0xbf 0xc0, then 0x80 0xbf
+ * 0x41, then 0x80), and alone at the end of the value: one record per lead
+ * byte, escaped by the writer exactly as by the reference. */
+static void test_utf8_sweep(void **state)
+{
+	struct fx *f = *state;
+	static const unsigned char second[] = { 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0 };
+	static const unsigned char third[] = { 0x80, 0xbf, 0x41 };
+	static char v[128][sizeof(second) * sizeof(third) * 5 + 2];
+	struct audit_params p = params(f);
+	struct audit *a = open_ok(&p);
+
+	for (size_t k = 0; k < 128; k++) {
+		size_t o = 0;
+		for (size_t i = 0; i < sizeof(second); i++)
+			for (size_t j = 0; j < sizeof(third); j++) {
+				v[k][o++] = (char)(0x80 + k);
+				v[k][o++] = (char)second[i];
+				v[k][o++] = (char)third[j];
+				v[k][o++] = (char)0x80;
+				v[k][o++] = '|';
+			}
+		v[k][o++] = (char)(0x80 + k);
+		v[k][o] = '\0';
+		struct audit_rec *r = audit_rec_begin(a, "config");
+		audit_rec_str(r, "v", v[k]);
+		assert_int_equal(audit_rec_commit(r), 0);
+	}
+	audit_close(a);
+
+	struct lines L = spool_lines(f->spool);
+	assert_int_equal(L.n, 128 + 1);   /* the values, the seal */
+	static char want[AUDIT_LINE_MAX], exp[AUDIT_LINE_MAX + 64];
+	for (size_t k = 0; k < 128; k++) {
+		ref_escape(v[k], want, sizeof(want));
+		snprintf(exp, sizeof(exp), "\"epoch\":1,\"v\":\"%s\",\"mac\":\"", want);
+		if (!strstr(L.v[k], exp))
+			fail_msg("lead byte 0x%02zx: escaped differently from the reference", 0x80 + k);
+	}
 	lines_free(&L);
 	verify_spool(f);
 }
@@ -1829,7 +1927,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_epoch_and_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_limit_policies, setup, teardown),
 		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_utf8_reference_vectors),
 		cmocka_unit_test_setup_teardown(test_appenders_match_reference, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_utf8_sweep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_field_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoch_forgets_old_key, setup, teardown),

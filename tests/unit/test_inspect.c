@@ -1008,6 +1008,9 @@ static void test_tlv_reasons(void **state)
 	assert_deny(&r, reason, field); \
 } while (0)
 	BODY(0x0101, (void)0, INSP_TLV_MISSING, 0x8001);       /* no record */
+	/* an optional field after a later one is out of order all the same */
+	BODY(0x0103, (jf_body_T(&b, 1, CHIYODA), jf_tlv_str(&b, 0x001A, "試験県見本市架空町二番地")),
+	     INSP_TLV_ORDER, 0x001A);
 	BODY(0x0101, (jf_tlv_str(&b, 0x0010, rc)), INSP_TLV_UNKNOWN_TAG, 0x0010); /* outside a record */
 	BODY(0x0101, (jf_tlv_str(&b, 0x8001, "")), INSP_TLV_MISSING, 0x0010);      /* an empty record */
 	BODY(0x0101, (jf_body_F(&b, 1, 1, CHIYODA)), INSP_TLV_MISSING, 0x0011);    /* F record in an R batch */

@@ -7,7 +7,7 @@ source "$(dirname "$0")/../../e2e/lib.sh"
 NS_PREFIX=jr-$$-
 E2E_CASE=live-capture
 e2e_need
-[ -x "$B/jgw-replay" ] || skip "$B/jgw-replay is not built"
+[ -x "$B/jgw-replay" ] || fail "$B/jgw-replay is not built"
 command -v tcpdump >/dev/null || skip "tcpdump is not installed"
 
 e2e_up chiyoda chuo tokyo
@@ -30,10 +30,21 @@ e2e_send_refused chiyoda --to 130001 --type tenshutsu-kakutei --bad sender --spo
 # Ingress: 中央区 asks 千代田区 (the gateway relays to the local server).
 e2e_send_ok chuo --to 131016 --type koiki-kofu >/dev/null
 
-# Every message audited at 千代田区, then stop the capture.
+# capture_closed: every TCP connection the capture saw open has ended in it
+# (a FIN from each end, or a reset) — the capture holds what happened.
+capture_closed() {
+	tcpdump -nn -r "$pcap" 'tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0' 2>/dev/null | awk '
+		{ src = $3; dst = $5; sub(/:$/, "", dst); f = $7
+		  key = src < dst ? src " " dst : dst " " src }
+		f ~ /S/ && f !~ /\./ { opened[key] = 1 }
+		f ~ /R/ { done[key] = 1 }
+		f ~ /F/ { fin[key, src] = 1; if ((key, dst) in fin) done[key] = 1 }
+		END { n = 0; for (k in opened) { n++; if (!(k in done)) exit 1 } exit n == 0 }'
+}
+# Every message audited at 千代田区, every connection ended, then stop the capture.
 e2e_audit_wait chiyoda '.event == "message" and .type_name == "koiki-kofu-kaito"' >/dev/null ||
 	fail "the 広域交付 answer was not audited at chiyoda"
-sleep 1
+wait_for 100 capture_closed || fail "the capture does not hold the end of every connection"
 kill -INT "$tcpdump_pid"
 wait "$tcpdump_pid" 2>/dev/null
 
