@@ -43,31 +43,35 @@ BENCHES  :=
 FUZZERS  :=
 DEBS     := build-essential pkg-config clang libclang-rt-14-dev bison flex \
             libssl-dev libcmocka-dev
+TEST_SRCS :=
 
-# Sources and link flags per library, appended to by every module.mk (any
-# module may add to any library; e.g. filters/nft.mk adds gateway/quar.c).
-FILTERS_SRCS :=
-FILTERS_GEN  :=
-LIBS_FILTERS :=
-TUNNELS_SRCS :=
-LIBS_TUNNELS :=
-GATEWAY_SRCS :=
-GATEWAY_GEN  :=
-LIBS_GATEWAY :=
-TEST_SRCS    :=
-LIB_FILTERS  := $(B)/libfilters.a
-LIB_TUNNELS  := $(B)/libtunnels.a
-LIB_GATEWAY  := $(B)/libgateway.a
-LIB_TEST     := $(B)/libjgwtest.a
-# Everything a program of the project links with, in dependency order.
-JGW_LIBS     := $(LIB_GATEWAY) $(LIB_TUNNELS) $(LIB_FILTERS)
-JGW_LDLIBS    = $(LIBS_GATEWAY) $(LIBS_TUNNELS) $(LIBS_FILTERS)
-
+# Each folder's module.mk builds that folder and nothing else: its library
+# (LIB_<FOLDER>, with the system libraries it needs in LDLIBS_<FOLDER>) and
+# its programs, which name exactly the libraries they link. The order is
+# the layering: a folder uses only folders included before it.
+#
+#   filters/base      node codes, addresses, log lines, JSON, UTF-8
+#   filters/engine    JMSG wire format, catalog, value checks, inspection
+#   filters/firewall  the nftables table, drop summaries, quarantine decisions
+#   filters/policy    the configuration and the admission policy it states
+#   filters/replay    jgw-replay: captures judged as a configuration would
+#   tunnels           TLS 1.3 mutual authentication
+#   gateway/audit     audit records, chain, spool, mirror, verify
+#   gateway/control   the control socket's protocol, client and server
+#   gateway/daemon    jgwd: generations, relay, firewall and audit glue
+#   gateway/ctl       jgwctl
 all: binaries
 
-include filters/module.mk
+include filters/base/module.mk
+include filters/engine/module.mk
+include filters/firewall/module.mk
+include filters/policy/module.mk
+include filters/replay/module.mk
 include tunnels/module.mk
-include gateway/module.mk
+include gateway/audit/module.mk
+include gateway/control/module.mk
+include gateway/daemon/module.mk
+include gateway/ctl/module.mk
 include tests/module.mk
 include image/module.mk
 

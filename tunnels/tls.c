@@ -36,7 +36,7 @@
 
 /* Client-side sessions, one per expected peer node (open addressing). */
 struct sess_slot {
-	jmsg_node node;
+	node_code node;
 	SSL_SESSION *sess;
 };
 
@@ -50,7 +50,7 @@ struct tls_ctx {
 	uint64_t generation;
 	bool have_crl;
 	int64_t crl_next_update;     /* earliest nextUpdate, epoch seconds */
-	jmsg_node own_node;          /* from our own certificate; "" if none */
+	node_code own_node;          /* from our own certificate; "" if none */
 	struct sess_slot *sessions;
 	size_t n_sessions, cap_sessions;
 };
@@ -65,8 +65,8 @@ struct tls_conn {
 	enum conn_state state;
 	bool verified;                /* identity_check() passed */
 	bool reverifying;             /* inside reverify_resumed() */
-	jmsg_node expected;           /* client side */
-	jmsg_node peer;
+	node_code expected;           /* client side */
+	node_code peer;
 	const char *reason;           /* static string, or reason_buf */
 	char reason_buf[REASON_MAX];
 	SSL_SESSION *pending_sess;    /* ticket received before the check passed */
@@ -159,7 +159,7 @@ static bool cert_sha256_hex(X509 *cert, char *out, size_t len)
 
 /* The node code named by the certificate's only subjectAltName URI, or the
  * reason it has none. */
-static const char *cert_node(X509 *cert, jmsg_node out)
+static const char *cert_node(X509 *cert, node_code out)
 {
 	int crit = -1;
 	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
@@ -186,23 +186,23 @@ static const char *cert_node(X509 *cert, jmsg_node out)
 		int slen = ASN1_STRING_length(uri);
 
 		/* Exact length first: an embedded NUL cannot smuggle a suffix. */
-		if (slen != (int)(plen + JMSG_NODE_LEN) || memcmp(s, NODE_URI_PREFIX, plen) != 0) {
+		if (slen != (int)(plen + NODE_CODE_LEN) || memcmp(s, NODE_URI_PREFIX, plen) != 0) {
 			why = "bad-identity";
 		} else {
-			memcpy(out, s + plen, JMSG_NODE_LEN);
-			out[JMSG_NODE_LEN] = '\0';
-			if (!jmsg_node_valid(out))
+			memcpy(out, s + plen, NODE_CODE_LEN);
+			out[NODE_CODE_LEN] = '\0';
+			if (!node_valid(out))
 				why = "bad-identity";
 		}
 	}
 	GENERAL_NAMES_free(names);
 	if (why != NULL)
-		memset(out, 0, sizeof(jmsg_node));
+		memset(out, 0, sizeof(node_code));
 	return why;
 }
 
 /* Identity rules for a verified certificate; NULL when the peer is accepted. */
-static const char *identity_rules(struct tls_conn *conn, X509 *cert, jmsg_node node)
+static const char *identity_rules(struct tls_conn *conn, X509 *cert, node_code node)
 {
 	const char *why = cert_node(cert, node);
 
@@ -273,7 +273,7 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	/* The identity rules run here to refuse a full handshake with an alert;
 	 * a resumed session's re-verification leaves them to identity_check(). */
 	if (X509_STORE_CTX_get_error_depth(xs) == 0 && !conn->reverifying) {
-		jmsg_node node;
+		node_code node;
 		const char *why = identity_rules(conn, X509_STORE_CTX_get_current_cert(xs), node);
 		if (why != NULL) {
 			conn_set_reason(conn, why);
@@ -370,7 +370,7 @@ const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *
 	struct recheck rc = { .ctx = ctx, .reason = NULL };
 	X509_STORE_CTX *xs;
 	X509 *cert;
-	jmsg_node node;
+	node_code node;
 	bool ok = false;
 
 	if (conn == NULL || conn->magic != TLS_CONN_MAGIC || !conn->verified ||
@@ -412,7 +412,7 @@ static size_t node_hash(const char *node, size_t cap)
 {
 	size_t h = 5381;
 
-	for (size_t i = 0; i < JMSG_NODE_LEN; i++)
+	for (size_t i = 0; i < NODE_CODE_LEN; i++)
 		h = h * 33 + (unsigned char)node[i];
 	return h & (cap - 1);
 }
@@ -450,7 +450,7 @@ static struct sess_slot *sess_find(struct tls_ctx *ctx, const char *node, bool i
 	}
 	if (!insert)
 		return NULL;
-	memcpy(ctx->sessions[i].node, node, sizeof(jmsg_node));
+	memcpy(ctx->sessions[i].node, node, sizeof(node_code));
 	ctx->n_sessions++;
 	return &ctx->sessions[i];
 }
@@ -795,12 +795,12 @@ struct tls_conn *tls_conn_connect(struct tls_ctx *ctx, int fd, const char *expec
 	struct tls_conn *conn;
 	struct sess_slot *slot;
 
-	if (!jmsg_node_valid(expected))
+	if (!node_valid(expected))
 		return NULL;
 	conn = conn_new(ctx, fd, false);
 	if (conn == NULL)
 		return NULL;
-	memcpy(conn->expected, expected, sizeof(jmsg_node));
+	memcpy(conn->expected, expected, sizeof(node_code));
 	/* Offer a copy: the connection's session is marked unresumable if the
 	 * connection ends without close_notify, and the cached one must not be. */
 	slot = sess_find(ctx, expected, false);

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "filters/jmsg.h"
+#include "filters/base/node.h"
 
 enum tls_crl_policy {
 	TLS_CRL_FAIL_CLOSED = 0,   /* a stale CRL refuses every peer (default) */

@@ -31,10 +31,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "filters/inspect.h"
+#include "filters/base/addr.h"
+#include "filters/base/json.h"
+#include "filters/engine/inspect.h"
+#include "filters/policy/policy.h"
 #include "filters/replay/pkt.h"
 #include "filters/replay/reasm.h"
-#include "gateway/config.h"
 
 #define SYNC_MAX   (64u << 10)   /* bytes searched for a frame boundary, midstream */
 #define SYNC_FIRST (4u << 10)    /* its first size: most flows sync at once */
@@ -46,12 +48,13 @@ enum verdict { V_ALLOW, V_DENY, V_UNVERIFIED };
 static const char *const verdict_names[] = { "allow", "deny", "unverified" };
 
 /* How the configuration sees a flow. */
+/* The leg of the gateway a flow is (policy_classify). */
 enum kind {
-	K_UNCLASSIFIED = 0,
-	K_LAN_EGRESS,    /* site server -> LAN listener */
-	K_LAN_INGRESS,   /* gateway -> local server (relaying a peer's frames) */
-	K_WAN_INGRESS,   /* peer gateway -> WAN listener (plain JMSG) */
-	K_WAN_EGRESS,    /* gateway -> peer's WAN listener (plain JMSG) */
+	K_UNCLASSIFIED = POLICY_LEG_NONE,
+	K_LAN_EGRESS = POLICY_LEG_LAN_EGRESS,     /* site server -> LAN listener */
+	K_LAN_INGRESS = POLICY_LEG_LAN_INGRESS,   /* gateway -> local server */
+	K_WAN_INGRESS = POLICY_LEG_WAN_INGRESS,   /* peer gateway -> WAN listener */
+	K_WAN_EGRESS = POLICY_LEG_WAN_EGRESS,     /* gateway -> peer's WAN listener */
 	K_COUNT
 };
 static const char *const kind_names[K_COUNT] = {
@@ -88,7 +91,7 @@ struct fres {
 	bool has_type;
 	enum verdict verdict;
 	const char *reason;           /* on a deny */
-	jmsg_node sender, receiver;
+	node_code sender, receiver;
 };
 
 /* --compare: verdicts of one pass that the other has not reached yet
@@ -129,7 +132,7 @@ struct pview {
 	bool stopped;                 /* denied, or not inspected at all */
 	bool unverified_noted;        /* unverified-overlap reported */
 	bool peer_known;
-	jmsg_node pending_peer;       /* egress: learnt from the first LAN frame */
+	node_code pending_peer;       /* egress: learnt from the first LAN frame */
 	uint8_t peek[PEEK_LEN];       /* lan-ingress: header held until the peer is known */
 	size_t peek_len;
 	uint64_t frames[2];           /* frames reported per side */
@@ -241,85 +244,6 @@ static const char *reason_name(enum insp_reason r)
 	return name ? name : "unknown-reason";
 }
 
-static const char *addr_str(int family, const uint8_t *addr, uint16_t port, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(family, addr, a, sizeof(a));
-	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-	return buf;
-}
-
-/* JSON string of a name the program made or the catalog holds: escaped
- * anyway, a catalog is a file netops edit. */
-static void put_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
-/* ---- configuration view of a flow ---- */
-
-static bool ep_addr_match(const struct cfg_endpoint *ep, int family, const uint8_t *addr,
-			  bool any_ok)
-{
-	if (ep->ss.ss_family == AF_INET && family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->ss;
-
-		if (any_ok && sin->sin_addr.s_addr == htonl(INADDR_ANY))
-			return true;
-		return !memcmp(&sin->sin_addr, addr, 4);
-	}
-	if (ep->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->ss;
-
-		/* An IPv6 wildcard listener also takes IPv4 on Linux (v6only off). */
-		if (any_ok && IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
-			return true;
-		return family == AF_INET6 && !memcmp(&sin6->sin6_addr, addr, 16);
-	}
-	return false;
-}
-
-static uint16_t ep_port(const struct cfg_endpoint *ep)
-{
-	if (ep->ss.ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)&ep->ss)->sin_port);
-	if (ep->ss.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&ep->ss)->sin6_port);
-	return 0;
-}
-
-static bool ep_match(const struct cfg_endpoint *ep, int family, const uint8_t *addr,
-		     uint16_t port, bool any_ok)
-{
-	return ep_port(ep) == port && ep_addr_match(ep, family, addr, any_ok);
-}
-
-/* The peer whose directory entry holds addr (and port, when port != 0). */
-static const struct cfg_peer *peer_by_addr(const struct jgw_config *cfg, int family,
-					   const uint8_t *addr, uint16_t port)
-{
-	for (size_t i = 0; i < cfg->n_peers; i++)
-		for (size_t j = 0; j < cfg->peers[i].n_addrs; j++) {
-			const struct cfg_endpoint *ep = &cfg->peers[i].addrs[j];
-
-			if (ep_addr_match(ep, family, addr, false) && (!port || ep_port(ep) == port))
-				return &cfg->peers[i];
-		}
-	return NULL;
-}
-
 static void to_sockaddr(int family, const uint8_t *addr, uint16_t port,
 			struct sockaddr_storage *ss)
 {
@@ -339,56 +263,27 @@ static void to_sockaddr(int family, const uint8_t *addr, uint16_t port,
 	}
 }
 
-/* Classify with side `srv` as the server; returns why not inspected (or NULL). */
+/* Classify with side `srv` as the server (the configuration's policy);
+ * returns why the flow is refused at admission (or NULL). */
 static enum kind classify_as(struct pview *v, int srv, const char **why)
 {
-	const struct jgw_config *cfg = v->pass->cfg;
 	const struct reasm_flow_info *in = &v->flow->info;
-	int cli = !srv, fam = in->family;
-	const uint8_t *sa = in->addr[srv], *ca = in->addr[cli];
-	uint16_t sp = in->port[srv];
-	const struct cfg_peer *peer;
+	struct sockaddr_storage c, sv;
+	struct policy_flow pf;
+	int cli = !srv;
 
-	*why = NULL;
-	if (ep_match(&cfg->lan_listen, fam, sa, sp, true)) {
-		struct sockaddr_storage ss;
-
-		to_sockaddr(fam, ca, in->port[cli], &ss);
-		if (!cfg_server_allowed(cfg, (const struct sockaddr *)&ss))
-			*why = "source-not-allowed";
-		v->side_dir[cli] = INSP_FROM_LAN;
-		v->side_dir[srv] = INSP_FROM_WAN;
-		return K_LAN_EGRESS;
-	}
-	bool juki = cfg->has_juki && ep_match(&cfg->juki_server, fam, sa, sp, false);
-	bool fuhyo = cfg->has_fuhyo && ep_match(&cfg->fuhyo_server, fam, sa, sp, false);
-	if (juki || fuhyo) {
-		/* The relay sends a tunnel to the server of its system: on this
-		 * leg only frames of that system can have come (one server for
-		 * both: unknown). */
-		v->server_system = juki == fuhyo ? 0 : juki ? CAT_SYS_JUKI : CAT_SYS_FUHYO;
-		v->side_dir[cli] = INSP_FROM_WAN;
-		v->side_dir[srv] = INSP_FROM_LAN;
-		return K_LAN_INGRESS;
-	}
-	if (ep_match(&cfg->wan_listen, fam, sa, sp, true)) {
-		peer = peer_by_addr(cfg, fam, ca, 0);
-		if (!peer)
-			*why = "unknown-peer";
-		else
-			memcpy(v->pending_peer, peer->node, sizeof(jmsg_node));
-		v->side_dir[cli] = INSP_FROM_WAN;
-		v->side_dir[srv] = INSP_FROM_LAN;
-		return K_WAN_INGRESS;
-	}
-	peer = peer_by_addr(cfg, fam, sa, sp);
-	if (peer) {
-		memcpy(v->pending_peer, peer->node, sizeof(jmsg_node));
-		v->side_dir[cli] = INSP_FROM_LAN;
-		v->side_dir[srv] = INSP_FROM_WAN;
-		return K_WAN_EGRESS;
-	}
-	return K_UNCLASSIFIED;
+	to_sockaddr(in->family, in->addr[cli], in->port[cli], &c);
+	to_sockaddr(in->family, in->addr[srv], in->port[srv], &sv);
+	policy_classify(v->pass->cfg, (const struct sockaddr *)&c, (const struct sockaddr *)&sv, &pf);
+	*why = pf.why;
+	if (pf.leg == POLICY_LEG_NONE)
+		return K_UNCLASSIFIED;
+	v->side_dir[cli] = pf.client_dir;
+	v->side_dir[srv] = pf.client_dir == INSP_FROM_LAN ? INSP_FROM_WAN : INSP_FROM_LAN;
+	v->server_system = pf.server_system;
+	if (pf.peer[0])
+		memcpy(v->pending_peer, pf.peer, sizeof(node_code));
+	return (enum kind)pf.leg;
 }
 
 /* ---- output ---- */
@@ -413,8 +308,8 @@ static void flow_note(struct pview *v, enum outcome outcome, const char *reason)
 	fprintf(rp->out, "{\"event\":\"flow\",\"flow\":%llu,\"pcap_packet\":%llu,\"kind\":\"%s\","
 		"\"src\":\"%s\",\"dst\":\"%s\",\"midstream\":%s,\"outcome\":\"%s\",\"reason\":\"%s\"}\n",
 		(unsigned long long)in->id, (unsigned long long)rp->packet, kind_names[v->kind],
-		addr_str(in->family, in->addr[0], in->port[0], a, sizeof(a)),
-		addr_str(in->family, in->addr[1], in->port[1], b, sizeof(b)),
+		addr_endpoint_str(in->family, in->addr[0], in->port[0], a, sizeof(a)),
+		addr_endpoint_str(in->family, in->addr[1], in->port[1], b, sizeof(b)),
 		in->midstream ? "true" : "false", outcome_names[outcome], reason);
 }
 
@@ -567,7 +462,7 @@ static int side_of_dir(const struct pview *v, enum insp_dir dir)
 }
 
 /*
- * audit.md's `ts`: RFC 3339 UTC with microseconds, 27 characters. A capture
+ * docs/audit.md's `ts`: RFC 3339 UTC with microseconds, 27 characters. A capture
  * can hold any timestamp (pcapng: 64 bits in any unit): a year outside
  * 0000-9999 or a broken fraction has no such form, and gives false.
  */
@@ -582,6 +477,18 @@ static bool format_ts(const struct cap_ts *ts, char out[32])
 		return false;
 	snprintf(out + 19, 32 - 19, ".%06ldZ", ts->usec);
 	return true;
+}
+
+/* The message record's fields as JSON members of the line being printed. */
+static void json_field_str(void *arg, const char *key, const char *value)
+{
+	fprintf(arg, ",\"%s\":", key);
+	json_put_str(arg, value);
+}
+
+static void json_field_u64(void *arg, const char *key, uint64_t value)
+{
+	fprintf(arg, ",\"%s\":%llu", key, (unsigned long long)value);
 }
 
 /* One frame verdict: printed, tallied, kept for --compare. */
@@ -606,7 +513,7 @@ static void emit(struct pview *v, enum insp_dir dir, const struct fres *r,
 	}
 	if (rp->quiet)
 		return;
-	/* ts and seq as on every audit record (audit.md): the capture time of
+	/* ts and seq as on every audit record (docs/audit.md): the capture time of
 	 * the packet that completed the verdict, and the record's number. */
 	char ts[32];
 	if (format_ts(&r->ts, ts))
@@ -614,29 +521,21 @@ static void emit(struct pview *v, enum insp_dir dir, const struct fres *r,
 	else
 		fputs("{\"ts\":null", out);
 	fprintf(out, ",\"seq\":%llu,\"event\":\"message\",\"flow\":%llu,\"tunnel_id\":%llu,"
-		"\"pcap_packet\":%llu,\"gw\":\"%s\",\"dir\":\"%s\",\"index\":%llu",
+		"\"pcap_packet\":%llu,\"gw\":\"%s\",\"index\":%llu",
 		(unsigned long long)++rp->records,
 		(unsigned long long)v->flow->info.id, (unsigned long long)v->flow->info.id,
-		(unsigned long long)r->packet, v->pass->cfg->site,
-		dir == INSP_FROM_LAN ? "out" : "in", (unsigned long long)r->index);
-	if (r->has_type) {
-		fprintf(out, ",\"type\":\"0x%04x\"", r->type);
-		if (f && f->type_name) {
-			fputs(",\"type_name\":", out);
-			put_str(out, f->type_name);
-		}
-	}
-	if (r->sender[0])
-		fprintf(out, ",\"sender\":\"%s\",\"receiver\":\"%s\",\"frame_seq\":%llu",
-			r->sender, r->receiver, (unsigned long long)r->seq);
-	if (f)
-		fprintf(out, ",\"bytes\":%llu,\"records\":%u",
-			(unsigned long long)f->length, f->records);
-	fprintf(out, ",\"verdict\":\"%s\"", verdict_names[r->verdict]);
-	if (r->verdict == V_DENY)
-		fprintf(out, ",\"reason\":\"%s\"", r->reason);
-	if (f && !f->allowed && f->field)
-		fprintf(out, ",\"field\":\"0x%04x\"", f->field);
+		(unsigned long long)r->packet, v->pass->cfg->site, (unsigned long long)r->index);
+	/* The same fields, in the same order, as the gateway's own record. */
+	struct policy_verdict pv = {
+		.dir = dir, .has_type = r->has_type, .type = r->type,
+		.type_name = f ? f->type_name : NULL, .sender = r->sender, .receiver = r->receiver,
+		.frame_seq = r->seq, .has_size = f != NULL, .bytes = f ? f->length : 0,
+		.records = f ? f->records : 0, .verdict = verdict_names[r->verdict],
+		.reason = r->verdict == V_DENY ? r->reason : NULL,
+		.field = f && !f->allowed ? f->field : 0,
+	};
+	struct policy_sink sink = { .str = json_field_str, .u64 = json_field_u64, .arg = out };
+	policy_message_fields(&pv, &sink);
 	if (v->flow->info.midstream)
 		fputs(",\"midstream\":true", out);
 	fputs("}\n", out);
@@ -656,10 +555,10 @@ static void emit_deny(struct pview *v, enum insp_dir dir, const char *reason,
 		r.has_type = true;
 		r.type = jmsg_be16(hdr + JMSG_OFF_TYPE);
 		r.seq = jmsg_be64(hdr + JMSG_OFF_SEQ);
-		if (jmsg_node_role(hdr + JMSG_OFF_SENDER) != JMSG_ROLE_INVALID &&
-		    jmsg_node_role(hdr + JMSG_OFF_RECEIVER) != JMSG_ROLE_INVALID) {
-			memcpy(r.sender, hdr + JMSG_OFF_SENDER, JMSG_NODE_LEN);
-			memcpy(r.receiver, hdr + JMSG_OFF_RECEIVER, JMSG_NODE_LEN);
+		if (node_role(hdr + JMSG_OFF_SENDER) != NODE_ROLE_INVALID &&
+		    node_role(hdr + JMSG_OFF_RECEIVER) != NODE_ROLE_INVALID) {
+			memcpy(r.sender, hdr + JMSG_OFF_SENDER, NODE_CODE_LEN);
+			memcpy(r.receiver, hdr + JMSG_OFF_RECEIVER, NODE_CODE_LEN);
 		}
 	}
 	v->stopped = true;
@@ -686,19 +585,19 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	if (v->stopped)
 		return;   /* after a deny the gateway forwards nothing */
 	if (f->sender[0] && f->receiver[0]) {
-		memcpy(r.sender, f->sender, sizeof(jmsg_node));
-		memcpy(r.receiver, f->receiver, sizeof(jmsg_node));
+		memcpy(r.sender, f->sender, sizeof(node_code));
+		memcpy(r.receiver, f->receiver, sizeof(node_code));
 	}
 	/* Egress: the first frame's receiver picks the peer (peer directory). */
 	if (f->allowed && v->kind == K_LAN_EGRESS && !v->peer_known && f->dir == INSP_FROM_LAN &&
 	    !v->pending_peer[0]) {
-		const char *why = "unknown-peer";
+		const char *why = policy_egress_peer(v->pass->cfg, f->receiver);
 
-		if (!cfg_peer_allowed(v->pass->cfg, f->receiver, &why)) {
+		if (why) {
 			r.verdict = V_DENY;
-			r.reason = why ? why : "unknown-peer";
+			r.reason = why;
 		} else {
-			memcpy(v->pending_peer, f->receiver, sizeof(jmsg_node));
+			memcpy(v->pending_peer, f->receiver, sizeof(node_code));
 		}
 	}
 	r.index = ++v->frames[side];
@@ -762,8 +661,8 @@ static void feed(struct pview *v, enum insp_dir dir, const uint8_t *d, size_t n)
 static void feed_ingress_first(struct pview *v, enum insp_dir dir, const uint8_t *d, size_t n)
 {
 	size_t take = PEEK_LEN - v->peek_len;
-	const char *why = "unknown-peer";
-	jmsg_node sender;
+	const char *why;
+	node_code sender;
 
 	if (take > n)
 		take = n;
@@ -771,16 +670,16 @@ static void feed_ingress_first(struct pview *v, enum insp_dir dir, const uint8_t
 	v->peek_len += take;
 	if (v->peek_len < PEEK_LEN)
 		return;
-	memcpy(sender, v->peek + JMSG_OFF_SENDER, JMSG_NODE_LEN);
-	sender[JMSG_NODE_LEN] = '\0';
-	if (jmsg_node_valid(sender) && !cfg_peer_allowed(v->pass->cfg, sender, &why)) {
-		emit_deny(v, dir, why ? why : "unknown-peer", v->peek);
+	memcpy(sender, v->peek + JMSG_OFF_SENDER, NODE_CODE_LEN);
+	sender[NODE_CODE_LEN] = '\0';
+	if (node_valid(sender) && (why = policy_ingress_peer(v->pass->cfg, sender, NULL)) != NULL) {
+		emit_deny(v, dir, why, v->peek);
 		explicit_bzero(v->peek, sizeof(v->peek));
 		return;
 	}
 	/* An invalid sender is the engine's to judge (bad-sender). */
-	if (jmsg_node_valid(sender)) {
-		memcpy(v->pending_peer, sender, sizeof(jmsg_node));
+	if (node_valid(sender)) {
+		memcpy(v->pending_peer, sender, sizeof(node_code));
 		if (!set_pending_peer(v, dir, v->peek)) {
 			explicit_bzero(v->peek, sizeof(v->peek));
 			return;
@@ -887,8 +786,8 @@ static bool plausible_header(const uint8_t *h)
 	return h[0] == JMSG_MAGIC0 && h[1] == JMSG_MAGIC1 && h[2] == JMSG_VERSION &&
 	       !(h[3] & ~JMSG_FLAG_RESPONSE) && jmsg_be16(h + JMSG_OFF_RESERVED) == 0 &&
 	       jmsg_be32(h + JMSG_OFF_BODY_LEN) <= JMSG_BODY_HARD_MAX &&
-	       jmsg_node_role(h + JMSG_OFF_SENDER) != JMSG_ROLE_INVALID &&
-	       jmsg_node_role(h + JMSG_OFF_RECEIVER) != JMSG_ROLE_INVALID;
+	       node_role(h + JMSG_OFF_SENDER) != NODE_ROLE_INVALID &&
+	       node_role(h + JMSG_OFF_RECEIVER) != NODE_ROLE_INVALID;
 }
 
 /* The offset of a proven frame start in buf, or -1. At the end of the
@@ -1181,7 +1080,7 @@ static void summary(struct replay *rp, struct pass *p, const struct reasm_stats 
 	if (p->n_types > 1)
 		qsort(p->types, p->n_types, sizeof(*p->types), cmp_types);
 	fprintf(out, "{\"event\":\"summary\",\"config\":");
-	put_str(out, p->path);
+	json_put_str(out, p->path);
 	fprintf(out, ",\"gw\":\"%s\",\"packets\":%llu", p->cfg->site, (unsigned long long)rp->packet);
 	put_frames(out, "frames", p->frames);
 	fputs(",\"types\":{", out);
@@ -1191,7 +1090,7 @@ static void summary(struct replay *rp, struct pass *p, const struct reasm_stats 
 		fprintf(out, "%s\"0x%04x\":{", i ? "," : "", t->type);
 		if (t->name) {
 			fputs("\"name\":", out);
-			put_str(out, t->name);
+			json_put_str(out, t->name);
 			fputc(',', out);
 		}
 		fprintf(out, "\"allow\":%llu,\"deny\":%llu,\"unverified\":%llu}",
@@ -1266,10 +1165,7 @@ static bool pass_load(struct pass *p, int no, const char *path)
 		fprintf(stderr, "jgw-replay: %s: configuration not loaded\n", path);
 		return false;
 	}
-	p->params.catalog = p->cfg->catalog;
-	memcpy(p->params.local, p->cfg->site, sizeof(jmsg_node));
-	p->params.skew_ms = p->cfg->limits.skew_ms ? p->cfg->limits.skew_ms : 300000;
-	p->params.max_outstanding = p->cfg->limits.outstanding ? p->cfg->limits.outstanding : 1024;
+	policy_insp_params(p->cfg, &p->params);
 	return true;
 }
 
@@ -1340,9 +1236,9 @@ static int run(struct replay *rp, pcap_t *pc, const struct reasm_limits *lim)
 	rp->reasm = NULL;
 	if (rp->compare) {
 		fprintf(rp->out, "{\"event\":\"compare\",\"a\":");
-		put_str(rp->out, a->path);
+		json_put_str(rp->out, a->path);
 		fputs(",\"b\":", rp->out);
-		put_str(rp->out, b->path);
+		json_put_str(rp->out, b->path);
 		fprintf(rp->out, ",\"packets\":%llu", (unsigned long long)rp->packet);
 		put_frames(rp->out, "a_frames", a->frames);
 		put_frames(rp->out, "b_frames", b->frames);

@@ -1,9 +1,15 @@
-# filters/replay/ — jgw-replay: captured traffic judged by the gateway's own
-# engine (docs/replay.md). pkt.c decodes packets, reasm.c reassembles TCP.
-FILTERS_SRCS += filters/replay/pkt.c filters/replay/reasm.c
-LIBS_FILTERS += -lpcap
-DEBS         += libpcap-dev tshark jq bc tcpdump
-BINS         += $(B)/jgw-replay
+# filters/replay/ — jgw-replay: a pcap/pcapng capture judged by the engine as
+# a configuration would judge it (docs/replay.md). pkt.c decodes packets,
+# reasm.c reassembles TCP; the policy says which leg of the gateway a flow is.
+DEBS          += libpcap-dev
+REPLAY_SRCS   := filters/replay/pkt.c filters/replay/reasm.c
+LIB_REPLAY    := $(B)/filters/replay/libreplay.a
+LDLIBS_REPLAY := -lpcap
 
-$(B)/jgw-replay: $(B)/filters/replay/jgw-replay.o $(JGW_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(B)/filters/replay/jgw-replay.o $(JGW_LIBS) $(JGW_LDLIBS)
+$(LIB_REPLAY): $(REPLAY_SRCS:%.c=$(B)/%.o)
+	$(AR) rcs $@ $^
+
+BINS += $(B)/jgw-replay
+$(B)/jgw-replay: $(B)/filters/replay/jgw-replay.o $(LIB_REPLAY) $(LIB_POLICY) $(LIB_FIREWALL) \
+		$(LIB_ENGINE) $(LIB_BASE)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_REPLAY) $(LDLIBS_POLICY) $(LDLIBS_ENGINE)

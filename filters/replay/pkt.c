@@ -6,7 +6,7 @@
 
 #include <pcap/dlt.h>
 
-#include "filters/jmsg.h"
+#include "filters/engine/jmsg.h"
 #include "filters/replay/pkt.h"
 
 #define LINKTYPE_RAW_VALUE 101  /* LINKTYPE_RAW as stored in files */

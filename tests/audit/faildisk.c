@@ -15,8 +15,7 @@ int __wrap_fdatasync(int fd);
 
 static _Atomic unsigned long calls;
 
-static bool
-listed(unsigned long n)
+static bool listed(unsigned long n)
 {
 	const char *p = getenv("JGW_FAIL_FDATASYNC");
 	while (p && *p) {
@@ -31,8 +30,7 @@ listed(unsigned long n)
 	return false;
 }
 
-int
-__wrap_fdatasync(int fd)
+int __wrap_fdatasync(int fd)
 {
 	if (listed(atomic_fetch_add(&calls, 1) + 1)) {
 		errno = EIO;

@@ -5,11 +5,8 @@
 #                       failing fdatasyncs and a large spool verified in
 #                       bounded memory (tests/audit/*.sh)
 #   bench-audit         records/s into the spool and to rsyslog
-# The test programs link the audit objects directly, so they build while
-# other parts of the gateway library are still in progress.
-AUDIT_TEST_OBJS = $(B)/gateway/audit.o $(B)/gateway/audit_chain.o \
-                  $(B)/gateway/audit_spool.o $(B)/gateway/audit_mirror.o \
-                  $(B)/gateway/audit_verify.o $(B)/gateway/ctl_audit.o $(B)/gateway/log.o
+# The test programs link the audit library alone (and the base layer).
+AUDIT_TEST_OBJS = $(LIB_AUDIT) $(LIB_BASE)
 AUDIT_TEST_LIBS = -lrelp -lpthread -lcrypto
 
 CHECKS  += check-audit check-audit-mirror
@@ -35,7 +32,8 @@ $(B)/tests/audit-writer-faildisk: $(B)/tests/tools/audit-writer.o $(B)/tests/aud
 	$(CC) $(LDFLAGS_ALL) -Wl,--wrap=fdatasync -o $@ $^ $(AUDIT_TEST_LIBS)
 
 # jgwctl audit, standing alone (the same ctl_audit_main that jgwctl calls).
-$(B)/tests/jgwctl-audit: $(B)/tests/audit/jgwctl-audit.o $(AUDIT_TEST_OBJS)
+$(B)/tests/jgwctl-audit: $(B)/tests/audit/jgwctl-audit.o $(B)/gateway/ctl/ctl_audit.o \
+		$(AUDIT_TEST_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(AUDIT_TEST_LIBS)
 
@@ -53,25 +51,3 @@ bench-audit: $(AUDIT_TOOLS)
 	B=$(B) tests/audit/bench.sh
 
 .PHONY: check-audit check-audit-mirror bench-audit
-
-# fuzz-audit: libFuzzer on the parser and the verifier, FUZZ_SECONDS (60).
-FUZZERS += fuzz-audit
-FUZZ_SECONDS ?= 60
-AUDIT_FUZZ_SRCS := tests/audit/fuzz_audit.c gateway/audit_verify.c \
-                   gateway/audit_spool.c gateway/audit_chain.c
-$(B)/fuzz/fuzz_audit: $(AUDIT_FUZZ_SRCS) gateway/audit.h gateway/audit_impl.h
-	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $(AUDIT_FUZZ_SRCS) -lcrypto
-
-# The seed: a real spool (with an epoch change and a seal) under the
-# fuzzer's k0 of 32 bytes 0x01.
-fuzz-audit: $(B)/fuzz/fuzz_audit $(B)/tests/audit-writer
-	@rm -rf $(B)/fuzz/audit-seed && mkdir -p $(B)/fuzz/audit-seed $(B)/fuzz/corpus-audit
-	@printf 'jgw-audit-key 0 %s\n' $$(printf '01%.0s' $$(seq 32)) >$(B)/fuzz/audit-seed/key
-	$(B)/tests/audit-writer -d $(B)/fuzz/audit-seed/spool -k $(B)/fuzz/audit-seed/key -n 12 >/dev/null
-	cp $(B)/fuzz/audit-seed/spool/audit-*.jsonl $(B)/fuzz/corpus-audit/seed.jsonl
-	cd $(B)/fuzz && ./fuzz_audit -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-		-timeout=10 corpus-audit
-
-.PHONY: fuzz-audit

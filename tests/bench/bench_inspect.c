@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "filters/catalog.h"
-#include "filters/inspect.h"
+#include "filters/engine/catalog.h"
+#include "filters/engine/inspect.h"
 #include "tests/lib/jframe.h"
 
 #define NOW 1763000000000LL
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	jf_init(&wan);
 	build(&lan, &wan);
 	struct insp_params p = { .catalog = cat, .skew_ms = 300000, .max_outstanding = 1024 };
-	memcpy(p.local, "131016", sizeof(jmsg_node));
+	memcpy(p.local, "131016", sizeof(node_code));
 
 	/* inspection */
 	struct count n = { 0, 0 };

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/config.h"
+#include "filters/policy/config.h"
 
 enum { PREFECTURES = 47, MUNICIPALITIES = 1741, LOADS = 20, LOOKUPS = 1000000 };
 
@@ -26,14 +26,14 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void node(int pp, int mmm, jmsg_node out)
+static void node(int pp, int mmm, node_code out)
 {
-	snprintf(out, sizeof(jmsg_node), "%02d%03d", pp, mmm);
-	out[5] = jmsg_lg_check_digit((const uint8_t *)out);
+	snprintf(out, sizeof(node_code), "%02d%03d", pp, mmm);
+	out[5] = node_check_digit((const uint8_t *)out);
 	out[6] = '\0';
 }
 
-static int write_directory(const char *dir, jmsg_node *codes)
+static int write_directory(const char *dir, node_code *codes)
 {
 	char path[1024];
 	int n = 0;
@@ -49,11 +49,11 @@ static int write_directory(const char *dir, jmsg_node *codes)
 		if (f == NULL)
 			return -1;
 		for (int m = 0; m <= count; m++) {
-			jmsg_node code;
+			node_code code;
 			node(pp, m == 0 ? 0 : 100 + m, code);
 			fprintf(f, "peer %s {\n\taddress 10.%d.%d.%d;\n\taddress fd00:77::%x:%x;\n}\n",
 				code, 100 + pp, m / 250, m % 250 + 1, pp, m);
-			memcpy(codes[n++], code, sizeof(jmsg_node));
+			memcpy(codes[n++], code, sizeof(node_code));
 		}
 		fclose(f);
 	}
@@ -75,7 +75,7 @@ static void quiet(void *arg, const char *msg)
 
 int main(int argc, char **argv)
 {
-	static jmsg_node codes[PREFECTURES + MUNICIPALITIES + PREFECTURES];
+	static node_code codes[PREFECTURES + MUNICIPALITIES + PREFECTURES];
 	char path[1024];
 	double t[LOADS], t0;
 	struct jgw_config *cfg = NULL;

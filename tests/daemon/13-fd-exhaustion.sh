@@ -44,13 +44,13 @@ for i in 1 2 3 4 5 6; do
 	socat -u UNIX-CONNECT:"$T/gw/control.sock" OPEN:/dev/null >/dev/null 2>&1 &
 	holders+=($!)
 done
-busy=
-for _ in $(seq 50); do
-	out=$(ctl gw status 2>&1) && { sleep 0.1; continue; }
-	grep -q 'busy' <<<"$out" && { busy=$out; break; }
-	sleep 0.1
-done
-[ -n "$busy" ] || fail "the 7th client of one account was not told busy: $out"
+# The six hold their slots once the server has accepted them (each is
+# given 5 s to send its line): count the connected ends of the socket.
+held_slots() { [ "$(ss -xH state connected src "$T/gw/control.sock" 2>/dev/null | wc -l)" -ge 6 ]; }
+wait_for 50 held_slots || fail "the six holders did not connect to the control socket"
+out=$(ctl gw status 2>&1) && fail "the 7th client of one account was answered: $out"
+grep -q 'busy' <<<"$out" || fail "the 7th client of one account was not told busy: $out"
+busy=$out
 ! grep -qi 'reset' <<<"$busy" || fail "busy control socket reset the client: $busy"
 echo "control socket full: $busy"
 kill "${holders[@]}" 2>/dev/null; wait "${holders[@]}" 2>/dev/null

@@ -5,9 +5,9 @@ CHECKS += check-daemon
 
 DAEMON_PKI := $(B)/tests/pki
 
-$(B)/tests/test_relay: $(B)/tests/unit/test_relay.o $(JGW_LIBS)
+$(B)/tests/test_relay: $(B)/tests/unit/test_relay.o $(JGWD_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(JGW_LIBS) $(JGW_LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(JGWD_LDLIBS) -lcmocka
 
 check-daemon: $(B)/tests/test_relay $(B)/jgwd $(B)/jgwctl $(B)/jgw-node $(DAEMON_PKI)/.complete
 	@rc=0; \

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/config.h"
+#include "filters/policy/config.h"
 
 struct cat_catalog *cat_load(const char *path, cat_error_fn err, void *arg)
 {

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filters/catalog.h"
-#include "filters/inspect.h"
+#include "filters/engine/catalog.h"
+#include "filters/engine/inspect.h"
 
 #define NOW 1763000000000LL
 
@@ -100,7 +100,7 @@ static void run(const uint8_t *data, size_t size, bool bytewise, struct watch *w
 
 	struct insp_params p = { .catalog = catalog, .skew_ms = 300000,
 				 .max_outstanding = limits[(data[0] >> 2) & 3] };
-	memcpy(p.local, "131016", sizeof(jmsg_node));
+	memcpy(p.local, "131016", sizeof(node_code));
 	struct insp_conn *c = insp_conn_new(&p, peers[data[0] & 3]);
 	if (c == NULL)
 		abort();

@@ -31,7 +31,7 @@ void jf_container_end(struct jf_buf *b, size_t mark);
 void jf_resident_code(uint64_t index, char out[12]);
 void jf_individual_number(uint64_t index, char out[13]);
 
-/* Bodies of the catalog's shapes (catalog.md), valid, for a municipality
+/* Bodies of the catalog's shapes (docs/catalog.md), valid, for a municipality
  * lgcode: R and F batches of n records, T, Q, G, N, D (doc_len bytes, at
  * most 65535: a TLV length is 16 bits; 0 leaves the document out), A
  * (result 0 = accepted; any other result adds a detail text). */

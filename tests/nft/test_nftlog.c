@@ -5,7 +5,7 @@
  * prefix and port range, and the bound on summaries (a full port scan, a
  * scan from 1,000 sources, more keys than the table holds).
  */
-#include "filters/nftlog.c"
+#include "filters/firewall/nftlog.c"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,7 +87,7 @@ static void test_keys_and_bytes(void **state)
 	nft_log_flush(log, collect, &s);
 	assert_int_equal(s.n, 2);
 	for (size_t i = 0; i < 2; i++) {
-		assert_string_equal(nft_prefix_str(&s.d[i].src, a, sizeof a), "198.51.100.7");
+		assert_string_equal(addr_prefix_str(&s.d[i].src, a, sizeof a), "198.51.100.7");
 		assert_int_equal(s.d[i].proto, IPPROTO_TCP);
 		assert_int_equal(s.d[i].dst_port, 7443);
 		assert_int_equal(s.d[i].dst_port_max, 7443);
@@ -128,7 +128,7 @@ static void test_ipv6_and_fragments(void **state)
 	feed(log, NFPROTO_IPV6, "output", p, 48);
 	nft_log_flush(log, collect, &s);
 	assert_int_equal(s.n, 1);
-	assert_string_equal(nft_prefix_str(&s.d[0].src, a, sizeof a), "2001:db8::5");
+	assert_string_equal(addr_prefix_str(&s.d[0].src, a, sizeof a), "2001:db8::5");
 	assert_int_equal(s.d[0].proto, IPPROTO_UDP);
 	assert_int_equal(s.d[0].dst_port, 53);
 	assert_int_equal(s.d[0].bytes, 60);
@@ -239,7 +239,7 @@ static void test_full_port_scan(void **state)
 	assert_int_equal(t.packets, 65535);
 	assert_int_equal(t.bytes, 65535 * 44);
 	assert_string_equal(t.first.rule, "input");
-	assert_string_equal(nft_prefix_str(&t.first.src, a, sizeof a), "203.0.113.66");
+	assert_string_equal(addr_prefix_str(&t.first.src, a, sizeof a), "203.0.113.66");
 	assert_int_equal(t.first.proto, IPPROTO_TCP);
 	assert_int_equal(t.first.dst_port, 1);
 	assert_int_equal(t.first.dst_port_max, 65535);
@@ -285,7 +285,7 @@ static void test_many_sources(void **state)
 	assert_int_equal(t.rest.dst_port, 1000);
 	assert_int_equal(t.rest.dst_port_max, 1019);
 	/* the busiest source is first, named as itself */
-	assert_string_equal(nft_prefix_str(&t.first.src, a, sizeof a), "198.19.244.7");
+	assert_string_equal(addr_prefix_str(&t.first.src, a, sizeof a), "198.19.244.7");
 	assert_int_equal(t.first.packets, 200);
 	assert_int_equal(t.first.ports, 20);
 	nft_log_close(log);
@@ -307,7 +307,7 @@ static void test_prefix_aggregation(void **state)
 	}
 	t = flush_totals(log);
 	assert_int_equal(t.summaries, 1);
-	assert_string_equal(nft_prefix_str(&t.first.src, a, sizeof a), "198.51.100.0/24");
+	assert_string_equal(addr_prefix_str(&t.first.src, a, sizeof a), "198.51.100.0/24");
 	assert_int_equal(t.first.sources, 20);
 	assert_int_equal(t.first.ports, 1);
 	assert_int_equal(t.first.packets, 20);
@@ -325,7 +325,7 @@ static void test_prefix_aggregation(void **state)
 	}
 	t = flush_totals(log);
 	assert_int_equal(t.summaries, 1);
-	assert_string_equal(nft_prefix_str(&t.first.src, a, sizeof a), "2001:db8:0:1::/64");
+	assert_string_equal(addr_prefix_str(&t.first.src, a, sizeof a), "2001:db8:0:1::/64");
 	assert_int_equal(t.first.sources, 10);
 	assert_int_equal(t.first.bytes, 600);
 	nft_log_close(log);

@@ -4,7 +4,7 @@
 #  1. mkcorpus regenerates every committed capture byte for byte.
 #  2. jgw-replay runs on each case of tests/pcap/cases/ with the case's
 #     configuration, and its output meets every check of the case's `expect`
-#     file (written by hand from wire.md / catalog.md):
+#     file (written by hand from protocol.md / catalog.md):
 #        config NAME          configuration to replay with (see below)
 #        compare NAME         --compare with this one
 #        pcap PATH            capture (relative to the case); default: the

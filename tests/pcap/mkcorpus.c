@@ -7,7 +7,7 @@
  *
  * Each case is traffic seen by the 千代田区 gateway (131016, netplan.md
  * addresses). The expect files beside the pcaps are written by hand from
- * wire.md and catalog.md; this tool never writes them. Field values are
+ * docs/protocol.md and docs/catalog.md; this tool never writes them. Field values are
  * synthetic (tests/lib/jframe.h).
  */
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "filters/jmsg.h"
+#include "filters/engine/jmsg.h"
 #include "tests/lib/jframe.h"
 #include "tests/pcap/pcapw.h"
 

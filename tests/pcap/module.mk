@@ -1,12 +1,11 @@
 # tests/pcap/ — jgw-replay's tests: cmocka units for pkt and reasm, the
 # pcap corpus (made by mkcorpus, checked byte for byte, then replayed and
-# checked against each case's expect file), the fuzz target and the bench.
+# checked against each case's expect file) and the bench.
 TEST_SRCS += tests/pcap/pcapw.c
 CHECKS    += check-replay
 BENCHES   += bench-replay
-FUZZERS   += fuzz-replay
 
-REPLAY_CORE := $(B)/filters/replay/pkt.o $(B)/filters/replay/reasm.o $(B)/filters/jmsg.o
+REPLAY_CORE := $(B)/filters/replay/pkt.o $(B)/filters/replay/reasm.o $(LIB_BASE)
 REPLAY_UNITS := $(B)/tests/test_pkt $(B)/tests/test_reasm
 
 $(B)/tests/test_pkt: $(B)/tests/unit/test_pkt.o $(REPLAY_CORE) $(B)/tests/pcap/pcapw.o
@@ -14,7 +13,7 @@ $(B)/tests/test_pkt: $(B)/tests/unit/test_pkt.o $(REPLAY_CORE) $(B)/tests/pcap/p
 $(B)/tests/test_reasm: $(B)/tests/unit/test_reasm.o $(REPLAY_CORE)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka
 
-$(B)/tests/mkcorpus: $(B)/tests/pcap/mkcorpus.o $(B)/tests/pcap/pcapw.o $(LIB_TEST) $(B)/filters/jmsg.o
+$(B)/tests/mkcorpus: $(B)/tests/pcap/mkcorpus.o $(B)/tests/pcap/pcapw.o $(LIB_TEST) $(LIB_BASE)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 check-replay-unit: $(REPLAY_UNITS)
@@ -41,20 +40,7 @@ check-replay: check-replay-unit check-replay-corpus check-replay-live
 corpus-replay: $(B)/tests/mkcorpus
 	$(B)/tests/mkcorpus tests/pcap/cases
 
-# Fuzz: decoder + reassembly + the engine, built with clang from source.
-FUZZ_SECONDS ?= 60
-FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c filters/replay/pkt.c filters/replay/reasm.c \
-                    filters/jmsg.c
-$(B)/fuzz/fuzz_replay: $(FUZZ_REPLAY_SRCS)
-	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -o $@ $(FUZZ_REPLAY_SRCS) -lpcap
-fuzz-replay: $(B)/fuzz/fuzz_replay
-	@mkdir -p $(B)/fuzz/corpus-replay
-	$(B)/fuzz/fuzz_replay -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    $(B)/fuzz/corpus-replay tests/fuzz/corpus/replay
-
 bench-replay: $(B)/jgw-replay $(B)/tests/mkcorpus
 	tests/pcap/bench.sh $(B)
 
-.PHONY: check-replay check-replay-unit check-replay-corpus check-replay-live corpus-replay fuzz-replay bench-replay
+.PHONY: check-replay check-replay-unit check-replay-corpus check-replay-live corpus-replay bench-replay

@@ -8,14 +8,14 @@ DEBS    += stunnel4
 $(TLS_PKI)/.complete: conf/mkpki.sh
 	conf/mkpki.sh $(TLS_PKI)
 
-# The TLS layer needs only filters/jmsg.o (node codes) of the filters library.
-TLS_TEST_LIBS := $(LIB_TUNNELS) $(B)/filters/jmsg.o
+# The TLS layer needs only the base layer (node codes).
+TLS_TEST_LIBS := $(LIB_TUNNELS) $(LIB_BASE)
 
 $(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(TLS_TEST_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TLS_TEST_LIBS) $(LIBS_TUNNELS) -lcmocka
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TLS_TEST_LIBS) $(LDLIBS_TUNNELS) -lcmocka
 
 $(B)/tests/tls-echo: $(B)/tests/tools/tls-echo.o $(TLS_TEST_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TLS_TEST_LIBS) $(LIBS_TUNNELS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TLS_TEST_LIBS) $(LDLIBS_TUNNELS)
 
 check-tls: $(B)/tests/test_tls $(B)/tests/tls-echo $(TLS_PKI)/.complete
 	@rc=0; \
@@ -30,7 +30,7 @@ check-tls: $(B)/tests/test_tls $(B)/tests/tls-echo $(TLS_PKI)/.complete
 # make bench: handshake rates, throughput and memory of the TLS layer.
 BENCHES += bench-tls
 $(B)/tests/tls-bench: $(B)/tests/tools/tls-bench.o $(TLS_TEST_LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TLS_TEST_LIBS) $(LIBS_TUNNELS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TLS_TEST_LIBS) $(LDLIBS_TUNNELS)
 
 bench-tls: $(B)/tests/tls-bench $(TLS_PKI)/.complete
 	$(B)/tests/tls-bench $(TLS_PKI) 300

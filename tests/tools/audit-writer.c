@@ -27,19 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/audit.h"
-#include "gateway/log.h"
+#include "gateway/audit/audit.h"
+#include "filters/base/log.h"
 
-static int64_t
-now_ms(void)
+static int64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-report_commit(struct audit *a, uint64_t *shown)
+static void report_commit(struct audit *a, uint64_t *shown)
 {
 	struct audit_stats st;
 	audit_get_stats(a, &st);
@@ -49,8 +47,7 @@ report_commit(struct audit *a, uint64_t *shown)
 	}
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct audit_params p = {
 		.gw = "131016", .commit_ms = 100, .epoch_s = 3600,

@@ -47,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "filters/jmsg.h"
+#include "filters/engine/jmsg.h"
 #include "tests/lib/jframe.h"
 
 #define EXIT_MISMATCH 1
@@ -395,7 +395,7 @@ struct hdr_view {
 	uint16_t type;
 	uint32_t body_len;
 	uint64_t seq, ref;
-	jmsg_node sender, receiver;
+	node_code sender, receiver;
 };
 
 /* -1: not a JMSG v1 header; 0: need more bytes; 1: a complete frame of *total bytes. */
@@ -413,11 +413,11 @@ static int frame_peek(const uint8_t *p, size_t avail, struct hdr_view *h, size_t
 	h->body_len = jmsg_be32(p + JMSG_OFF_BODY_LEN);
 	h->seq = jmsg_be64(p + JMSG_OFF_SEQ);
 	h->ref = jmsg_be64(p + JMSG_OFF_REF);
-	memcpy(h->sender, p + JMSG_OFF_SENDER, JMSG_NODE_LEN);
-	h->sender[JMSG_NODE_LEN] = '\0';
-	memcpy(h->receiver, p + JMSG_OFF_RECEIVER, JMSG_NODE_LEN);
-	h->receiver[JMSG_NODE_LEN] = '\0';
-	for (int i = 0; i < JMSG_NODE_LEN; i++) {
+	memcpy(h->sender, p + JMSG_OFF_SENDER, NODE_CODE_LEN);
+	h->sender[NODE_CODE_LEN] = '\0';
+	memcpy(h->receiver, p + JMSG_OFF_RECEIVER, NODE_CODE_LEN);
+	h->receiver[NODE_CODE_LEN] = '\0';
+	for (int i = 0; i < NODE_CODE_LEN; i++) {
 		if (h->sender[i] < ' ' || h->sender[i] > '~')
 			h->sender[i] = '?';
 		if (h->receiver[i] < ' ' || h->receiver[i] > '~')
@@ -508,8 +508,8 @@ static void rewrite_marked(struct jf_buf *out, const uint8_t *body, size_t len,
 
 struct gen {
 	const struct ntype *type;
-	char from[JMSG_NODE_LEN + 1], to[JMSG_NODE_LEN + 1];
-	char lgcode[JMSG_NODE_LEN + 1];
+	char from[NODE_CODE_LEN + 1], to[NODE_CODE_LEN + 1];
+	char lgcode[NODE_CODE_LEN + 1];
 	unsigned records;
 	const char *marker;       /* NULL: values as jframe makes them */
 	uint64_t index;           /* next synthetic value index */
@@ -520,9 +520,9 @@ static void pick_lgcode(struct gen *g)
 {
 	const char *pick = "131016";
 
-	if (jmsg_node_role((const uint8_t *)g->from) == JMSG_ROLE_MUNICIPALITY)
+	if (node_role((const uint8_t *)g->from) == NODE_ROLE_MUNICIPALITY)
 		pick = g->from;
-	else if (jmsg_node_role((const uint8_t *)g->to) == JMSG_ROLE_MUNICIPALITY)
+	else if (node_role((const uint8_t *)g->to) == NODE_ROLE_MUNICIPALITY)
 		pick = g->to;
 	snprintf(g->lgcode, sizeof(g->lgcode), "%s", pick);
 }
@@ -575,7 +575,7 @@ struct sconn {
 };
 
 struct server {
-	jmsg_node node;
+	node_code node;
 	enum answer_mode mode;
 	bool quiet;
 	uint64_t next_id;
@@ -602,7 +602,7 @@ static void log_line(const char *fmt, ...)
  * else is shown as "invalid" (never the raw bytes). */
 static const char *node_or_invalid(const char *code)
 {
-	for (int i = 0; i < JMSG_NODE_LEN; i++)
+	for (int i = 0; i < NODE_CODE_LEN; i++)
 		if (code[i] < '0' || code[i] > '9')
 			return "invalid";
 	return code;
@@ -799,7 +799,7 @@ static int cmd_serve(int argc, char **argv)
 		switch (o) {
 		case 'l': listen_text = optarg; break;
 		case 'n':
-			if (!jmsg_node_valid(optarg)) {
+			if (!node_valid(optarg)) {
 				fprintf(stderr, "jgw-node: --node is not a valid node code: `%s'\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -901,7 +901,7 @@ struct send_opts {
 	uint64_t count;
 	enum expect expect;
 	enum bad_kind bad;
-	char spoof[JMSG_NODE_LEN + 1];
+	char spoof[NODE_CODE_LEN + 1];
 	uint64_t interval_ms;
 	double hold_s;
 	double timeout_s;
@@ -948,7 +948,7 @@ static void scenario_frame(struct send_opts *so, uint64_t i, struct jf_buf *body
 
 	if (last && so->bad == BAD_DIRECTION) {
 		/* A type whose direction rule the pair does not meet. */
-		bool muni = jmsg_node_role((const uint8_t *)so->gen.from) == JMSG_ROLE_MUNICIPALITY;
+		bool muni = node_role((const uint8_t *)so->gen.from) == NODE_ROLE_MUNICIPALITY;
 		t = type_by_name(muni ? "honnin-tsuchi-kiko" : "tennyu-tsuchi");
 		h.type = t->code;
 	}
@@ -1174,11 +1174,11 @@ static bool common_opt(int o, const char *arg, struct gen *g, struct sockaddr_st
 		return true;
 	case 'f':
 	case 't':
-		if (strlen(arg) != JMSG_NODE_LEN) {
+		if (strlen(arg) != NODE_CODE_LEN) {
 			fprintf(stderr, "jgw-node: a node code has six digits: `%s'\n", arg);
 			return false;
 		}
-		snprintf(o == 'f' ? g->from : g->to, JMSG_NODE_LEN + 1, "%s", arg);
+		snprintf(o == 'f' ? g->from : g->to, NODE_CODE_LEN + 1, "%s", arg);
 		return true;
 	case 'y':
 		g->type = type_by_name(arg);
@@ -1284,7 +1284,7 @@ static int cmd_send(int argc, char **argv)
 			break;
 		}
 		case 's':
-			if (strlen(optarg) != JMSG_NODE_LEN) {
+			if (strlen(optarg) != NODE_CODE_LEN) {
 				fprintf(stderr, "jgw-node: --spoof is a node code: `%s'\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -1356,7 +1356,7 @@ static int cmd_frame(int argc, char **argv)
 			}
 			so.bad = bad_kinds[k].kind;
 		} else if (o == 's') {
-			if (strlen(optarg) != JMSG_NODE_LEN) {
+			if (strlen(optarg) != NODE_CODE_LEN) {
 				fprintf(stderr, "jgw-node: --spoof is a node code: `%s'\n", optarg);
 				return EXIT_USAGE;
 			}

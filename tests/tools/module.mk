@@ -3,5 +3,5 @@
 # only the frame builder and the wire constants, so it links no more.
 BINS += $(B)/jgw-node
 
-$(B)/jgw-node: $(B)/tests/tools/jgw-node.o $(LIB_TEST) $(LIB_FILTERS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(B)/tests/tools/jgw-node.o $(LIB_TEST) $(LIB_FILTERS) $(LIBS_FILTERS)
+$(B)/jgw-node: $(B)/tests/tools/jgw-node.o $(LIB_TEST) $(LIB_BASE)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcrypto

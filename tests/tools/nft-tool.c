@@ -37,12 +37,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "filters/nft.h"
-#include "gateway/config.h"
-#include "gateway/quar.h"
+#include "filters/firewall/nft.h"
+#include "filters/policy/config.h"
+#include "filters/firewall/quar.h"
 
 struct plist {
-	struct nft_prefix *v;
+	struct addr_prefix *v;
 	size_t n, cap;
 };
 
@@ -69,7 +69,7 @@ static void *grow(void *p, size_t *cap, size_t n, size_t size)
 static void plist_add(struct plist *l, const char *s)
 {
 	l->v = grow(l->v, &l->cap, l->n, sizeof *l->v);
-	if (!nft_prefix_parse(s, &l->v[l->n])) {
+	if (!addr_prefix_parse(s, &l->v[l->n])) {
 		fprintf(stderr, "nft-tool: not an address or prefix: `%s'\n", s);
 		exit(2);
 	}
@@ -107,7 +107,7 @@ static void dlist_add(struct dlist *l, const char *s)
 	d.proto = strcmp(proto, "tcp") == 0 ? IPPROTO_TCP :
 		  strcmp(proto, "udp") == 0 ? IPPROTO_UDP : 0;
 	p = strtol(port, &end, 10);
-	if (!d.proto || *end || p < 1 || p > 65535 || !nft_prefix_parse(addr, &d.prefix))
+	if (!d.proto || *end || p < 1 || p > 65535 || !addr_prefix_parse(addr, &d.prefix))
 		goto bad;
 	d.port = (uint16_t)p;
 	l->v = grow(l->v, &l->cap, l->n, sizeof *l->v);
@@ -161,7 +161,7 @@ static void parse_policy(int argc, char **argv, struct nft_policy *pol)
 		case 'w': pol->wan_port = (uint16_t)num(optarg, 65535, "--wan-port"); break;
 		case 'l': pol->lan_port = (uint16_t)num(optarg, 65535, "--lan-port"); break;
 		case 'a':
-			if (!nft_prefix_parse(optarg, &pol->lan_addr)) {
+			if (!addr_prefix_parse(optarg, &pol->lan_addr)) {
 				fprintf(stderr, "nft-tool: --lan-addr: bad address `%s'\n", optarg);
 				exit(2);
 			}
@@ -207,11 +207,11 @@ static void parse_policy(int argc, char **argv, struct nft_policy *pol)
 	pol->n_out = outs.n;
 }
 
-static void print_q(void *arg, const struct nft_prefix *addr, uint64_t expires_ms)
+static void print_q(void *arg, const struct addr_prefix *addr, uint64_t expires_ms)
 {
 	char b[64];
 	(void)arg;
-	printf("%s %llu\n", nft_prefix_str(addr, b, sizeof b), (unsigned long long)expires_ms);
+	printf("%s %llu\n", addr_prefix_str(addr, b, sizeof b), (unsigned long long)expires_ms);
 }
 
 static void print_ctr(void *arg, const char *name, uint64_t packets, uint64_t bytes)
@@ -226,7 +226,7 @@ static void print_drop(void *arg, const struct nft_drop *d)
 	(void)arg;
 	printf("drop rule=%s src=%s proto=%u dport=%u dport_max=%u ports=%u sources=%u keys=%u "
 	       "packets=%llu bytes=%llu capped=%d\n", d->rule,
-	       d->src.family ? nft_prefix_str(&d->src, b, sizeof b) : "-", d->proto,
+	       d->src.family ? addr_prefix_str(&d->src, b, sizeof b) : "-", d->proto,
 	       d->dst_port, d->dst_port_max, d->ports, d->sources, d->keys,
 	       (unsigned long long)d->packets, (unsigned long long)d->bytes, d->capped);
 }
@@ -322,14 +322,14 @@ static int cmd_quar(int argc, char **argv)
 	}
 	for (int i = 4; i < argc; i++) {
 		char *at = strchr(argv[i], '@');
-		struct nft_prefix a;
+		struct addr_prefix a;
 		if (!at) {
 			fprintf(stderr, "nft-tool: want ADDR@MS, not `%s'\n", argv[i]);
 			quar_free(q);
 			return 2;
 		}
 		*at = '\0';
-		if (!nft_prefix_parse(argv[i], &a)) {
+		if (!addr_prefix_parse(argv[i], &a)) {
 			fprintf(stderr, "nft-tool: bad address `%s'\n", argv[i]);
 			quar_free(q);
 			return 2;
@@ -364,7 +364,7 @@ static void bench_policy(struct nft_policy *pol, int n_peers)
 	pol->lan_if = "lan0";
 	pol->wan_port = 7443;
 	pol->lan_port = 7000;
-	nft_prefix_parse("10.100.0.1", &pol->lan_addr);
+	addr_prefix_parse("10.100.0.1", &pol->lan_addr);
 	pol->ssh_port = 22;
 	pol->rate_per_s = 20;
 	pol->rate_burst = 40;
@@ -437,7 +437,7 @@ static int cmd_bench(int argc, char **argv)
 	if (!t_apply || !t_nft || !t_q)
 		return 1;
 	for (int i = 0; i < runs; i++) {
-		struct nft_prefix a;
+		struct addr_prefix a;
 		char ab[32];
 		int64_t t0 = now_ns();
 		if (nft_apply(&pol, err, sizeof err) < 0) {
@@ -446,7 +446,7 @@ static int cmd_bench(int argc, char **argv)
 		}
 		t_apply[i] = now_ns() - t0;
 		snprintf(ab, sizeof ab, "192.0.2.%d", i % 250 + 1);
-		nft_prefix_parse(ab, &a);
+		addr_prefix_parse(ab, &a);
 		t0 = now_ns();
 		if (nft_quarantine_add(table, &a, 0, err, sizeof err) < 0) {
 			fprintf(stderr, "nft-tool: quarantine: %s\n", err);
@@ -691,7 +691,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	struct nft_policy pol;
-	struct nft_prefix a;
+	struct addr_prefix a;
 	char err[512];
 	const char *cmd;
 	int rc = 0;
@@ -740,14 +740,14 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "delete") == 0 && argc == 1)
 		rc = nft_table_delete(table, err, sizeof err);
 	else if (strcmp(cmd, "qadd") == 0 && (argc == 2 || argc == 3)) {
-		if (!nft_prefix_parse(argv[1], &a)) {
+		if (!addr_prefix_parse(argv[1], &a)) {
 			fprintf(stderr, "nft-tool: bad address `%s'\n", argv[1]);
 			return 2;
 		}
 		rc = nft_quarantine_add(table, &a, argc == 3 ? num(argv[2], 86400 * 365, "timeout") : 0,
 					err, sizeof err);
 	} else if (strcmp(cmd, "qdel") == 0 && argc == 2) {
-		if (!nft_prefix_parse(argv[1], &a)) {
+		if (!addr_prefix_parse(argv[1], &a)) {
 			fprintf(stderr, "nft-tool: bad address `%s'\n", argv[1]);
 			return 2;
 		}

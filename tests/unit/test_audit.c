@@ -28,9 +28,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "gateway/audit.h"
-#include "gateway/audit_impl.h"
-#include "gateway/log.h"
+#include "gateway/audit/audit.h"
+#include "gateway/audit/chain.h"
+#include "gateway/audit/spool.h"
+#include "filters/base/log.h"
 
 struct fx {
 	char dir[256], spool[300], key[300], k0[300];
@@ -51,8 +52,7 @@ int __wrap_ftruncate(int fd, off_t len);
 ssize_t __real_write(int fd, const void *buf, size_t n);
 ssize_t __wrap_write(int fd, const void *buf, size_t n);
 
-ssize_t
-__wrap_write(int fd, const void *buf, size_t n)
+ssize_t __wrap_write(int fd, const void *buf, size_t n)
 {
 	if (short_write > 0 && n > 1) {
 		short_write--;
@@ -66,8 +66,7 @@ __wrap_write(int fd, const void *buf, size_t n)
 	return __real_write(fd, buf, n);
 }
 
-int
-__wrap_fdatasync(int fd)
+int __wrap_fdatasync(int fd)
 {
 	if (fail_fdatasync > 0) {
 		fail_fdatasync--;
@@ -77,8 +76,7 @@ __wrap_fdatasync(int fd)
 	return __real_fdatasync(fd);
 }
 
-int
-__wrap_ftruncate(int fd, off_t len)
+int __wrap_ftruncate(int fd, off_t len)
 {
 	if (fail_ftruncate > 0) {
 		fail_ftruncate--;
@@ -88,8 +86,7 @@ __wrap_ftruncate(int fd, off_t len)
 	return __real_ftruncate(fd, len);
 }
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char err[512];
@@ -103,8 +100,7 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
+static int teardown(void **state)
 {
 	struct fx *f = *state;
 	char cmd[400];
@@ -115,8 +111,7 @@ teardown(void **state)
 	return 0;
 }
 
-static struct audit_params
-params(const struct fx *f)
+static struct audit_params params(const struct fx *f)
 {
 	return (struct audit_params){
 		.gw = "131016", .spool_dir = f->spool, .key_file = f->key,
@@ -125,8 +120,7 @@ params(const struct fx *f)
 	};
 }
 
-static struct audit *
-open_ok(const struct audit_params *p)
+static struct audit *open_ok(const struct audit_params *p)
 {
 	char err[512] = "";
 	struct audit *a = audit_open(p, err, sizeof(err));
@@ -135,8 +129,7 @@ open_ok(const struct audit_params *p)
 	return a;
 }
 
-static void
-write_msgs(struct audit *a, int n)
+static void write_msgs(struct audit *a, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct audit_rec *r = audit_rec_begin(a, "message");
@@ -156,8 +149,7 @@ struct lines {
 	size_t n;
 };
 
-static struct lines
-spool_lines(const char *spool)
+static struct lines spool_lines(const char *spool)
 {
 	struct lines L = { 0 };
 	char **names, path[600];
@@ -179,16 +171,14 @@ spool_lines(const char *spool)
 	return L;
 }
 
-static void
-lines_free(struct lines *L)
+static void lines_free(struct lines *L)
 {
 	for (size_t i = 0; i < L->n; i++)
 		free(L->v[i]);
 	free(L->v);
 }
 
-static void
-write_file(const char *path, char *const *v, size_t n)
+static void write_file(const char *path, char *const *v, size_t n)
 {
 	FILE *fp = fopen(path, "w");
 	assert_non_null(fp);
@@ -198,8 +188,7 @@ write_file(const char *path, char *const *v, size_t n)
 }
 
 /* Run the verifier; return its status and its output in *out. */
-static int
-verify(const char *k0, const char **paths, size_t n, char **out)
+static int verify(const char *k0, const char **paths, size_t n, char **out)
 {
 	size_t len;
 	FILE *mem = open_memstream(out, &len);
@@ -208,16 +197,14 @@ verify(const char *k0, const char **paths, size_t n, char **out)
 	return rc;
 }
 
-static int
-verify_one(const struct fx *f, const char *path, char **out)
+static int verify_one(const struct fx *f, const char *path, char **out)
 {
 	const char *paths[] = { path };
 	return verify(f->k0, paths, 1, out);
 }
 
 /* A closed spool of n messages in one file, returned as lines. */
-static struct lines
-make_spool(const struct fx *f, int n)
+static struct lines make_spool(const struct fx *f, int n)
 {
 	struct audit_params p = params(f);
 	struct audit *a = open_ok(&p);
@@ -228,15 +215,13 @@ make_spool(const struct fx *f, int n)
 
 /* The caller's clock is learnt from the first tick; later ticks can then
  * move it ahead (to reach an epoch change without waiting an hour). */
-static void
-prime_tick(struct audit *a)
+static void prime_tick(struct audit *a)
 {
 	audit_tick(a, audit_now_ms());
 }
 
 /* Group commit happens within commit_ms; wait for it without asserting time. */
-static void
-wait_durable(struct audit *a, uint64_t seq)
+static void wait_durable(struct audit *a, uint64_t seq)
 {
 	struct audit_stats st;
 	for (;;) {
@@ -249,20 +234,18 @@ wait_durable(struct audit *a, uint64_t seq)
 	}
 }
 
-static uint64_t
-seq_of(const char *line)
+static uint64_t seq_of(const char *line)
 {
 	struct audit_line l;
 	assert_int_equal(audit_line_parse(line, strlen(line), &l), 0);
 	return l.seq;
 }
 
-/* The chain as audit.md states it: mac(n) = HMAC-SHA256(k, mac(n-1) ||
+/* The chain as docs/audit.md states it: mac(n) = HMAC-SHA256(k, mac(n-1) ||
  * line(n) without its mac field), worked out the way a third-party
  * verifier would: delete the member `,"mac":"<64 hex>"` from the JSON text
  * and MAC what is left. Independent of audit_chain_mac. */
-static void
-contract_mac(const uint8_t key[AUDIT_KEY_LEN], const uint8_t prev[AUDIT_MAC_LEN],
+static void contract_mac(const uint8_t key[AUDIT_KEY_LEN], const uint8_t prev[AUDIT_MAC_LEN],
              const char *line, uint8_t out[AUDIT_MAC_LEN])
 {
 	static const char member[] = ",\"mac\":\"";
@@ -292,8 +275,7 @@ contract_mac(const uint8_t key[AUDIT_KEY_LEN], const uint8_t prev[AUDIT_MAC_LEN]
  * further byte must be 10xxxxxx (a NUL ends a cut sequence), and the code
  * point must need that many bytes (no overlong form), must not be a
  * surrogate (U+D800..U+DFFF) and must not be above U+10FFFF. */
-static size_t
-ref_utf8_len(const unsigned char *s)
+static size_t ref_utf8_len(const unsigned char *s)
 {
 	static const unsigned long least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
 	unsigned long cp;
@@ -324,8 +306,7 @@ ref_utf8_len(const unsigned char *s)
 }
 
 /* The reference itself, on bytes whose answer is known from the RFC. */
-static void
-test_utf8_reference_vectors(void **state)
+static void test_utf8_reference_vectors(void **state)
 {
 	static const struct { const char *bytes; size_t len; } v[] = {
 		{ "A", 1 }, { "\x7f", 1 },
@@ -364,8 +345,7 @@ test_utf8_reference_vectors(void **state)
 			         ref_utf8_len((const unsigned char *)v[k].bytes), v[k].len);
 }
 
-static void
-ref_escape(const char *value, char *out, size_t outlen)
+static void ref_escape(const char *value, char *out, size_t outlen)
 {
 	const unsigned char *s = (const unsigned char *)value;
 	size_t o = 0;
@@ -393,8 +373,7 @@ ref_escape(const char *value, char *out, size_t outlen)
 /* The whole spool (its files in order) verifies: intact and sealed. */
 /* Verify the spool: intact and sealed, or, when lost > 0, intact with the
  * gateway's own loss reports adding up to lost (exit 3, named). */
-static void
-verify_spool_lost(const struct fx *f, unsigned long long lost)
+static void verify_spool_lost(const struct fx *f, unsigned long long lost)
 {
 	char **names, path[600], *out = NULL;
 	uint64_t *firsts;
@@ -419,14 +398,12 @@ verify_spool_lost(const struct fx *f, unsigned long long lost)
 	free(out);
 }
 
-static void
-verify_spool(const struct fx *f)
+static void verify_spool(const struct fx *f)
 {
 	verify_spool_lost(f, 0);
 }
 
-static void
-test_appenders_match_reference(void **state)
+static void test_appenders_match_reference(void **state)
 {
 	struct fx *f = *state;
 	static const char *const tricky[] = {
@@ -493,8 +470,7 @@ test_appenders_match_reference(void **state)
  * rules turn on (0x7f 0x80 0x8f 0x90 0x9f 0xa0 0xbf 0xc0, then 0x80 0xbf
  * 0x41, then 0x80), and alone at the end of the value: one record per lead
  * byte, escaped by the writer exactly as by the reference. */
-static void
-test_utf8_sweep(void **state)
+static void test_utf8_sweep(void **state)
 {
 	struct fx *f = *state;
 	static const unsigned char second[] = { 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0 };
@@ -535,8 +511,7 @@ test_utf8_sweep(void **state)
 }
 
 /* Field names: [a-z0-9_]{1,31}; anything else is left out and marked. */
-static void
-test_field_names(void **state)
+static void test_field_names(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -565,8 +540,7 @@ test_field_names(void **state)
 	lines_free(&L);
 }
 
-static size_t
-count_lines(const char *spool)
+static size_t count_lines(const char *spool)
 {
 	struct lines L = spool_lines(spool);
 	size_t n = L.n;
@@ -577,8 +551,7 @@ count_lines(const char *spool)
 /* Records go to the spool in batches: every tick writes what waits, and a
  * record is committed (stats last_seq, mirror) only after the fdatasync
  * that follows the write of its batch. */
-static void
-test_batching(void **state)
+static void test_batching(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -621,8 +594,7 @@ test_batching(void **state)
 
 /* ---------- format ---------- */
 
-static void
-test_record_format(void **state)
+static void test_record_format(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 1);
@@ -659,8 +631,7 @@ test_record_format(void **state)
 	lines_free(&L);
 }
 
-static void
-test_json_escaping(void **state)
+static void test_json_escaping(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -713,8 +684,7 @@ test_json_escaping(void **state)
 	lines_free(&L);
 }
 
-static void
-test_timestamp(void **state)
+static void test_timestamp(void **state)
 {
 	struct fx *f = *state;
 	time_t before = time(NULL);
@@ -736,8 +706,7 @@ test_timestamp(void **state)
 
 /* ---------- chain verification and the tampering suite ---------- */
 
-static void
-test_verify_ok(void **state)
+static void test_verify_ok(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 50);
@@ -750,8 +719,7 @@ test_verify_ok(void **state)
 	lines_free(&L);
 }
 
-static void
-expect_bad(const struct fx *f, char **v, size_t n, const char *needle)
+static void expect_bad(const struct fx *f, char **v, size_t n, const char *needle)
 {
 	char path[400], *out;
 	snprintf(path, sizeof(path), "%s/tampered.jsonl", f->dir);
@@ -762,8 +730,7 @@ expect_bad(const struct fx *f, char **v, size_t n, const char *needle)
 	free(out);
 }
 
-static void
-test_tamper_change_byte(void **state)
+static void test_tamper_change_byte(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 20);
@@ -777,8 +744,7 @@ test_tamper_change_byte(void **state)
 	lines_free(&L);
 }
 
-static void
-test_tamper_delete(void **state)
+static void test_tamper_delete(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 20);
@@ -791,8 +757,7 @@ test_tamper_delete(void **state)
 	lines_free(&L);
 }
 
-static void
-test_tamper_swap(void **state)
+static void test_tamper_swap(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 20);
@@ -803,8 +768,7 @@ test_tamper_swap(void **state)
 	lines_free(&L);
 }
 
-static void
-test_tamper_truncate(void **state)
+static void test_tamper_truncate(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 20);
@@ -824,8 +788,7 @@ test_tamper_truncate(void **state)
 	lines_free(&L);
 }
 
-static void
-test_tamper_splice(void **state)
+static void test_tamper_splice(void **state)
 {
 	struct fx *f = *state;
 	struct lines A = make_spool(f, 20);
@@ -854,8 +817,7 @@ test_tamper_splice(void **state)
 	lines_free(&B);
 }
 
-static void
-test_tamper_forged(void **state)
+static void test_tamper_forged(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 10);
@@ -889,8 +851,7 @@ test_tamper_forged(void **state)
 	lines_free(&L);
 }
 
-static void
-test_tamper_replay_old_epoch(void **state)
+static void test_tamper_replay_old_epoch(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -928,8 +889,7 @@ test_tamper_replay_old_epoch(void **state)
 	lines_free(&L);
 }
 
-static void
-test_duplicates_tolerated(void **state)
+static void test_duplicates_tolerated(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 10);
@@ -961,8 +921,7 @@ test_duplicates_tolerated(void **state)
 }
 
 /* A syslog header before the record (a collector's file) is accepted. */
-static void
-test_collector_prefix(void **state)
+static void test_collector_prefix(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 5);
@@ -983,8 +942,7 @@ test_collector_prefix(void **state)
 
 /* ---------- continuity ---------- */
 
-static void
-test_restart_continues(void **state)
+static void test_restart_continues(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1014,8 +972,7 @@ test_restart_continues(void **state)
 	lines_free(&L);
 }
 
-static void
-test_crash_recovery(void **state)
+static void test_crash_recovery(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1065,8 +1022,7 @@ test_crash_recovery(void **state)
 	lines_free(&L);
 }
 
-static void
-test_rotation(void **state)
+static void test_rotation(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1115,8 +1071,7 @@ test_rotation(void **state)
 	audit_spool_list_free(names, firsts, n);
 }
 
-static void
-test_epoch_and_key_file(void **state)
+static void test_epoch_and_key_file(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1157,8 +1112,7 @@ test_epoch_and_key_file(void **state)
 	assert_non_null(strstr(err, "exists"));
 }
 
-static void
-test_disk_limit_policies(void **state)
+static void test_disk_limit_policies(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1202,8 +1156,7 @@ test_disk_limit_policies(void **state)
 	lines_free(&L);
 }
 
-static void
-test_parse_rejects(void **state)
+static void test_parse_rejects(void **state)
 {
 	(void)state;
 	struct audit_line l;
@@ -1228,8 +1181,7 @@ test_parse_rejects(void **state)
 /* Does the heap (and every anonymous mapping) hold these bytes? Read
  * through /proc/self/mem, so a sanitizer's poisoned memory can be read
  * too; its huge shadow mappings are skipped. */
-static bool
-heap_holds(const uint8_t *needle, size_t n)
+static bool heap_holds(const uint8_t *needle, size_t n)
 {
 	static char buf[1 << 20];
 	char line[512];
@@ -1264,8 +1216,7 @@ heap_holds(const uint8_t *needle, size_t n)
 /* Forward security in memory: right after an epoch change no byte of the
  * old key is left in the writer's memory (its HMAC context included), even
  * before the next record is written. */
-static void
-test_epoch_forgets_old_key(void **state)
+static void test_epoch_forgets_old_key(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1291,8 +1242,7 @@ test_epoch_forgets_old_key(void **state)
 	verify_spool(f);
 }
 
-static bool
-all_zero_fd(int fd, size_t *size)
+static bool all_zero_fd(int fd, size_t *size)
 {
 	char buf[256];
 	ssize_t r = pread(fd, buf, sizeof(buf), 0);
@@ -1306,8 +1256,7 @@ all_zero_fd(int fd, size_t *size)
 
 /* The key file is replaced by rename; the old file's blocks are zeroed
  * first-hand (read here through a descriptor kept open on the old file). */
-static void
-test_key_store_wipes_old_key(void **state)
+static void test_key_store_wipes_old_key(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1352,8 +1301,7 @@ test_key_store_wipes_old_key(void **state)
 	OPENSSL_cleanse(key, sizeof(key));
 }
 
-static size_t
-count_matching(const char *spool, const char *needle)
+static size_t count_matching(const char *spool, const char *needle)
 {
 	struct lines L = spool_lines(spool);
 	size_t n = 0;
@@ -1367,8 +1315,7 @@ count_matching(const char *spool, const char *needle)
  * stands in its place, which stops root too): one seal, one alarm, a retry
  * every few seconds, no seal per tick; records go on in the old epoch and
  * the change completes once the key file can be written again. */
-static void
-test_key_store_failure_backs_off(void **state)
+static void test_key_store_failure_backs_off(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1427,16 +1374,14 @@ test_key_store_failure_backs_off(void **state)
 /* ---------- fdatasync failures ---------- */
 
 /* Let the group-commit timer run out, then tick: one fdatasync. */
-static void
-commit_now(struct audit *a)
+static void commit_now(struct audit *a)
 {
 	struct timespec pause = { 0, 120 * 1000 * 1000 };
 	nanosleep(&pause, NULL);
 	audit_tick(a, audit_now_ms());
 }
 
-static size_t
-spool_files(const struct fx *f, uint64_t *firsts_out, size_t cap)
+static size_t spool_files(const struct fx *f, uint64_t *firsts_out, size_t cap)
 {
 	char **names;
 	uint64_t *firsts;
@@ -1452,8 +1397,7 @@ spool_files(const struct fx *f, uint64_t *firsts_out, size_t cap)
  * never reported committed, even when the next fdatasync succeeds: it is
  * counted as lost (in the chain), cut from the file, and the chain goes on
  * from the last committed record in a new file. */
-static void
-test_fdatasync_error_loses_batch(void **state)
+static void test_fdatasync_error_loses_batch(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1523,8 +1467,7 @@ test_fdatasync_error_loses_batch(void **state)
  * records: the writer stops writing (counted loss, admission refused under
  * fail-closed) rather than give their seqs to other records; a restart
  * continues after what the file holds. */
-static void
-test_fdatasync_error_uncut_stops(void **state)
+static void test_fdatasync_error_uncut_stops(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1569,8 +1512,7 @@ test_fdatasync_error_uncut_stops(void **state)
  * order, and nothing behind them may be forwarded (audit_writeahead false,
  * refusal named); once the disk takes them they are written, nothing is
  * lost, and the chain verifies. */
-static void
-test_fail_closed_holds_batch(void **state)
+static void test_fail_closed_holds_batch(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1610,8 +1552,7 @@ test_fail_closed_holds_batch(void **state)
 
 /* Count-loss: a refused write loses its batch (counted) and relaying goes
  * on: audit_writeahead stays true. */
-static void
-test_count_loss_writeahead(void **state)
+static void test_count_loss_writeahead(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1635,8 +1576,7 @@ test_count_loss_writeahead(void **state)
 
 /* A short write whose torn record cannot be cut back: appending after it
  * would bury it mid-file, so the spool stops (broken) and says why. */
-static void
-test_short_write_uncut_stops(void **state)
+static void test_short_write_uncut_stops(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1667,8 +1607,7 @@ struct race {
 	int step;
 };
 
-static void
-append_file(const char *path, const char *text)
+static void append_file(const char *path, const char *text)
 {
 	FILE *fp = fopen(path, "a");
 	assert_non_null(fp);
@@ -1678,8 +1617,7 @@ append_file(const char *path, const char *text)
 
 /* The writer in the tailer's race window: the end of the file was seen,
  * then the writer's last write to it lands and the next file appears. */
-static void
-race_writer(void *arg)
+static void race_writer(void *arg)
 {
 	struct race *r = arg;
 	char path[600];
@@ -1700,8 +1638,7 @@ race_writer(void *arg)
 	r->step++;
 }
 
-static void
-test_tail_follow_rotation_race(void **state)
+static void test_tail_follow_rotation_race(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 5);   /* seq 1..6 */
@@ -1738,8 +1675,7 @@ test_tail_follow_rotation_race(void **state)
 
 /* Only a shutdown seal ends a spool cleanly: cut right after an hourly
  * seal, the tail is reported as not sealed (a warning, exit 3). */
-static void
-test_verify_cut_after_epoch_seal(void **state)
+static void test_verify_cut_after_epoch_seal(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1768,8 +1704,7 @@ test_verify_cut_after_epoch_seal(void **state)
 
 /* A seq altered in place is "changed", not a gap or a reordering: the
  * record verifies where it stands once its written seq is put back. */
-static void
-test_tamper_seq_changed(void **state)
+static void test_tamper_seq_changed(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 20);
@@ -1802,8 +1737,7 @@ test_tamper_seq_changed(void **state)
  * chain state: what tells a changed record from a forged one (the next
  * record) and a reordering from a gap (a later record) is found across a
  * file boundary too, and duplicates are recognised across files. */
-static void
-test_verify_across_files(void **state)
+static void test_verify_across_files(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 20);   /* 20 messages and the shutdown seal */
@@ -1870,8 +1804,7 @@ test_verify_across_files(void **state)
 /* Lines are read a bounded length at a time: a line longer than any record
  * is malformed (its length is counted, not kept), and a long run of NUL
  * bytes at the end of a file (a power cut) is a torn tail. */
-static void
-test_verify_long_lines(void **state)
+static void test_verify_long_lines(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 5);
@@ -1913,8 +1846,7 @@ test_verify_long_lines(void **state)
 	lines_free(&L);
 }
 
-static int
-teardown_window(void **state)
+static int teardown_window(void **state)
 {
 	audit_verify_dup_window = AUDIT_DUP_WINDOW;
 	return teardown(state);
@@ -1923,8 +1855,7 @@ teardown_window(void **state)
 /* A copy is compared with the first one through a hash kept for the last
  * audit_verify_dup_window records (bounded memory); a seq that comes back
  * after more newer records than that cannot be compared and is refused. */
-static void
-test_verify_dup_window(void **state)
+static void test_verify_dup_window(void **state)
 {
 	struct fx *f = *state;
 	struct lines L = make_spool(f, 20);   /* seq 1..21 */
@@ -1954,8 +1885,7 @@ test_verify_dup_window(void **state)
 /* The mirror checks the collector's certificate by name: with an address
  * as host, a name must be given, or the mirror (and audit_open) refuses to
  * start rather than accept any certificate of the CA. */
-static void
-test_mirror_needs_collector_name(void **state)
+static void test_mirror_needs_collector_name(void **state)
 {
 	struct fx *f = *state;
 	struct audit_params p = params(f);
@@ -1974,8 +1904,7 @@ test_mirror_needs_collector_name(void **state)
 	audit_close(a);
 }
 
-int
-main(void)
+int main(void)
 {
 	log_init("test_audit", 0, LOG_CRIT);
 	const struct CMUnitTest tests[] = {

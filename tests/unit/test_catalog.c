@@ -1,5 +1,5 @@
 /*
- * test_catalog.c — the default catalog encodes catalog.md exactly; grammar
+ * test_catalog.c — the default catalog encodes docs/catalog.md exactly; grammar
  * and semantic errors are all reported with file:line:col; an extended
  * catalog (a 戸籍 message) loads. Run from the top of the source tree.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "filters/catalog.h"
+#include "filters/engine/catalog.h"
 
 #define DEFAULT_CATALOG "conf/catalog.jcat"
 #define DATA "tests/unit/data/"
@@ -79,13 +79,13 @@ static int free_catalog(void **state)
 	return 0;
 }
 
-/* catalog.md "Types", row by row. */
+/* docs/catalog.md "Types", row by row. */
 static const struct {
 	uint16_t code;
 	const char *name, *ja, *basis;
 	enum cat_pattern pattern;
 	enum cat_dir dir;
-	enum jmsg_role from, to;
+	enum node_role from, to;
 	const char *body;          /* shape name, NULL: empty */
 	uint32_t max_body;
 	enum cat_system system;
@@ -94,29 +94,29 @@ static const struct {
 	{ 0x0002, "nack", "拒否通知", "", CAT_RESPONSE, CAT_DIR_ANSWER, 0, 0, "A", 64 * KiB, 0 },
 	{ 0x0003, "keepalive", "生存確認", "", CAT_NOTICE, CAT_DIR_ANY_TUNNEL, 0, 0, NULL, 64 * KiB, 0 },
 	{ 0x0101, "honnin-tsuchi", "本人確認情報通知", "住基法30条の6第1項", CAT_NOTICE,
-	  CAT_DIR_OWN_PREF, JMSG_ROLE_MUNICIPALITY, JMSG_ROLE_PREFECTURE, "R-batch", 4 * MiB, CAT_SYS_JUKI },
+	  CAT_DIR_OWN_PREF, NODE_ROLE_MUNICIPALITY, NODE_ROLE_PREFECTURE, "R-batch", 4 * MiB, CAT_SYS_JUKI },
 	{ 0x0102, "honnin-tsuchi-kiko", "本人確認情報通知（機構）", "住基法30条の7第1項", CAT_NOTICE,
-	  CAT_DIR_ROLES, JMSG_ROLE_PREFECTURE, JMSG_ROLE_JLIS, "R-batch", 4 * MiB, CAT_SYS_JUKI },
+	  CAT_DIR_ROLES, NODE_ROLE_PREFECTURE, NODE_ROLE_JLIS, "R-batch", 4 * MiB, CAT_SYS_JUKI },
 	{ 0x0103, "tenshutsu-kakutei", "転出確定通知", "住基法施行令13条3項", CAT_NOTICE,
-	  CAT_DIR_OWN_PREF, JMSG_ROLE_MUNICIPALITY, JMSG_ROLE_PREFECTURE, "T", 64 * KiB, CAT_SYS_JUKI },
+	  CAT_DIR_OWN_PREF, NODE_ROLE_MUNICIPALITY, NODE_ROLE_PREFECTURE, "T", 64 * KiB, CAT_SYS_JUKI },
 	{ 0x0110, "tennyu-tsuchi", "転入通知", "住基法9条1項", CAT_NOTICE, CAT_DIR_ROLES,
-	  JMSG_ROLE_MUNICIPALITY, JMSG_ROLE_MUNICIPALITY, "T", 64 * KiB, CAT_SYS_JUKI },
+	  NODE_ROLE_MUNICIPALITY, NODE_ROLE_MUNICIPALITY, "T", 64 * KiB, CAT_SYS_JUKI },
 	{ 0x0111, "tenshutsu-shomei", "転出証明書情報（転入届の特例）", "住基法24条の2", CAT_NOTICE,
-	  CAT_DIR_ROLES, JMSG_ROLE_MUNICIPALITY, JMSG_ROLE_MUNICIPALITY, "T", 64 * KiB, CAT_SYS_JUKI },
+	  CAT_DIR_ROLES, NODE_ROLE_MUNICIPALITY, NODE_ROLE_MUNICIPALITY, "T", 64 * KiB, CAT_SYS_JUKI },
 	{ 0x0112, "koiki-kofu", "住民票の写しの広域交付", "住基法12条の4", CAT_REQUEST, CAT_DIR_ROLES,
-	  JMSG_ROLE_MUNICIPALITY, JMSG_ROLE_MUNICIPALITY, "Q", 64 * KiB, CAT_SYS_JUKI },
+	  NODE_ROLE_MUNICIPALITY, NODE_ROLE_MUNICIPALITY, "Q", 64 * KiB, CAT_SYS_JUKI },
 	{ 0x0113, "koiki-kofu-kaito", "広域交付回答", "住基法12条の4", CAT_RESPONSE, CAT_DIR_ANSWER,
 	  0, 0, "D", 2 * MiB, CAT_SYS_JUKI },
 	{ 0x0114, "fuhyo-kisai-tsuchi", "戸籍の附票記載事項通知", "住基法19条1項", CAT_NOTICE,
-	  CAT_DIR_ROLES, JMSG_ROLE_MUNICIPALITY, JMSG_ROLE_MUNICIPALITY, "T", 64 * KiB, CAT_SYS_JUKI },
+	  CAT_DIR_ROLES, NODE_ROLE_MUNICIPALITY, NODE_ROLE_MUNICIPALITY, "T", 64 * KiB, CAT_SYS_JUKI },
 	{ 0x0120, "bango-seisei", "個人番号とすべき番号の生成要求", "番号利用法8条1項", CAT_REQUEST,
-	  CAT_DIR_ROLES, JMSG_ROLE_MUNICIPALITY, JMSG_ROLE_JLIS, "G", 64 * KiB, CAT_SYS_JUKI },
+	  CAT_DIR_ROLES, NODE_ROLE_MUNICIPALITY, NODE_ROLE_JLIS, "G", 64 * KiB, CAT_SYS_JUKI },
 	{ 0x0121, "bango-tsuchi", "個人番号とすべき番号の通知", "番号利用法施行令9条", CAT_RESPONSE,
 	  CAT_DIR_ANSWER, 0, 0, "N", 64 * KiB, CAT_SYS_JUKI },
 	{ 0x0201, "fuhyo-honnin-tsuchi", "附票本人確認情報通知", "住基法30条の41第1項", CAT_NOTICE,
-	  CAT_DIR_OWN_PREF, JMSG_ROLE_MUNICIPALITY, JMSG_ROLE_PREFECTURE, "F-batch", 4 * MiB, CAT_SYS_FUHYO },
+	  CAT_DIR_OWN_PREF, NODE_ROLE_MUNICIPALITY, NODE_ROLE_PREFECTURE, "F-batch", 4 * MiB, CAT_SYS_FUHYO },
 	{ 0x0202, "fuhyo-honnin-tsuchi-kiko", "附票本人確認情報通知（機構）", "住基法30条の42第1項",
-	  CAT_NOTICE, CAT_DIR_ROLES, JMSG_ROLE_PREFECTURE, JMSG_ROLE_JLIS, "F-batch", 4 * MiB, CAT_SYS_FUHYO },
+	  CAT_NOTICE, CAT_DIR_ROLES, NODE_ROLE_PREFECTURE, NODE_ROLE_JLIS, "F-batch", 4 * MiB, CAT_SYS_FUHYO },
 };
 #define N_TYPES (sizeof(expect_types) / sizeof(expect_types[0]))
 
@@ -406,7 +406,7 @@ static void test_extended_catalog(void **state)
 	assert_string_equal(k->name_ja, "戸籍関係情報通知");
 	assert_int_equal(k->system, CAT_SYS_FUHYO);
 	assert_int_equal(k->dir, CAT_DIR_ROLES);
-	assert_int_equal(k->to, JMSG_ROLE_JLIS);
+	assert_int_equal(k->to, NODE_ROLE_JLIS);
 	assert_int_equal(k->body->n_items, 5);
 	assert_int_equal(cat_field_by_tag(cat, 0x0040)->kind, CAT_DIGITS);
 	assert_true(cat_answers(cat_type_by_name(cat, "ack"), k));

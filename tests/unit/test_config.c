@@ -25,8 +25,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "gateway/config.h"
-#include "gateway/jgwctl.h"
+#include "filters/policy/config.h"
+#include "gateway/ctl/jgwctl.h"
 
 #ifndef JGW_SRCDIR
 #define JGW_SRCDIR "."
@@ -123,10 +123,10 @@ static const char *ep(const struct cfg_endpoint *e)
 	static char buf[4][64];
 	static int next;
 
-	return cfg_endpoint_str(e, buf[next++ % 4], sizeof(buf[0]));
+	return addr_sockaddr_str((const struct sockaddr *)&(e)->ss, buf[next++ % 4], sizeof(buf[0]));
 }
 
-static const char *pfx(const struct nft_prefix *p)
+static const char *pfx(const struct addr_prefix *p)
 {
 	static char buf[4][64];
 	static int next;
@@ -152,7 +152,7 @@ static void test_examples_load(void **state)
 	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
 		struct jgw_config *cfg = load_ok(ex[i].file);
 		assert_string_equal(cfg->site, ex[i].site);
-		assert_string_equal(jmsg_role_name(jmsg_node_role((const uint8_t *)cfg->site)), ex[i].role);
+		assert_string_equal(node_role_name(node_role((const uint8_t *)cfg->site)), ex[i].role);
 		assert_int_equal(cfg->n_peers, ex[i].peers);
 		assert_non_null(cfg->catalog);
 		assert_int_equal(strlen(cfg->sha256), 64);
@@ -487,7 +487,7 @@ static void test_endpoint_str(void **state)
 	inet_pton(AF_INET6, "2001:db8::1", &sin6->sin6_addr);
 	assert_string_equal(ep(&e), "[2001:db8::1]:7443");
 	/* Truncated, never overrun. */
-	assert_int_equal(strlen(cfg_endpoint_str(&e, small, sizeof(small))), sizeof(small) - 1);
+	assert_int_equal(strlen(addr_sockaddr_str((const struct sockaddr *)&(e).ss, small, sizeof(small))), sizeof(small) - 1);
 }
 
 /* ---- bad files --------------------------------------------------------- */

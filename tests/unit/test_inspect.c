@@ -1,6 +1,6 @@
 /*
  * test_inspect.c — the inspection engine against crafted frames: every deny
- * reason of wire.md §6, every value kind inside a frame, the connection
+ * reason of docs/protocol.md §6, every value kind inside a frame, the connection
  * state, and the same verdicts whatever the cut of the stream into reads.
  *
  * The gateway under test serves 131016 (千代田区). Run from the top of the
@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "filters/catalog.h"
-#include "filters/inspect.h"
+#include "filters/engine/catalog.h"
+#include "filters/engine/inspect.h"
 #include "tests/lib/jframe.h"
 
 #define NOW      1763000000000LL     /* the gateway clock in every test */
@@ -51,7 +51,7 @@ static void collect(void *arg, const struct insp_frame *f)
 static struct insp_conn *conn_with(const struct cat_catalog *cat, const char *peer, uint32_t max_out)
 {
 	struct insp_params p = { .catalog = cat, .skew_ms = 300000, .max_outstanding = max_out };
-	memcpy(p.local, CHIYODA, sizeof(jmsg_node));
+	memcpy(p.local, CHIYODA, sizeof(node_code));
 	struct insp_conn *c = insp_conn_new(&p, peer);
 	assert_non_null(c);
 	return c;
@@ -445,7 +445,7 @@ static void test_pair_and_seq(void **state)
 	jf_free(&b);
 }
 
-/* A catalog whose rules do not say `own-prefecture`: wire.md §5 still keeps a
+/* A catalog whose rules do not say `own-prefecture`: docs/protocol.md §5 still keeps a
  * municipality to its own prefecture's node, whichever end sends. */
 static const char roles_jcat[] =
 	"type 0x0181 up { pattern notice; from municipality to prefecture; body empty; }\n"
@@ -463,7 +463,7 @@ static void one_empty(const struct cat_catalog *cat, const char *local, const ch
 	struct jf_hdr h = hdr(type, 1, snd, rcv);
 	struct jf_buf s;
 
-	memcpy(p.local, local, sizeof(jmsg_node));
+	memcpy(p.local, local, sizeof(node_code));
 	if (type == 0x0001) {
 		h.flags = JMSG_FLAG_RESPONSE;
 		h.ref = 1;
@@ -548,7 +548,7 @@ static void clock_case(int64_t skew, int64_t now, int64_t wire_time, bool allowe
 	struct run r = { .n = 0 };
 	struct jf_buf s;
 
-	memcpy(p.local, CHIYODA, sizeof(jmsg_node));
+	memcpy(p.local, CHIYODA, sizeof(node_code));
 	h.time_ms = wire_time;                  /* jframe writes it as the u64 bit pattern */
 	jf_init(&s);
 	put(&s, &h, NULL);
@@ -755,7 +755,7 @@ static void test_rate_limited(void **state)
 }
 
 /*
- * One system per connection (catalog.md: 0x01xx 住基ネット, 0x02xx 附票連携
+ * One system per connection (docs/catalog.md: 0x01xx 住基ネット, 0x02xx 附票連携
  * システム): the first frame of a system-specific type fixes it, in either
  * direction; ack, nack and keepalive (0x00xx) go with either.
  */
@@ -958,7 +958,7 @@ static void test_midstream_unverified(void **state)
 	jf_free(&t);
 }
 
-/* Body rules of wire.md §3 on the default catalog's shapes. */
+/* Body rules of docs/protocol.md §3 on the default catalog's shapes. */
 static void test_tlv_reasons(void **state)
 {
 	struct jf_buf b;
@@ -1465,7 +1465,7 @@ static void test_split_record_denies(void **state)
 	jf_free(&b);
 }
 
-/* wire.md §6: each reason was produced by a crafted frame above (the replay
+/* docs/protocol.md §6: each reason was produced by a crafted frame above (the replay
  * reasons gap and overlap-conflict belong to jgw-replay, not the engine). */
 static void test_every_reason_reached(void **state)
 {

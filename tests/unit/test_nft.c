@@ -17,40 +17,40 @@
 
 #include <cmocka.h>
 
-#include "filters/nft_int.h"
+#include "filters/firewall/nft_int.h"
 
-static struct nft_prefix pfx(const char *s)
+static struct addr_prefix pfx(const char *s)
 {
-	struct nft_prefix p;
-	assert_true(nft_prefix_parse(s, &p));
+	struct addr_prefix p;
+	assert_true(addr_prefix_parse(s, &p));
 	return p;
 }
 
 static void test_prefix_parse(void **state)
 {
-	struct nft_prefix p;
+	struct addr_prefix p;
 	char b[64];
 	(void)state;
 
 	p = pfx("10.77.0.16");
 	assert_int_equal(p.family, AF_INET);
 	assert_int_equal(p.len, 32);
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "10.77.0.16");
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "10.77.0.16");
 	p = pfx("10.99.0.0/24");
 	assert_int_equal(p.len, 24);
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "10.99.0.0/24");
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "10.99.0.0/24");
 	p = pfx("fd00:77::/64");
 	assert_int_equal(p.family, AF_INET6);
 	assert_int_equal(p.len, 64);
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "fd00:77::/64");
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "fd00:77::/64");
 	p = pfx("0.0.0.0/0");
 	assert_int_equal(p.len, 0);
 	p = pfx("::/0");
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "::/0");
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "::/0");
 	p = pfx("FD00:77::0013");
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "fd00:77::13");
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "fd00:77::13");
 	p = pfx("10.0.0.1/32");
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "10.0.0.1");
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "10.0.0.1");
 
 	static const char *const bad[] = {
 		"", "10.0.0.1/", "/24", "10.0.0.0/33", "fd00::/129", "10.0.0.1/24",
@@ -59,12 +59,12 @@ static void test_prefix_parse(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(&p, 0x5a, sizeof p);
-		struct nft_prefix before = p;
-		assert_false(nft_prefix_parse(bad[i], &p));
+		struct addr_prefix before = p;
+		assert_false(addr_prefix_parse(bad[i], &p));
 		assert_memory_equal(&p, &before, sizeof p);   /* untouched on error */
 	}
-	assert_false(nft_prefix_parse(NULL, &p));
-	assert_string_equal(nft_prefix_str(NULL, b, sizeof b), "?");
+	assert_false(addr_prefix_parse(NULL, &p));
+	assert_string_equal(addr_prefix_str(NULL, b, sizeof b), "?");
 }
 
 static void test_prefix_from_sockaddr(void **state)
@@ -72,26 +72,26 @@ static void test_prefix_from_sockaddr(void **state)
 	struct sockaddr_in in = { .sin_family = AF_INET };
 	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	struct nft_prefix p;
+	struct addr_prefix p;
 	char b[64];
 	(void)state;
 
 	inet_pton(AF_INET, "10.77.0.13", &in.sin_addr);
-	assert_true(nft_prefix_from_sockaddr((struct sockaddr *)&in, &p));
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "10.77.0.13");
+	assert_true(addr_from_sockaddr((struct sockaddr *)&in, &p));
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "10.77.0.13");
 	inet_pton(AF_INET6, "fd00:77::13", &in6.sin6_addr);
-	assert_true(nft_prefix_from_sockaddr((struct sockaddr *)&in6, &p));
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "fd00:77::13");
+	assert_true(addr_from_sockaddr((struct sockaddr *)&in6, &p));
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "fd00:77::13");
 	assert_int_equal(p.len, 128);
 	inet_pton(AF_INET6, "::ffff:10.77.0.24", &in6.sin6_addr);
-	assert_true(nft_prefix_from_sockaddr((struct sockaddr *)&in6, &p));
+	assert_true(addr_from_sockaddr((struct sockaddr *)&in6, &p));
 	assert_int_equal(p.family, AF_INET);
-	assert_string_equal(nft_prefix_str(&p, b, sizeof b), "10.77.0.24");
-	assert_false(nft_prefix_from_sockaddr((struct sockaddr *)&un, &p));
+	assert_string_equal(addr_prefix_str(&p, b, sizeof b), "10.77.0.24");
+	assert_false(addr_from_sockaddr((struct sockaddr *)&un, &p));
 }
 
 /* A policy the tests adjust. */
-static struct nft_prefix peers[8], servers[2], mgmt[2];
+static struct addr_prefix peers[8], servers[2], mgmt[2];
 static struct nft_dest outs[4];
 
 static struct nft_policy base(void)

@@ -12,12 +12,12 @@
 
 #include <cmocka.h>
 
-#include "gateway/quar.h"
+#include "filters/firewall/quar.h"
 
-static struct nft_prefix addr(const char *s)
+static struct addr_prefix addr(const char *s)
 {
-	struct nft_prefix p;
-	assert_true(nft_prefix_parse(s, &p));
+	struct addr_prefix p;
+	assert_true(addr_prefix_parse(s, &p));
 	return p;
 }
 
@@ -58,7 +58,7 @@ static void test_params(void **state)
 static void test_nth_failure_in_window(void **state)
 {
 	struct quar *q = make(3, 10, 60, 64);
-	struct nft_prefix a = addr("10.77.0.13");
+	struct addr_prefix a = addr("10.77.0.13");
 	(void)state;
 	assert_false(quar_failure(q, &a, 1000));
 	assert_false(quar_failure(q, &a, 2000));
@@ -84,7 +84,7 @@ static void test_nth_failure_in_window(void **state)
 static void test_spread_out_failures(void **state)
 {
 	struct quar *q = make(3, 10, 60, 64);
-	struct nft_prefix a = addr("fd00:77::13");
+	struct addr_prefix a = addr("fd00:77::13");
 	(void)state;
 	/* 3 failures, but never 3 within 10 s */
 	assert_false(quar_failure(q, &a, 0));
@@ -99,11 +99,11 @@ static void test_spread_out_failures(void **state)
 static void test_boundary_inclusive(void **state)
 {
 	struct quar *q = make(2, 5, 60, 64);
-	struct nft_prefix a = addr("192.0.2.1");
+	struct addr_prefix a = addr("192.0.2.1");
 	(void)state;
 	assert_false(quar_failure(q, &a, 100));
 	assert_true(quar_failure(q, &a, 5100));     /* exactly T apart */
-	struct nft_prefix b = addr("192.0.2.2");
+	struct addr_prefix b = addr("192.0.2.2");
 	assert_false(quar_failure(q, &b, 100));
 	assert_false(quar_failure(q, &b, 5101));    /* 1 ms too late */
 	quar_free(q);
@@ -112,8 +112,8 @@ static void test_boundary_inclusive(void **state)
 static void test_addresses_independent(void **state)
 {
 	struct quar *q = make(2, 10, 60, 64);
-	struct nft_prefix v4 = addr("10.0.0.1");
-	struct nft_prefix v6 = addr("a00:1::");     /* same first bytes as 10.0.0.1 */
+	struct addr_prefix v4 = addr("10.0.0.1");
+	struct addr_prefix v6 = addr("a00:1::");     /* same first bytes as 10.0.0.1 */
 	(void)state;
 	assert_false(quar_failure(q, &v4, 0));
 	assert_false(quar_failure(q, &v6, 1));
@@ -126,7 +126,7 @@ static void test_addresses_independent(void **state)
 static void test_n_equals_one(void **state)
 {
 	struct quar *q = make(1, 1, 5, 8);
-	struct nft_prefix a = addr("10.0.0.9");
+	struct addr_prefix a = addr("10.0.0.9");
 	(void)state;
 	assert_true(quar_failure(q, &a, 0));
 	assert_false(quar_failure(q, &a, 4999));
@@ -137,7 +137,7 @@ static void test_n_equals_one(void **state)
 static void test_forget(void **state)
 {
 	struct quar *q = make(2, 10, 60, 64);
-	struct nft_prefix a = addr("10.0.0.1");
+	struct addr_prefix a = addr("10.0.0.1");
 	(void)state;
 	assert_false(quar_failure(q, &a, 0));
 	assert_true(quar_failure(q, &a, 1));
@@ -153,7 +153,7 @@ static void test_forget(void **state)
 static void test_cancel_retries(void **state)
 {
 	struct quar *q = make(3, 10, 60, 64);
-	struct nft_prefix a = addr("10.77.0.13"), b = addr("fd00:77::13");
+	struct addr_prefix a = addr("10.77.0.13"), b = addr("fd00:77::13");
 	struct quar_stats st;
 	(void)state;
 	assert_false(quar_failure(q, &a, 1000));
@@ -194,7 +194,7 @@ static void test_cancel_retries(void **state)
 static void test_clock_backwards(void **state)
 {
 	struct quar *q = make(2, 1, 60, 64);
-	struct nft_prefix a = addr("10.0.0.1");
+	struct addr_prefix a = addr("10.0.0.1");
 	(void)state;
 	assert_false(quar_failure(q, &a, 100000));
 	/* an earlier time is taken as "no time passed": still within 1 s */
@@ -206,7 +206,7 @@ static void test_clock_backwards(void **state)
 static void test_eviction(void **state)
 {
 	struct quar *q = make(2, 100, 60, QUAR_WAYS);
-	struct nft_prefix a[QUAR_WAYS + 1];
+	struct addr_prefix a[QUAR_WAYS + 1];
 	char s[32];
 	struct quar_stats st;
 	(void)state;
@@ -239,7 +239,7 @@ static void test_bounded(void **state)
 	char s[32];
 	(void)state;
 	for (int i = 0; i < 10000; i++) {
-		struct nft_prefix a;
+		struct addr_prefix a;
 		snprintf(s, sizeof s, "10.%d.%d.1", i / 256, i % 256);
 		a = addr(s);
 		assert_false(quar_failure(q, &a, i));
@@ -253,7 +253,7 @@ static void test_bounded(void **state)
 static void test_bad_input(void **state)
 {
 	struct quar *q = make(1, 1, 1, 8);
-	struct nft_prefix bad = { .family = 0 };
+	struct addr_prefix bad = { .family = 0 };
 	(void)state;
 	assert_false(quar_failure(q, &bad, 0));
 	assert_false(quar_failure(q, NULL, 0));
@@ -268,7 +268,7 @@ static void test_bad_input(void **state)
 static void test_expiry_due_in_order(void **state)
 {
 	struct quar_expiry *x = quar_expiry_new(16);
-	struct nft_prefix a = addr("10.77.0.1"), b = addr("2001:db8::7");
+	struct addr_prefix a = addr("10.77.0.1"), b = addr("2001:db8::7");
 	struct quar_expired e;
 	(void)state;
 	assert_non_null(x);
@@ -298,7 +298,7 @@ static void test_expiry_due_in_order(void **state)
 static void test_expiry_drop(void **state)
 {
 	struct quar_expiry *x = quar_expiry_new(16);
-	struct nft_prefix a = addr("10.77.0.1"), b = addr("10.77.0.2");
+	struct addr_prefix a = addr("10.77.0.1"), b = addr("10.77.0.2");
 	struct quar_expired e;
 	(void)state;
 	assert_true(quar_expiry_set(x, &a, NULL, 2, 3000));
@@ -315,7 +315,7 @@ static void test_expiry_drop(void **state)
 static void test_expiry_readd(void **state)
 {
 	struct quar_expiry *x = quar_expiry_new(16);
-	struct nft_prefix a = addr("10.77.0.1");
+	struct addr_prefix a = addr("10.77.0.1");
 	struct quar_expired e;
 	(void)state;
 	assert_true(quar_expiry_set(x, &a, "130001", 2, 3000));
@@ -332,7 +332,7 @@ static void test_expiry_readd(void **state)
 static void test_expiry_extend(void **state)
 {
 	struct quar_expiry *x = quar_expiry_new(16);
-	struct nft_prefix a = addr("10.77.0.1"), b = addr("10.77.0.2");
+	struct addr_prefix a = addr("10.77.0.1"), b = addr("10.77.0.2");
 	struct quar_expired e;
 	(void)state;
 	assert_true(quar_expiry_set(x, &a, NULL, 2, 3000));
@@ -352,7 +352,7 @@ static void test_expiry_extend(void **state)
 static void test_expiry_bounded(void **state)
 {
 	struct quar_expiry *x = quar_expiry_new(100);
-	struct nft_prefix bad = { .family = 0 }, a;
+	struct addr_prefix bad = { .family = 0 }, a;
 	struct quar_expired e;
 	char s[32];
 	int took = 0;

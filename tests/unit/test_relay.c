@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "gateway/control.h"
-#include "gateway/relay.h"
+#include "gateway/control/control.h"
+#include "gateway/daemon/relay.h"
 #include "tunnels/tls.h"
 
 /* ---- relay_buf ---- */

@@ -1,5 +1,5 @@
 /*
- * test_values.c — every value kind of wire.md §4, valid and invalid, with
+ * test_values.c — every value kind of docs/protocol.md §4, valid and invalid, with
  * the public check-digit examples, and the streaming UTF-8 validator against
  * the whole-value one at every split.
  */
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "filters/jmsg.h"
-#include "filters/values.h"
+#include "filters/engine/jmsg.h"
+#include "filters/engine/values.h"
 #include "tests/lib/jframe.h"
 
 #define U8(s) ((const uint8_t *)(s))
@@ -35,7 +35,7 @@ static void test_digits(void **state)
 static void test_resident_code(void **state)
 {
 	(void)state;
-	OK(val_resident_code, "24727059608");              /* wire.md's example */
+	OK(val_resident_code, "24727059608");              /* docs/protocol.md's example */
 	assert_int_equal(val_resident_check(U8("2472705960")), '8');
 	/* every other check digit is wrong */
 	for (char d = '0'; d <= '9'; d++) {
@@ -60,7 +60,7 @@ static void test_resident_code(void **state)
 static void test_individual_number(void **state)
 {
 	(void)state;
-	OK(val_individual_number, "983205673214");         /* wire.md's example */
+	OK(val_individual_number, "983205673214");         /* docs/protocol.md's example */
 	assert_int_equal(val_individual_check(U8("98320567321")), '4');
 	for (char d = '0'; d <= '9'; d++) {
 		char s[13] = "98320567321X";
@@ -226,10 +226,10 @@ static void test_utf8_streaming(void **state)
 		bool whole = val_text(s, n, 256);
 		for (size_t a = 0; a <= n; a++) {
 			for (size_t b = a; b <= n; b++) {
-				struct val_utf8 u;
-				val_utf8_init(&u);
-				bool ok = val_utf8_feed(&u, s, a) && val_utf8_feed(&u, s + a, b - a) &&
-					  val_utf8_feed(&u, s + b, n - b) && val_utf8_complete(&u);
+				struct utf8_state u;
+				utf8_text_init(&u);
+				bool ok = utf8_text_feed(&u, s, a) && utf8_text_feed(&u, s + a, b - a) &&
+					  utf8_text_feed(&u, s + b, n - b) && utf8_text_complete(&u);
 				assert_int_equal(ok, whole);
 			}
 		}
@@ -293,12 +293,12 @@ static void test_check_by_kind(void **state)
  * a time takes none of its multi-byte steps. */
 static bool text_by_bytes(const uint8_t *s, size_t n)
 {
-	struct val_utf8 u;
-	val_utf8_init(&u);
+	struct utf8_state u;
+	utf8_text_init(&u);
 	for (size_t i = 0; i < n; i++)
-		if (!val_utf8_feed(&u, s + i, 1))
+		if (!utf8_text_feed(&u, s + i, 1))
 			return false;
-	return n > 0 && val_utf8_complete(&u);
+	return n > 0 && utf8_text_complete(&u);
 }
 
 /* Every sequence of three bytes, alone (the tail path) and before five
@@ -354,17 +354,17 @@ static void test_text_random(void **state)
 			fail_msg("round %d: whole text differs", round);
 		if (round % 64 == 0) {
 			for (size_t a = 0; a <= n; a++) {
-				struct val_utf8 u;
-				val_utf8_init(&u);
-				bool ok = val_utf8_feed(&u, s, a) && val_utf8_feed(&u, s + a, n - a) &&
-					  val_utf8_complete(&u) && n > 0;
+				struct utf8_state u;
+				utf8_text_init(&u);
+				bool ok = utf8_text_feed(&u, s, a) && utf8_text_feed(&u, s + a, n - a) &&
+					  utf8_text_complete(&u) && n > 0;
 				assert_int_equal(ok, want);
 			}
 		}
 	}
 }
 
-/* The inlined node-code check against jmsg_node_role for every six-digit
+/* The inlined node-code check against node_role for every six-digit
  * code, and the word-at-a-time digit checks with one bad byte anywhere. */
 static void test_codes_exhaustive(void **state)
 {
@@ -372,10 +372,10 @@ static void test_codes_exhaustive(void **state)
 	(void)state;
 	for (unsigned v = 0; v < 1000000; v++) {
 		snprintf(code, sizeof(code), "%06u", v);
-		enum jmsg_role role = jmsg_node_role(U8(code));
-		if (val_nodecode(U8(code), 6) != (role != JMSG_ROLE_INVALID) ||
-		    val_lgcode(U8(code), 6) != (role == JMSG_ROLE_PREFECTURE ||
-						role == JMSG_ROLE_MUNICIPALITY))
+		enum node_role role = node_role(U8(code));
+		if (val_nodecode(U8(code), 6) != (role != NODE_ROLE_INVALID) ||
+		    val_lgcode(U8(code), 6) != (role == NODE_ROLE_PREFECTURE ||
+						role == NODE_ROLE_MUNICIPALITY))
 			fail_msg("node code %u", v);
 	}
 	static const uint8_t bad[] = { 0x00, '/', ':', '0' + 0x80, 0x3f, 0xb0, 0xff };
@@ -400,7 +400,7 @@ static void test_codes_exhaustive(void **state)
 }
 
 /* Every YYYYMMDD with month 00..13 and day 00..32 around the year bounds
- * and across the leap rules, against the calendar arithmetic of wire.md. */
+ * and across the leap rules, against the calendar arithmetic of docs/protocol.md. */
 static void test_date_exhaustive(void **state)
 {
 	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };

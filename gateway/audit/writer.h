@@ -1,0 +1,113 @@
+/*
+ * writer.h — private to the audit writer's files (audit.c: the spool, its
+ * batches, group commit and disk policy; audit_rec.c: building records;
+ * audit_epoch.c: key epochs and seals; audit_recover.c: open, recovery,
+ * close). The writer's interface is audit.h.
+ */
+#ifndef JGW_AUDIT_WRITER_H
+#define JGW_AUDIT_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "gateway/audit/audit.h"
+#include "gateway/audit/chain.h"
+
+#define AUDIT_MAGIC      0x4a415544u   /* "JAUD" */
+#define FIELDS_MAX       (AUDIT_LINE_MAX - 256)
+#define DISK_CHECK_MS    1000
+#define DISK_CHECK_BYTES (64 * 1024)   /* and after this much written */
+#define DEFAULT_ROTATE   (64ull << 20)
+/* One write(2) per batch: at 320-byte records, one per ~800 records. */
+#define FLUSH_BYTES      (256 * 1024)
+/* Under fail-closed a batch that cannot be written is kept, not dropped,
+ * and written once the disk takes it again; up to this much waits (about
+ * 3,000 records: the frame and close records of the tunnels that are being
+ * refused). A record that does not fit is lost (counted). */
+#define HOLD_BYTES       (1024 * 1024)
+#define WBUF_CAP         (HOLD_BYTES + AUDIT_LINE_MAX + 2)
+#define AUDIT_TS_LEN     27
+/* A failed key epoch change is tried again after this long, not every tick. */
+#define KEY_RETRY_MS     5000
+
+struct audit_rec {
+	struct audit *owner;
+	bool busy, truncated;
+	char event[16];
+	size_t len;
+	char fields[FIELDS_MAX];
+};
+
+struct audit {
+	uint32_t magic;
+	struct audit_params p;
+	char *gw, *spool_dir, *key_file;
+	char *c_host, *c_ca, *c_cert, *c_key;
+	int dir_fd, fd;
+	uint64_t file_first;             /* first seq of the open spool file */
+	uint64_t file_bytes, spool_bytes, unchecked_bytes;
+	uint64_t synced_bytes;           /* the file's size at its last good fdatasync */
+	uint64_t seq, durable_seq;
+	uint8_t prev_mac[AUDIT_MAC_LEN];
+	uint8_t d_mac[AUDIT_MAC_LEN];    /* mac of the last committed record */
+	uint8_t key[AUDIT_KEY_LEN];
+	uint32_t epoch;
+	uint64_t epoch_records;
+	int64_t epoch_start_ms, last_sync_ms, last_disk_ms;
+	int64_t tick_base;        /* caller's clock minus ours, from the first tick */
+	bool tick_base_set;
+	bool dirty, disk_alarm, disk_full, in_internal, write_failing;
+	int write_errno;                 /* of the failing write */
+	/* An fdatasync failed and the file could not be cut back: nothing more
+	 * is written until a restart (see sync_failed). */
+	bool spool_broken;
+	/* A failed epoch change: its seal (while it is the last record) and
+	 * when to try the key file again (epoch clock). */
+	uint64_t pending_seal_seq;
+	int64_t key_retry_ms;
+	bool key_alarm;
+	uint64_t records, lost, lost_unreported, syncs;
+	/* The batch: records appended but not yet written. The snapshot is
+	 * the chain state after the last written record, to go back to when
+	 * a batch cannot be written. */
+	char *wbuf;
+	size_t wlen;
+	uint64_t w_records;              /* records in the batch */
+	uint64_t w_seq;                  /* seq of the last written record */
+	uint8_t w_mac[AUDIT_MAC_LEN];    /* its mac */
+	uint64_t batch_room;             /* bytes that may be batched before the
+	                                  * next disk check (room below the alarm) */
+	/* HMAC keyed once per epoch; each record re-inits it (no key setup). */
+	EVP_MAC *hmac;
+	EVP_MAC_CTX *hmac_ctx;
+	bool hmac_ready;
+	/* Timestamp: the seconds part is formatted once per second. */
+	time_t ts_sec;
+	char ts_prefix[20];
+	struct audit_rec rec;
+	struct audit_mirror *mirror;
+};
+
+/* Shared by the writer's files. */
+bool aw_is_word(const char *s, size_t max, bool upper_ok);
+size_t aw_fmt_u64(char out[20], uint64_t v);
+void aw_lose(struct audit *a);
+/* Append one line: 0 (written, or kept in the batch) or -1 (lost). */
+int aw_append(struct audit *a, const char *event, const char *fields, size_t fields_len);
+/* A record of the writer itself (seal, loss and disk notices). */
+int aw_append_internal(struct audit *a, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int aw_report_loss(struct audit *a);
+int aw_flush_batch(struct audit *a);
+int aw_sync_spool(struct audit *a);
+int aw_open_spool_file(struct audit *a, uint64_t first_seq);
+void aw_disk_check(struct audit *a, int64_t now_ms);
+void aw_hmac_rekey(struct audit *a);
+int aw_epoch_change(struct audit *a, const char *reason, int64_t now_ms);
+int aw_start_epoch(struct audit *a, char *err, size_t errlen);
+
+#endif

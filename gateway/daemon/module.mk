@@ -1,0 +1,20 @@
+# gateway/daemon/ — jgwd: configuration generations (gen.c: also what
+# jgwctl check builds), the relay (relay.c, its buffers and counts), and
+# the daemon itself (jgwd.c: start, reload, firewall, audit, control).
+DEBS          += libev-dev libsystemd-dev libcap-ng-dev
+DAEMON_SRCS   := gateway/daemon/gen.c gateway/daemon/relay.c gateway/daemon/relay_buf.c \
+                 gateway/daemon/relay_count.c
+LIB_DAEMON    := $(B)/gateway/daemon/libdaemon.a
+
+$(LIB_DAEMON): $(DAEMON_SRCS:%.c=$(B)/%.o)
+	$(AR) rcs $@ $^
+
+# Everything the daemon links, in dependency order (tests link it too).
+JGWD_LIBS   = $(LIB_DAEMON) $(LIB_CONTROL) $(LIB_AUDIT) $(LIB_POLICY) $(LIB_FIREWALL) \
+              $(LIB_TUNNELS) $(LIB_ENGINE) $(LIB_BASE)
+JGWD_LDLIBS = -lev -lsystemd -lcap-ng $(LDLIBS_AUDIT) $(LDLIBS_POLICY) $(LDLIBS_FIREWALL) \
+              $(LDLIBS_TUNNELS) $(LDLIBS_ENGINE)
+
+SBINS += $(B)/jgwd
+$(B)/jgwd: $(B)/gateway/daemon/jgwd.o $(JGWD_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(JGWD_LDLIBS)

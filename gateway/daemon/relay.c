@@ -1,0 +1,1486 @@
+/*
+ * relay.c — tunnels: accept, dial, inspect, relay, close.
+ *
+ * A tunnel joins a LAN side (plain TCP to a site server) and a WAN side
+ * (mTLS to a peer gateway). Two flows carry bytes: "up" from the LAN to the
+ * WAN (inspected as INSP_FROM_LAN) and "down" from the WAN to the LAN
+ * (INSP_FROM_WAN). A flow reads its source into a bounded buffer, feeds the
+ * new bytes to the inspection engine, and writes to its destination only the
+ * bytes below insp_allowed_offset(). After a deny nothing more is written.
+ *
+ * I/O readiness is tracked per side (rd_ready/wr_ready, cleared when an
+ * operation would block) and every event runs tunnel_run(), which makes all
+ * the progress it can and then registers interest only in what is blocked.
+ * OpenSSL may hold decrypted bytes that the socket no longer signals; since
+ * a TLS read only clears rd_ready on WANT_READ, those are never stranded.
+ */
+#include "gateway/daemon/relay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <limits.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "filters/base/addr.h"
+#include "filters/base/log.h"
+#include "filters/policy/policy.h"
+#include "gateway/audit/audit.h"
+#include "tunnels/tls.h"
+
+/* ------------------------------------------------------------------ */
+/* Tunnels                                                             */
+
+#define TUNNEL_MAGIC 0x4a54554eu   /* "JTUN" */
+
+enum tun_state {
+	TS_HANDSHAKE,     /* ingress: TLS accept in progress */
+	TS_WAIT_FIRST,    /* reading the first frame to choose the other side */
+	TS_CONNECT,       /* TCP connect to the peer gateway or local server */
+	TS_DIAL_TLS,      /* egress: TLS handshake with the peer gateway */
+	TS_RELAY,
+};
+
+static const char *const state_names[] = {
+	"handshake", "wait-first", "connect", "dial-tls", "relay",
+};
+
+struct tunnel;
+
+struct side {
+	struct tunnel *t;
+	int fd;
+	struct tls_conn *tls;        /* WAN side only */
+	ev_io io;
+	int events;                  /* registered with libev */
+	bool open;                   /* connected (and TLS up) */
+	bool rd_ready, wr_ready;
+	int rd_wait, wr_wait, hs_wait;  /* what a blocked op waits for */
+	bool eof;                    /* nothing more will be read */
+	bool shut;                   /* our write half is closed */
+	struct sockaddr_storage addr;   /* remote */
+	socklen_t addrlen;
+};
+
+struct flow {
+	enum insp_dir dir;
+	struct side *src, *dst;
+	struct relay_buf buf;
+	uint64_t base;               /* stream offset of the buffer's first byte */
+	uint64_t allowed;            /* insp_allowed_offset */
+	uint64_t bytes, frames;      /* forwarded */
+	bool finished;               /* insp_finish done */
+	ev_tstamp partial_since;     /* a frame began and is not whole yet (0: none) */
+};
+
+struct tunnel {
+	uint32_t magic;
+	struct relay *r;
+	struct tunnel *prev, *next;
+	struct gen *gen;
+	uint64_t id;
+	bool ingress;
+	enum tun_state state;
+	struct side lan, wan;
+	struct flow up, down;        /* up: LAN→WAN, down: WAN→LAN */
+	struct insp_conn *insp;
+	ev_timer timer;
+	ev_tstamp start;
+	ev_tstamp state_since;       /* handshake/connect deadlines run from here */
+	/* Frames, not bytes, keep a tunnel alive (timeouts idle): the last
+	 * verdict in either direction, and when the tunnel could first take
+	 * frames (timeouts first-frame runs from there until one comes). */
+	ev_tstamp last_frame, frames_since;
+	bool framed;                 /* a frame was allowed, either direction */
+	bool opened;                 /* the open record was written */
+	bool dead;
+	const char *reason;          /* why it ended */
+	const char *first_eof;       /* "lan-closed" or "peer-closed" */
+	bool rejected;               /* ended before it opened */
+	node_code peer;
+	size_t dial_next;            /* egress: next peer address to try */
+	bool peer_counted;           /* counted in r->peers under t->peer */
+	char source[RELAY_COUNT_KEY];   /* LAN source address, when counted */
+	char cert_serial[80], cert_sha256[72];
+	const char *tls_version, *cipher;
+	bool resumed;
+};
+
+struct relay {
+	struct ev_loop *loop;
+	struct audit *audit;
+	struct relay_hooks hooks;
+	struct gen *gen;
+	int lan_fd, wan_fd;
+	ev_io lan_io, wan_io;
+	struct tunnel *tunnels;
+	size_t n_tunnels;
+	struct relay_count peers;   /* live tunnels per peer node */
+	struct relay_count sources; /* live egress tunnels per LAN source address */
+	uint64_t id_base, id_next;
+	bool stopping;
+	struct relay_stats total, interval;
+	ev_tstamp last_accept_err;
+	ev_timer resume;             /* listeners paused after EMFILE */
+	int fd_high;                 /* a connection accepted on this descriptor
+	                              * or above is refused (fd-limit) */
+};
+
+static void tunnel_run(struct tunnel *t);
+static void tunnel_end(struct tunnel *t, const char *reason);
+
+static void tunnel_rearm(struct tunnel *t);
+static void flow_note_partial(struct tunnel *t, struct flow *f);
+
+static int64_t now_ms(const struct relay *r)
+{
+	return (int64_t)(ev_now(r->loop) * 1000.0);
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	return addr_sockaddr_str((const struct sockaddr *)ss, buf, len);
+}
+
+/* The host part alone, IPv4-mapped IPv6 as IPv4: the per-source key. */
+static const char *host_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	struct addr_prefix p;
+
+	buf[0] = '\0';
+	if (addr_from_sockaddr((const struct sockaddr *)ss, &p))
+		addr_prefix_str(&p, buf, len);
+	return buf;
+}
+
+static const char *local_str(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	return addr_str(&ss, buf, len);
+}
+
+/* ---- audit records ---- */
+
+static void audit_tunnel(struct tunnel *t, const char *state)
+{
+	struct audit_rec *rec;
+	struct side *wan = &t->wan, *lan = &t->lan;
+	char a[80];
+
+	if (!t->r->audit || !(rec = audit_rec_begin(t->r->audit, "tunnel")))
+		return;
+	audit_rec_u64(rec, "tunnel_id", t->id);
+	audit_rec_str(rec, "state", state);
+	audit_rec_str(rec, "side", t->ingress ? "wan" : "lan");
+	if (t->peer[0])
+		audit_rec_str(rec, "peer", t->peer);
+	if (wan->addrlen)
+		audit_rec_str(rec, "peer_addr", addr_str(&wan->addr, a, sizeof(a)));
+	if (wan->fd >= 0)
+		audit_rec_str(rec, "local_addr", local_str(wan->fd, a, sizeof(a)));
+	if (lan->addrlen)
+		audit_rec_str(rec, "lan_addr", addr_str(&lan->addr, a, sizeof(a)));
+	if (t->cert_serial[0]) {
+		audit_rec_str(rec, "cert_serial", t->cert_serial);
+		audit_rec_str(rec, "cert_sha256", t->cert_sha256);
+	}
+	if (t->tls_version) {
+		audit_rec_str(rec, "tls_version", t->tls_version);
+		audit_rec_str(rec, "cipher", t->cipher ? t->cipher : "");
+		audit_rec_bool(rec, "resumed", t->resumed);
+	}
+	audit_rec_u64(rec, "generation", t->gen->generation);
+	if (strcmp(state, "open") != 0) {
+		audit_rec_u64(rec, "bytes_in", t->down.bytes);
+		audit_rec_u64(rec, "bytes_out", t->up.bytes);
+		audit_rec_u64(rec, "frames_in", t->down.frames);
+		audit_rec_u64(rec, "frames_out", t->up.frames);
+		audit_rec_i64(rec, "duration_ms",
+			      (int64_t)((ev_now(t->r->loop) - t->start) * 1000.0));
+		if (t->reason)
+			audit_rec_str(rec, "reason", t->reason);
+	}
+	audit_rec_commit(rec);
+}
+
+/* The message record's fields go into the audit record. */
+static void sink_str(void *arg, const char *key, const char *value)
+{
+	audit_rec_str(arg, key, value);
+}
+
+static void sink_u64(void *arg, const char *key, uint64_t value)
+{
+	audit_rec_u64(arg, key, value);
+}
+
+/* One record per frame verdict; the frame's fields never reach it. */
+static void on_frame(void *arg, const struct insp_frame *f)
+{
+	struct tunnel *t = arg;
+	struct relay *r = t->r;
+	struct audit_rec *rec;
+	bool allowed = f->allowed;
+	struct policy_verdict v;
+	struct policy_sink sink = { .str = sink_str, .u64 = sink_u64 };
+	const char *why;
+
+	t->last_frame = ev_now(r->loop);
+	if (allowed) {
+		t->framed = true;
+		if (f->dir == INSP_FROM_WAN)
+			t->down.frames++;
+		else
+			t->up.frames++;
+		r->total.frames_allowed++;
+		r->interval.frames_allowed++;
+		r->total.bytes_allowed += f->length;
+		r->interval.bytes_allowed += f->length;
+	} else {
+		r->total.frames_denied++;
+		r->interval.frames_denied++;
+		r->total.bytes_denied += f->length;
+		r->interval.bytes_denied += f->length;
+	}
+	/* Nothing after the end is forwarded: no record either. */
+	if (t->dead || !r->audit || !(rec = audit_rec_begin(r->audit, "message")))
+		return;
+	audit_rec_u64(rec, "tunnel_id", t->id);
+	policy_verdict_of(f, &v);
+	sink.arg = rec;
+	policy_message_fields(&v, &sink);
+	/* Write-ahead: a frame whose record is lost is never forwarded under
+	 * fail-closed (the tunnel ends; count-loss relays on, counted). */
+	if (audit_rec_commit(rec) != 0 && (why = audit_refusal(r->audit)))
+		tunnel_end(t, why);
+}
+
+/* ---- I/O on one side ---- */
+
+static bool ready(const struct side *s, int wait)
+{
+	return wait == EV_READ ? s->rd_ready : s->wr_ready;
+}
+
+static void blocked(struct side *s, int wait)
+{
+	if (wait == EV_READ)
+		s->rd_ready = false;
+	else
+		s->wr_ready = false;
+}
+
+/* > 0 bytes, 0 end of stream, TLS_WANT_* or TLS_ERROR. */
+static ssize_t side_read(struct side *s, uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	if (s->tls) {
+		n = tls_conn_read(s->tls, p, len);
+		return n == TLS_CLOSED ? 0 : n;
+	}
+	n = recv(s->fd, p, len, 0);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return TLS_WANT_READ;
+	return TLS_ERROR;
+}
+
+static ssize_t side_write(struct side *s, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	if (s->tls)
+		return tls_conn_write(s->tls, p, len);
+	n = send(s->fd, p, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return TLS_WANT_WRITE;
+	return TLS_ERROR;
+}
+
+/* Close our write half: FIN on TCP, close_notify on TLS. true when done. */
+static int side_shutdown(struct side *s)
+{
+	int rc;
+
+	if (!s->tls) {
+		shutdown(s->fd, SHUT_WR);
+		return TLS_OK;
+	}
+	rc = tls_conn_shutdown(s->tls);
+	return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? rc : TLS_OK;
+}
+
+/* ---- flows ---- */
+
+static size_t flow_forwardable(const struct flow *f)
+{
+	uint64_t end = f->base + relay_buf_len(&f->buf);
+	uint64_t upto = f->allowed < end ? f->allowed : end;
+
+	return upto > f->base ? (size_t)(upto - f->base) : 0;
+}
+
+static bool flow_may_read(const struct tunnel *t, const struct flow *f)
+{
+	const struct side *s = f->src;
+
+	if (!s->open || s->eof || t->dead)
+		return false;
+	/* Before the other side exists, hold at most one frame's worth. */
+	return !relay_backpressure(relay_buf_len(&f->buf), flow_forwardable(f),
+				   t->gen->cfg->limits.buffer_bytes);
+}
+
+static void flow_fail(struct tunnel *t, struct flow *f, const char *cause)
+{
+	struct side *src = f->src;
+
+	tunnel_end(t, cause);
+	if (t->r->hooks.failure)
+		t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&src->addr,
+				    src == &t->lan,
+				    f->dir == INSP_FROM_WAN && t->peer[0] ? t->peer : NULL, cause);
+}
+
+static bool flow_read(struct tunnel *t, struct flow *f)
+{
+	struct side *s = f->src;
+	uint8_t *p;
+	size_t room;
+	ssize_t n;
+
+	if (!flow_may_read(t, f) || !ready(s, s->rd_wait))
+		return false;
+	p = relay_buf_space(&f->buf, RELAY_READ_CHUNK, &room);
+	if (!p)
+		return false;
+	n = side_read(s, p, room);
+	if (n > 0) {
+		relay_buf_commit(&f->buf, (size_t)n);
+		s->rd_wait = EV_READ;
+		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t)) {
+			flow_fail(t, f, "inspection-deny");
+			return false;
+		}
+		f->allowed = insp_allowed_offset(t->insp, f->dir);
+		flow_note_partial(t, f);
+		return true;
+	}
+	if (n == 0) {
+		s->eof = true;
+		f->finished = true;
+		if (!t->first_eof)
+			t->first_eof = s == &t->lan ? "lan-closed" : "peer-closed";
+		if (!insp_finish(t->insp, f->dir, now_ms(t->r), on_frame, t)) {
+			flow_fail(t, f, "inspection-deny");
+			return false;
+		}
+		f->allowed = insp_allowed_offset(t->insp, f->dir);
+		return true;
+	}
+	if (n == TLS_WANT_READ || n == TLS_WANT_WRITE) {
+		s->rd_wait = n == TLS_WANT_READ ? EV_READ : EV_WRITE;
+		blocked(s, s->rd_wait);
+		return false;
+	}
+	if (s->tls) {
+		const char *why = tls_conn_reason(s->tls);
+
+		/* A TLS 1.3 client learns here that the server refused it. */
+		tunnel_end(t, why ? why : "tls-error");
+	} else {
+		tunnel_end(t, s == &t->wan ? "peer-reset" : "lan-reset");
+	}
+	return false;
+}
+
+static bool flow_write(struct tunnel *t, struct flow *f)
+{
+	struct side *d = f->dst;
+	size_t n_fw;
+	ssize_t n;
+
+	if (!d->open || d->shut || t->dead || !ready(d, d->wr_wait))
+		return false;
+	n_fw = flow_forwardable(f);
+	if (n_fw == 0) {
+		/* The source ended and all it sent is delivered: pass the end on. */
+		if (!f->finished || relay_buf_len(&f->buf) != 0)
+			return false;
+		n = side_shutdown(d);
+		if (n == TLS_WANT_READ || n == TLS_WANT_WRITE) {
+			d->wr_wait = n == TLS_WANT_READ ? EV_READ : EV_WRITE;
+			blocked(d, d->wr_wait);
+			return false;
+		}
+		d->shut = true;
+		return true;
+	}
+	/* Write-ahead: the records of these frames reach the spool file
+	 * before the frames leave, so a crash of jgwd after this point can
+	 * lose no record of a frame that was forwarded (one write(2) for
+	 * whatever this iteration inspected; nothing when it was written).
+	 * When the disk does not take them (fail-closed), the frames are
+	 * never forwarded: the tunnel ends, and its records wait in memory
+	 * for the disk. */
+	if (!audit_writeahead(t->r->audit)) {
+		const char *why = audit_refusal(t->r->audit);
+
+		tunnel_end(t, why ? why : "audit-write-failed");
+		return false;
+	}
+	n = side_write(d, relay_buf_data(&f->buf), n_fw);
+	if (n > 0) {
+		relay_buf_consume(&f->buf, (size_t)n);
+		f->base += (uint64_t)n;
+		f->bytes += (uint64_t)n;
+		d->wr_wait = EV_WRITE;
+		return true;
+	}
+	if (n == TLS_WANT_READ || n == TLS_WANT_WRITE || n == 0) {
+		d->wr_wait = n == TLS_WANT_READ ? EV_READ : EV_WRITE;
+		blocked(d, d->wr_wait);
+		return false;
+	}
+	tunnel_end(t, d == &t->wan ? "peer-reset" : "lan-reset");
+	return false;
+}
+
+/* ---- connections ---- */
+
+static int socket_for(int family)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Start a non-blocking connect of side s to ep; false when it failed at once. */
+static bool side_connect(struct side *s, const struct cfg_endpoint *ep)
+{
+	int fd = socket_for(ep->ss.ss_family);
+
+	if (fd < 0)
+		return false;
+	if (connect(fd, (const struct sockaddr *)&ep->ss, ep->len) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return false;
+	}
+	s->fd = fd;
+	memcpy(&s->addr, &ep->ss, ep->len);
+	s->addrlen = ep->len;
+	s->rd_ready = false;
+	s->wr_ready = false;
+	s->hs_wait = EV_WRITE;
+	ev_io_set(&s->io, fd, 0);
+	s->events = 0;
+	return true;
+}
+
+static void side_close(struct tunnel *t, struct side *s)
+{
+	if (s->events)
+		ev_io_stop(t->r->loop, &s->io);
+	s->events = 0;
+	if (s->tls) {
+		tls_conn_free(s->tls);
+		s->tls = NULL;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->open = false;
+}
+
+static bool connect_done(struct side *s, int *err)
+{
+	socklen_t el = sizeof(*err);
+
+	*err = 0;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, err, &el) < 0)
+		*err = errno;
+	return *err != EINPROGRESS && *err != EALREADY;
+}
+
+static void tunnel_copy_cert(struct tunnel *t)
+{
+	const char *v;
+
+	if ((v = tls_conn_cert_serial(t->wan.tls)))
+		snprintf(t->cert_serial, sizeof(t->cert_serial), "%s", v);
+	if ((v = tls_conn_cert_sha256(t->wan.tls)))
+		snprintf(t->cert_sha256, sizeof(t->cert_sha256), "%s", v);
+	t->tls_version = tls_conn_version(t->wan.tls);
+	t->cipher = tls_conn_cipher(t->wan.tls);
+	t->resumed = tls_conn_resumed(t->wan.tls);
+}
+
+/*
+ * Would generation gen accept this peer now? The directory first (a peer
+ * removed from it is named so), then, once the TLS handshake has proven
+ * the peer, the whole check of the handshake against gen's context:
+ * chain to gen's CA file, validity today, gen's CRLs and their freshness
+ * under its policy, identity and the site rule (tls_conn_recheck). Used at
+ * a reload for every live tunnel, and when a handshake that began under an
+ * older generation completes. NULL when accepted, else the reason.
+ */
+static const char *gen_refuses(const struct gen *gen, const struct tunnel *t,
+			       const char *peer)
+{
+	const struct tls_conn *tls = t->wan.tls;
+	const char *why;
+
+	if (!peer || !peer[0])
+		return NULL;
+	/* Ingress: the source address must be the proven peer's (egress
+	 * dialled one of its addresses itself). */
+	why = policy_ingress_peer(gen->cfg, peer,
+				  t->ingress ? (const struct sockaddr *)&t->wan.addr : NULL);
+	if (why)
+		return strcmp(why, "address-mismatch") == 0 ? why : "peer-removed";
+	if (tls && tls_conn_peer_node(tls))
+		return tls_conn_recheck(tls, gen->tls);
+	return NULL;
+}
+
+/* A handshake just completed: under the current generation if it began
+ * under an older one (a reload happened meanwhile). */
+static bool tunnel_current_ok(struct tunnel *t, const char *peer)
+{
+	const char *why;
+
+	if (t->gen == t->r->gen || !(why = gen_refuses(t->r->gen, t, peer)))
+		return true;
+	tunnel_end(t, why);
+	return false;
+}
+
+/* Count the tunnel toward its peer (limits { per-peer }), O(1). */
+static bool tunnel_peer_known(struct tunnel *t, const char *peer)
+{
+	const struct jgw_config *cfg = t->gen->cfg;
+	struct relay *r = t->r;
+
+	/* Named before the limit is checked: the reject record says whose. */
+	memcpy(t->peer, peer, sizeof(t->peer));
+	t->peer[NODE_CODE_LEN] = '\0';
+	if (cfg->limits.per_peer && relay_count_get(&r->peers, peer) >= cfg->limits.per_peer) {
+		tunnel_end(t, "peer-limit");
+		return false;
+	}
+	if (!relay_count_inc(&r->peers, peer)) {
+		tunnel_end(t, "internal-error");
+		return false;
+	}
+	t->peer_counted = true;
+	return true;
+}
+
+/* Each state has its own deadline: restart the timer on every change. */
+static void tunnel_set_state(struct tunnel *t, enum tun_state st)
+{
+	t->state = st;
+	t->state_since = ev_now(t->r->loop);
+	if (st == TS_WAIT_FIRST)
+		t->frames_since = t->last_frame = t->state_since;
+	tunnel_rearm(t);
+}
+
+static void tunnel_open(struct tunnel *t)
+{
+	tunnel_set_state(t, TS_RELAY);
+	t->opened = true;
+	t->r->total.tunnels_total++;
+	t->r->interval.tunnels_total++;
+	audit_tunnel(t, "open");
+	log_debug("tunnel %llu open: %s peer %s", (unsigned long long)t->id,
+		  t->ingress ? "ingress" : "egress", t->peer[0] ? t->peer : "-");
+}
+
+/* Drive the WAN side's TLS handshake, either direction: 1 when it is done,
+ * 0 while it waits for the socket, -1 when it failed (the tunnel is ended
+ * with the TLS layer's reason, handed back in *reason). */
+static int wan_handshake(struct tunnel *t, const char **reason)
+{
+	struct side *w = &t->wan;
+	int rc;
+
+	if (!ready(w, w->hs_wait))
+		return 0;
+	rc = tls_conn_handshake(w->tls);
+	if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+		w->hs_wait = rc == TLS_WANT_READ ? EV_READ : EV_WRITE;
+		blocked(w, w->hs_wait);
+		return 0;
+	}
+	if (rc != TLS_OK) {
+		*reason = tls_conn_reason(w->tls);
+		if (*reason == NULL)
+			*reason = "handshake-failed";
+		tunnel_end(t, *reason);
+		return -1;
+	}
+	return 1;
+}
+
+/* Ingress: TLS accept. A failure counts against the source (quarantine). */
+static bool step_handshake(struct tunnel *t)
+{
+	struct side *w = &t->wan;
+	const char *reason = NULL;
+	int rc = wan_handshake(t, &reason);
+
+	if (rc <= 0) {
+		if (rc < 0 && t->r->hooks.failure)
+			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, false,
+					    NULL, reason);
+		return false;
+	}
+	tunnel_copy_cert(t);
+	if (!tunnel_current_ok(t, tls_conn_peer_node(w->tls)))
+		return false;
+	/* A certificate proves who (the TLS layer ran the directory and the
+	 * site rule); the address must be where that peer is (tls
+	 * source-check): another peer's stolen key is not enough. */
+	if (policy_ingress_peer(t->gen->cfg, tls_conn_peer_node(w->tls),
+				(const struct sockaddr *)&w->addr) != NULL) {
+		memcpy(t->peer, tls_conn_peer_node(w->tls), sizeof(t->peer));
+		t->peer[NODE_CODE_LEN] = '\0';
+		tunnel_end(t, "address-mismatch");
+		if (t->r->hooks.failure)
+			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, false,
+					    t->peer, "address-mismatch");
+		return false;
+	}
+	if (!tunnel_peer_known(t, tls_conn_peer_node(w->tls)))
+		return false;
+	if (!insp_conn_set_peer(t->insp, t->peer)) {
+		tunnel_end(t, "internal-error");
+		return false;
+	}
+	w->open = true;
+	w->rd_wait = EV_READ;
+	w->wr_wait = EV_WRITE;
+	tunnel_open(t);
+	tunnel_set_state(t, TS_WAIT_FIRST);
+	return true;
+}
+
+static bool egress_dial_next(struct tunnel *t)
+{
+	const struct cfg_peer *p = cfg_peer_find(t->gen->cfg, t->peer);
+
+	while (p && t->dial_next < p->n_addrs) {
+		if (side_connect(&t->wan, &p->addrs[t->dial_next++])) {
+			tunnel_set_state(t, TS_CONNECT);
+			return true;
+		}
+	}
+	tunnel_end(t, "connect-failed");
+	return false;
+}
+
+/* The first frame decides the other end: the peer gateway of its receiver
+ * (egress), or the local server of its system (ingress). */
+static bool step_wait_first(struct tunnel *t)
+{
+	const struct jgw_config *cfg = t->gen->cfg;
+	const struct cfg_endpoint *ep;
+	enum cat_system pin;
+	const char *why;
+
+	if (!t->ingress) {
+		const char *rcv = insp_conn_first_receiver(t->insp);
+
+		if (!rcv || !rcv[0])
+			return false;
+		if ((why = policy_egress_peer(cfg, rcv)) != NULL) {
+			tunnel_end(t, why);
+			return false;
+		}
+		if (!tunnel_peer_known(t, rcv))
+			return false;
+		if (!insp_conn_set_peer(t->insp, t->peer)) {
+			tunnel_end(t, "internal-error");
+			return false;
+		}
+		return egress_dial_next(t);
+	}
+	/* The engine fixes the system at the first frame of one (either
+	 * direction) and denies the other one from then on (system-mismatch). */
+	ep = policy_local_server(cfg, insp_conn_system(t->insp), t->down.allowed > 0, &pin, &why);
+	if (!ep) {
+		if (why)
+			tunnel_end(t, why);
+		return false;
+	}
+	if (pin && !insp_conn_set_system(t->insp, pin)) {
+		tunnel_end(t, "internal-error");
+		return false;
+	}
+	if (!side_connect(&t->lan, ep)) {
+		tunnel_end(t, "server-unreachable");
+		return false;
+	}
+	tunnel_set_state(t, TS_CONNECT);
+	return true;
+}
+
+static bool step_connect(struct tunnel *t)
+{
+	struct side *s = t->ingress ? &t->lan : &t->wan;
+	int err;
+
+	if (!s->wr_ready)
+		return false;
+	if (!connect_done(s, &err))
+		return false;
+	if (err) {
+		char a[80];
+
+		log_info("tunnel %llu: connect to %s failed: %s", (unsigned long long)t->id,
+			 addr_str(&s->addr, a, sizeof(a)), strerror(err));
+		side_close(t, s);
+		if (t->ingress) {
+			tunnel_end(t, "server-unreachable");
+			return false;
+		}
+		return egress_dial_next(t);
+	}
+	s->rd_ready = true;
+	if (t->ingress) {
+		s->open = true;
+		s->rd_wait = EV_READ;
+		s->wr_wait = EV_WRITE;
+		tunnel_set_state(t, TS_RELAY);
+		return true;
+	}
+	s->tls = tls_conn_connect(t->gen->tls, s->fd, t->peer);
+	if (!s->tls) {
+		tunnel_end(t, "internal-error");
+		return false;
+	}
+	s->hs_wait = EV_WRITE;
+	tunnel_set_state(t, TS_DIAL_TLS);
+	return true;
+}
+
+/* Egress: TLS connect to the peer gateway. */
+static bool step_dial_tls(struct tunnel *t)
+{
+	struct side *w = &t->wan;
+	const char *reason = NULL;
+
+	if (wan_handshake(t, &reason) <= 0)
+		return false;
+	tunnel_copy_cert(t);
+	if (!tunnel_current_ok(t, t->peer))
+		return false;
+	w->open = true;
+	w->rd_wait = EV_READ;
+	w->wr_wait = EV_WRITE;
+	tunnel_open(t);
+	return true;
+}
+
+static bool tunnel_step(struct tunnel *t)
+{
+	switch (t->state) {
+	case TS_HANDSHAKE: return step_handshake(t);
+	case TS_WAIT_FIRST: return step_wait_first(t);
+	case TS_CONNECT: return step_connect(t);
+	case TS_DIAL_TLS: return step_dial_tls(t);
+	case TS_RELAY: return false;
+	}
+	return false;
+}
+
+static int side_interest(const struct tunnel *t, const struct side *s, const struct flow *out,
+			 const struct flow *in)
+{
+	int ev = 0;
+
+	if (s->fd < 0)
+		return 0;
+	if (!s->open) {
+		bool handshaking = (t->state == TS_HANDSHAKE || t->state == TS_DIAL_TLS) && s == &t->wan;
+		bool connecting = t->state == TS_CONNECT && s == (t->ingress ? &t->lan : &t->wan);
+
+		if (handshaking && !ready(s, s->hs_wait))
+			ev |= s->hs_wait;
+		if (connecting && !s->wr_ready)
+			ev |= EV_WRITE;
+		return ev;
+	}
+	/* out: the flow whose source is s; in: the flow whose destination is s. */
+	if (flow_may_read(t, out) && !ready(s, s->rd_wait))
+		ev |= s->rd_wait;
+	if (!s->shut && (flow_forwardable(in) > 0 || (in->finished && relay_buf_len(&in->buf) == 0)) &&
+	    !ready(s, s->wr_wait))
+		ev |= s->wr_wait;
+	return ev;
+}
+
+static void side_arm(struct tunnel *t, struct side *s, int ev)
+{
+	if (ev == s->events)
+		return;
+	if (s->events)
+		ev_io_stop(t->r->loop, &s->io);
+	s->events = ev;
+	if (ev) {
+		ev_io_set(&s->io, s->fd, ev);
+		ev_io_start(t->r->loop, &s->io);
+	}
+}
+
+/* When the tunnel times out, and why: handshake and connect run from the
+ * start of their state; a tunnel that takes frames ends when none came for
+ * `idle`, when its first frame did not come within `first-frame`, or when a
+ * frame that began did not end within `frame` (a byte now and then keeps a
+ * partial header alive no longer). */
+static ev_tstamp tunnel_deadline(const struct tunnel *t, const char **why)
+{
+	const struct jgw_config *cfg = t->gen->cfg;
+	const struct flow *flows[2] = { &t->up, &t->down };
+	ev_tstamp at;
+
+	switch (t->state) {
+	case TS_HANDSHAKE:
+	case TS_DIAL_TLS:
+		*why = "handshake-timeout";
+		return t->state_since + cfg->timeouts.handshake_ms / 1000.0;
+	case TS_CONNECT:
+		*why = "connect-timeout";
+		return t->state_since + cfg->timeouts.connect_ms / 1000.0;
+	default:
+		break;
+	}
+	*why = "idle-timeout";
+	at = t->last_frame + cfg->timeouts.idle_ms / 1000.0;
+	if (!t->framed && t->frames_since + cfg->timeouts.first_frame_ms / 1000.0 < at) {
+		at = t->frames_since + cfg->timeouts.first_frame_ms / 1000.0;
+		*why = "first-frame-timeout";
+	}
+	for (int i = 0; i < 2; i++) {
+		if (flows[i]->partial_since > 0 &&
+		    flows[i]->partial_since + cfg->timeouts.frame_ms / 1000.0 < at) {
+			at = flows[i]->partial_since + cfg->timeouts.frame_ms / 1000.0;
+			*why = "frame-timeout";
+		}
+	}
+	return at;
+}
+
+static void tunnel_rearm(struct tunnel *t)
+{
+	const char *why;
+	ev_tstamp left = tunnel_deadline(t, &why) - ev_now(t->r->loop);
+
+	/* libev's "timer again" idiom: one timer, its repeat moved. */
+	t->timer.repeat = left > 0.01 ? left + 0.001 : 0.01;
+	ev_timer_again(t->r->loop, &t->timer);
+}
+
+/* After a read: has a frame begun that is not whole yet? Its deadline may
+ * come before the timer's. */
+static void flow_note_partial(struct tunnel *t, struct flow *f)
+{
+	bool partial = f->base + relay_buf_len(&f->buf) > f->allowed;
+
+	if (!partial) {
+		f->partial_since = 0;
+	} else if (f->partial_since == 0) {
+		f->partial_since = ev_now(t->r->loop);
+		tunnel_rearm(t);
+	}
+}
+
+static void tunnel_free(struct tunnel *t)
+{
+	struct relay *r = t->r;
+
+	side_close(t, &t->lan);
+	side_close(t, &t->wan);
+	ev_timer_stop(r->loop, &t->timer);
+	insp_conn_free(t->insp);
+	relay_buf_free(&t->up.buf);
+	relay_buf_free(&t->down.buf);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		r->tunnels = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	r->n_tunnels--;
+	if (t->peer_counted)
+		relay_count_dec(&r->peers, t->peer);
+	if (t->source[0])
+		relay_count_dec(&r->sources, t->source);
+	if (t->ingress)
+		r->total.ingress_open--;
+	else
+		r->total.egress_open--;
+	gen_put(t->gen);
+	t->magic = 0;
+	free(t);
+	if (r->stopping && r->n_tunnels == 0 && r->hooks.stopped)
+		r->hooks.stopped(r->hooks.arg);
+}
+
+/* Mark the tunnel as ending; tunnel_finish does the rest once the current
+ * step has returned (no frees under our own feet). */
+static void tunnel_end(struct tunnel *t, const char *reason)
+{
+	if (t->dead)
+		return;
+	t->dead = true;
+	t->reason = reason;
+}
+
+static void tunnel_finish(struct tunnel *t)
+{
+	struct relay *r = t->r;
+
+	/* Best effort close_notify so the peer sees an orderly end. */
+	if (t->wan.tls && t->wan.open && !t->wan.shut)
+		(void)tls_conn_shutdown(t->wan.tls);
+	if (t->opened) {
+		audit_tunnel(t, "close");
+	} else {
+		r->total.tunnels_rejected++;
+		r->interval.tunnels_rejected++;
+		audit_tunnel(t, "reject");
+	}
+	r->total.bytes_in += t->down.bytes;
+	r->total.bytes_out += t->up.bytes;
+	r->interval.bytes_in += t->down.bytes;
+	r->interval.bytes_out += t->up.bytes;
+	log_info("tunnel %llu %s: %s peer %s reason %s in %llu out %llu bytes",
+		 (unsigned long long)t->id, t->opened ? "closed" : "rejected",
+		 t->ingress ? "ingress" : "egress", t->peer[0] ? t->peer : "-",
+		 t->reason ? t->reason : "-", (unsigned long long)t->down.bytes,
+		 (unsigned long long)t->up.bytes);
+	/* The records of this tunnel are in the spool file before its
+	 * connections are seen to close. */
+	audit_flush(r->audit);
+	tunnel_free(t);
+}
+
+static void tunnel_run(struct tunnel *t)
+{
+	bool progress;
+
+	do {
+		progress = false;
+		if (t->state != TS_RELAY)
+			progress |= tunnel_step(t);
+		if (t->dead)
+			break;
+		progress |= flow_read(t, &t->up);
+		progress |= flow_read(t, &t->down);
+		progress |= flow_write(t, &t->up);
+		progress |= flow_write(t, &t->down);
+	} while (progress && !t->dead);
+
+	if (!t->dead && t->up.finished && t->down.finished && t->lan.shut && t->wan.shut)
+		tunnel_end(t, t->first_eof ? t->first_eof : "peer-closed");
+	if (!t->dead && t->state == TS_WAIT_FIRST && t->ingress && t->down.finished)
+		tunnel_end(t, "peer-closed");
+	if (!t->dead && t->state == TS_WAIT_FIRST && !t->ingress && t->up.finished)
+		tunnel_end(t, "lan-closed");
+	if (t->dead) {
+		tunnel_finish(t);
+		return;
+	}
+	if (relay_buf_len(&t->up.buf) == 0 && !t->lan.rd_ready)
+		relay_buf_trim(&t->up.buf);
+	if (relay_buf_len(&t->down.buf) == 0 && !t->wan.rd_ready)
+		relay_buf_trim(&t->down.buf);
+	side_arm(t, &t->lan, side_interest(t, &t->lan, &t->up, &t->down));
+	side_arm(t, &t->wan, side_interest(t, &t->wan, &t->down, &t->up));
+}
+
+static void on_side_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct side *s = w->data;
+	struct tunnel *t = s->t;
+
+	(void)loop;
+	if (t->magic != TUNNEL_MAGIC) {
+		log_err("relay: event on a freed tunnel");
+		ev_io_stop(loop, w);
+		return;
+	}
+	if (revents & EV_READ)
+		s->rd_ready = true;
+	if (revents & EV_WRITE)
+		s->wr_ready = true;
+	tunnel_run(t);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tunnel *t = w->data;
+	const char *why;
+
+	(void)revents;
+	if (ev_now(loop) >= tunnel_deadline(t, &why)) {
+		tunnel_end(t, why);
+		tunnel_finish(t);
+		return;
+	}
+	tunnel_rearm(t);
+}
+
+static void side_init(struct tunnel *t, struct side *s)
+{
+	s->t = t;
+	s->fd = -1;
+	s->rd_wait = EV_READ;
+	s->wr_wait = EV_WRITE;
+	s->hs_wait = EV_READ;
+	ev_io_init(&s->io, on_side_io, -1, 0);
+	s->io.data = s;
+}
+
+static struct tunnel *tunnel_new(struct relay *r, bool ingress, int fd,
+				 const struct sockaddr_storage *src, socklen_t srclen)
+{
+	struct tunnel *t = calloc(1, sizeof(*t));
+	size_t limit = RELAY_MAX_FRAME + r->gen->cfg->limits.buffer_bytes;
+
+	if (!t)
+		return NULL;
+	t->magic = TUNNEL_MAGIC;
+	t->r = r;
+	t->gen = r->gen;
+	t->gen->refs++;
+	t->id = r->id_base | (r->id_next++ & 0xffffffffu);
+	t->ingress = ingress;
+	t->start = ev_now(r->loop);
+	side_init(t, &t->lan);
+	side_init(t, &t->wan);
+	t->up = (struct flow){ .dir = INSP_FROM_LAN, .src = &t->lan, .dst = &t->wan };
+	t->down = (struct flow){ .dir = INSP_FROM_WAN, .src = &t->wan, .dst = &t->lan };
+	relay_buf_init(&t->up.buf, limit);
+	relay_buf_init(&t->down.buf, limit);
+	{
+		struct side *s = ingress ? &t->wan : &t->lan;
+
+		s->fd = fd;
+		memcpy(&s->addr, src, srclen);
+		s->addrlen = srclen;
+		s->rd_ready = s->wr_ready = true;
+		ev_io_set(&s->io, fd, 0);
+	}
+	ev_init(&t->timer, on_timer);
+	t->timer.data = t;
+	t->next = r->tunnels;
+	if (r->tunnels)
+		r->tunnels->prev = t;
+	r->tunnels = t;
+	r->n_tunnels++;
+	if (ingress)
+		r->total.ingress_open++;
+	else
+		r->total.egress_open++;
+	return t;
+}
+
+/* Refuse a connection before a tunnel exists; audited as a reject. */
+static void refuse(struct relay *r, bool ingress, int fd, const struct sockaddr_storage *src,
+		   socklen_t srclen, const char *reason, bool failure)
+{
+	struct tunnel *t = r->gen ? tunnel_new(r, ingress, fd, src, srclen) : NULL;
+
+	if (!t) {
+		close(fd);
+		return;
+	}
+	tunnel_end(t, reason);
+	tunnel_finish(t);
+	if (failure && r->hooks.failure)
+		r->hooks.failure(r->hooks.arg, (const struct sockaddr *)src, !ingress, NULL, reason);
+}
+
+static void accept_one(struct relay *r, bool ingress, int fd, struct sockaddr_storage *src,
+		       socklen_t srclen)
+{
+	const struct jgw_config *cfg = r->gen->cfg;
+	const char *why = NULL;
+	struct tunnel *t;
+	char host[RELAY_COUNT_KEY] = "";
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A stranger is a stranger whatever the load: name it first. */
+	if (!ingress && (why = policy_lan_source(cfg, (struct sockaddr *)src)) != NULL) {
+		refuse(r, ingress, fd, src, srclen, why, true);
+		return;
+	}
+	if (r->hooks.admit && !r->hooks.admit(r->hooks.arg, &why)) {
+		refuse(r, ingress, fd, src, srclen, why ? why : "not-admitted", false);
+		return;
+	}
+	if (cfg->limits.tunnels && r->n_tunnels >= cfg->limits.tunnels) {
+		refuse(r, ingress, fd, src, srclen, "tunnel-limit", false);
+		return;
+	}
+	/* One LAN address must not take every tunnel, the peers' included. */
+	if (!ingress)
+		host_str(src, host, sizeof(host));
+	if (!ingress && relay_count_get(&r->sources, host) >= cfg->limits.per_source) {
+		refuse(r, ingress, fd, src, srclen, "source-limit", false);
+		return;
+	}
+	t = tunnel_new(r, ingress, fd, src, srclen);
+	if (!t) {
+		close(fd);
+		return;
+	}
+	if (!ingress && host[0] && relay_count_inc(&r->sources, host))
+		memcpy(t->source, host, sizeof(t->source));
+	t->insp = insp_conn_new(&t->gen->insp, NULL);
+	if (!t->insp) {
+		tunnel_end(t, "internal-error");
+		tunnel_finish(t);
+		return;
+	}
+	if (ingress) {
+		t->wan.tls = tls_conn_accept(t->gen->tls, fd);
+		if (!t->wan.tls) {
+			tunnel_end(t, "internal-error");
+			tunnel_finish(t);
+			return;
+		}
+		tunnel_set_state(t, TS_HANDSHAKE);
+	} else {
+		t->lan.open = true;
+		tunnel_set_state(t, TS_WAIT_FIRST);
+	}
+	tunnel_run(t);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct relay *r = w->data;
+	bool ingress = w == &r->wan_io;
+
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage src;
+		socklen_t sl = sizeof(src);
+		int fd = accept4(w->fd, (struct sockaddr *)&src, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			int e = errno;
+
+			if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED)
+				return;
+			if (ev_now(loop) - r->last_accept_err > 1.0) {
+				r->last_accept_err = ev_now(loop);
+				log_err("accept on the %s listener: %s", ingress ? "WAN" : "LAN",
+					strerror(e));
+			}
+			/* Out of descriptors or memory: the pending connection would
+			 * wake us again at once. Pause the listeners for a second. */
+			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+				ev_io_stop(loop, &r->lan_io);
+				ev_io_stop(loop, &r->wan_io);
+				ev_timer_set(&r->resume, 1.0, 0.0);
+				ev_timer_start(loop, &r->resume);
+			}
+			return;
+		}
+		if (r->stopping || !r->gen) {
+			close(fd);
+			continue;
+		}
+		/* A tunnel needs a second descriptor, and the rest of the daemon
+		 * (control socket, audit files, netlink) must never find none. */
+		if (fd + 1 >= r->fd_high) {
+			refuse(r, ingress, fd, &src, sl, "fd-limit", false);
+			continue;
+		}
+		accept_one(r, ingress, fd, &src, sl);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The relay                                                           */
+
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct relay *r = w->data;
+
+	(void)revents;
+	if (r->stopping)
+		return;
+	if (r->lan_fd >= 0)
+		ev_io_start(loop, &r->lan_io);
+	if (r->wan_fd >= 0)
+		ev_io_start(loop, &r->wan_io);
+}
+
+struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
+			const struct relay_hooks *hooks)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->loop = loop;
+	r->audit = audit;
+	if (hooks)
+		r->hooks = *hooks;
+	r->lan_fd = r->wan_fd = -1;
+	r->fd_high = INT_MAX;
+	r->id_base = (uint64_t)time(NULL) << 32;
+	r->id_next = 1;
+	ev_io_init(&r->lan_io, on_accept, -1, EV_READ);
+	ev_io_init(&r->wan_io, on_accept, -1, EV_READ);
+	r->lan_io.data = r->wan_io.data = r;
+	ev_timer_init(&r->resume, on_resume, 1.0, 0.0);
+	r->resume.data = r;
+	return r;
+}
+
+static int listen_on(const struct cfg_endpoint *ep, const char *what, char *err, size_t errlen)
+{
+	int fd = socket(ep->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	char a[80];
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s listener: socket: %s", what, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&ep->ss, ep->len) < 0 || listen(fd, 511) < 0) {
+		snprintf(err, errlen, "%s listener %s: %s", what,
+			 addr_str(&ep->ss, a, sizeof(a)), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Descriptors the relay leaves to the rest of jgwd: a quarter of the limit,
+ * at most RELAY_FD_RESERVE. */
+#define RELAY_FD_RESERVE 64
+
+static int fd_high_mark(void)
+{
+	struct rlimit rl;
+	rlim_t keep;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > INT_MAX)
+		return INT_MAX;
+	keep = rl.rlim_cur / 4 < RELAY_FD_RESERVE ? rl.rlim_cur / 4 : RELAY_FD_RESERVE;
+	return (int)(rl.rlim_cur - keep);
+}
+
+int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_t errlen)
+{
+	r->fd_high = fd_high_mark();
+	r->lan_fd = listen_on(&cfg->lan_listen, "LAN", err, errlen);
+	if (r->lan_fd < 0)
+		return -1;
+	r->wan_fd = listen_on(&cfg->wan_listen, "WAN", err, errlen);
+	if (r->wan_fd < 0) {
+		close(r->lan_fd);
+		r->lan_fd = -1;
+		return -1;
+	}
+	ev_io_set(&r->lan_io, r->lan_fd, EV_READ);
+	ev_io_set(&r->wan_io, r->wan_fd, EV_READ);
+	return 0;
+}
+
+void relay_set_gen(struct relay *r, struct gen *gen)
+{
+	struct gen *old = r->gen;
+	struct tunnel *t, *next;
+
+	gen->refs++;
+	r->gen = gen;
+	r->total.generation = gen->generation;
+	if (!old) {
+		if (r->lan_fd >= 0)
+			ev_io_start(r->loop, &r->lan_io);
+		if (r->wan_fd >= 0)
+			ev_io_start(r->loop, &r->wan_io);
+		return;
+	}
+	gen_put(old);
+	/* Handshakes in progress are checked when they complete. */
+	for (t = r->tunnels; t; t = next) {
+		const char *why = gen_refuses(gen, t, t->peer);
+
+		next = t->next;
+		if (why) {
+			log_warn("tunnel %llu to %s closed by the new configuration: %s",
+				 (unsigned long long)t->id, t->peer, why);
+			tunnel_end(t, why);
+			tunnel_finish(t);
+		}
+	}
+}
+
+size_t relay_check_crl(struct relay *r, int64_t now_s)
+{
+	const struct gen *gen = r->gen;
+	struct tunnel *t, *next;
+	size_t closed = 0;
+
+	if (!gen || gen->cfg->tls.crl_policy != CFG_CRL_FAIL_CLOSED ||
+	    tls_ctx_crl_remaining(gen->tls, now_s) > 0)
+		return 0;
+	/* Only tunnels whose peer was proven: a handshake still running fails
+	 * on its own (identity_check), and a tunnel without TLS yet will run
+	 * one. */
+	for (t = r->tunnels; t; t = next) {
+		next = t->next;
+		if (t->wan.tls && tls_conn_peer_node(t->wan.tls)) {
+			tunnel_end(t, "crl-stale");
+			tunnel_finish(t);
+			closed++;
+		}
+	}
+	if (closed)
+		log_warn("CRL stale (fail-closed): %zu tunnel%s closed", closed, closed == 1 ? "" : "s");
+	return closed;
+}
+
+size_t relay_peer_tunnels(const struct relay *r, const char *node)
+{
+	return relay_count_get(&r->peers, node);
+}
+
+const struct gen *relay_current(const struct relay *r)
+{
+	return r->gen;
+}
+
+void relay_stop(struct relay *r)
+{
+	struct tunnel *t, *next;
+
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	ev_timer_stop(r->loop, &r->resume);
+	ev_io_stop(r->loop, &r->lan_io);
+	ev_io_stop(r->loop, &r->wan_io);
+	if (r->lan_fd >= 0)
+		close(r->lan_fd);
+	if (r->wan_fd >= 0)
+		close(r->wan_fd);
+	r->lan_fd = r->wan_fd = -1;
+	if (!r->tunnels) {
+		if (r->hooks.stopped)
+			r->hooks.stopped(r->hooks.arg);
+		return;
+	}
+	for (t = r->tunnels; t; t = next) {
+		next = t->next;
+		tunnel_end(t, "shutdown");
+		tunnel_finish(t);
+	}
+}
+
+void relay_free(struct relay *r)
+{
+	if (!r)
+		return;
+	r->hooks.stopped = NULL;
+	ev_timer_stop(r->loop, &r->resume);
+	while (r->tunnels) {
+		tunnel_end(r->tunnels, "shutdown");
+		tunnel_finish(r->tunnels);
+	}
+	ev_io_stop(r->loop, &r->lan_io);
+	ev_io_stop(r->loop, &r->wan_io);
+	if (r->lan_fd >= 0)
+		close(r->lan_fd);
+	if (r->wan_fd >= 0)
+		close(r->wan_fd);
+	gen_put(r->gen);
+	relay_count_free(&r->peers);
+	relay_count_free(&r->sources);
+	free(r);
+	relay_buf_drain_spares();
+}
+
+static void add_live(const struct relay *r, struct relay_stats *out)
+{
+	out->tunnels_open = r->n_tunnels;
+	out->egress_open = r->total.egress_open;
+	out->ingress_open = r->total.ingress_open;
+	out->generation = r->gen ? r->gen->generation : 0;
+	out->buffered_bytes = 0;
+	for (const struct tunnel *t = r->tunnels; t; t = t->next)
+		out->buffered_bytes += t->up.buf.cap + t->down.buf.cap;
+}
+
+void relay_get_stats(const struct relay *r, struct relay_stats *out)
+{
+	*out = r->total;
+	/* Live tunnels' bytes so far count too, not only the closed ones'. */
+	for (const struct tunnel *t = r->tunnels; t; t = t->next) {
+		out->bytes_in += t->down.bytes;
+		out->bytes_out += t->up.bytes;
+	}
+	add_live(r, out);
+}
+
+void relay_take_interval(struct relay *r, struct relay_stats *out)
+{
+	*out = r->interval;
+	add_live(r, out);
+	memset(&r->interval, 0, sizeof(r->interval));
+}
+
+void relay_foreach(const struct relay *r, relay_tunnel_fn fn, void *arg)
+{
+	char a[80];
+
+	for (const struct tunnel *t = r->tunnels; t; t = t->next) {
+		struct relay_tunnel_info info = {
+			.id = t->id,
+			.side = t->ingress ? "wan" : "lan",
+			.state = state_names[t->state],
+			.peer = t->peer,
+			.peer_addr = t->wan.addrlen ? addr_str(&t->wan.addr, a, sizeof(a)) : "-",
+			.generation = t->gen->generation,
+			.bytes_in = t->down.bytes,
+			.bytes_out = t->up.bytes,
+			.frames_in = t->down.frames,
+			.frames_out = t->up.frames,
+			.age_ms = (int64_t)((ev_now(r->loop) - t->start) * 1000.0),
+		};
+		fn(arg, &info);
+	}
+}
