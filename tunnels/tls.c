@@ -406,6 +406,51 @@ const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *
 	return NULL;
 }
 
+/* ---- our own certificate ------------------------------------------------ */
+
+const char *tls_ctx_check_own(const struct tls_ctx *ctx, int64_t now_s, int64_t *left_s)
+{
+	struct recheck rc = { .ctx = ctx, .reason = NULL };
+	X509_STORE_CTX *xs;
+	X509 *cert;
+	STACK_OF(X509) *chain = NULL;
+	bool ok = false;
+
+	if (left_s)
+		*left_s = INT64_MAX;
+	if (ctx == NULL || ctx->magic != TLS_CTX_MAGIC ||
+	    (cert = SSL_CTX_get0_certificate(ctx->ssl_ctx)) == NULL)
+		return "cert-invalid";
+	if (left_s) {
+		int days = 0, secs = 0;
+		ASN1_TIME *at = ASN1_TIME_new();
+
+		if (at && ASN1_TIME_set(at, (time_t)now_s) &&
+		    ASN1_TIME_diff(&days, &secs, at, X509_get0_notAfter(cert)))
+			*left_s = (int64_t)days * 86400 + secs;
+		ASN1_TIME_free(at);
+	}
+	SSL_CTX_get0_chain_certs(ctx->ssl_ctx, &chain);
+	xs = X509_STORE_CTX_new();
+	/* As a peer would see it: the same anchors, CRLs and strictness, at
+	 * the time given (so a check can say what tomorrow will refuse). */
+	if (xs != NULL &&
+	    X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(ctx->ssl_ctx), cert, chain) == 1) {
+		X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(xs);
+
+		X509_VERIFY_PARAM_set_depth(vp, VERIFY_DEPTH);
+		X509_VERIFY_PARAM_set_time(vp, (time_t)now_s);
+		X509_STORE_CTX_set_app_data(xs, &rc);
+		X509_STORE_CTX_set_verify_cb(xs, recheck_cb);
+		ok = X509_verify_cert(xs) == 1;
+	}
+	X509_STORE_CTX_free(xs);
+	ERR_clear_error();
+	if (!ok)
+		return rc.reason != NULL ? rc.reason : "cert-invalid";
+	return NULL;
+}
+
 /* ---- client session cache ----------------------------------------------- */
 
 static size_t node_hash(const char *node, size_t cap)

@@ -76,6 +76,13 @@ void tls_ctx_free(struct tls_ctx *ctx);
  * it has no valid one: the daemon checks it against the configured node. */
 const char *tls_ctx_node(const struct tls_ctx *ctx);
 
+/* Our own certificate as a peer would judge it at time now_s: chained to
+ * the configured trust anchors, valid, not revoked by the configured CRLs.
+ * NULL when it passes, else the reason a peer would give (cert-expired,
+ * cert-not-yet-valid, cert-revoked, unknown-ca, crl-stale, ...). *left_s
+ * (may be NULL) gets the seconds until it expires (negative: expired). */
+const char *tls_ctx_check_own(const struct tls_ctx *ctx, int64_t now_s, int64_t *left_s);
+
 /* CRL freshness: seconds until the earliest nextUpdate (negative when
  * stale), for alarms; INT64_MAX when no CRL is configured. */
 int64_t tls_ctx_crl_remaining(const struct tls_ctx *ctx, int64_t now_s);

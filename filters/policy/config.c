@@ -88,6 +88,7 @@ static void build_free(struct cfg_build *b)
 		free(b->names[i]);
 	free(b->names);
 	free(b->crl_at);
+	free(b->lan_at);
 	EVP_MD_CTX_free(b->sha);
 }
 

@@ -122,7 +122,11 @@ struct jgw_config {
 	} audit;
 };
 
+/* A message of a load or check: an error ("file:line:col: message"), or a
+ * warning ("file:line:col: warning: message"), which does not refuse the
+ * configuration; cfg_msg_is_warning tells them apart. */
 typedef void (*cfg_error_fn)(void *arg, const char *msg);
+bool cfg_msg_is_warning(const char *msg);
 
 /* Parse, check and load (catalog included). Every error goes to err (stderr
  * when NULL) as "file:line:col: message"; NULL when there was any. Defaults
@@ -159,7 +163,12 @@ bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out);
  * errors that only building the TLS context finds (a key that does not match,
  * a CRL no anchor signed, a certificate of another node); NULL when not
  * known. crl: index into tls.crls, for CFG_TLS_CRL. */
-enum cfg_tls_file { CFG_TLS_CERT, CFG_TLS_KEY, CFG_TLS_CA, CFG_TLS_CRL };
+enum cfg_tls_file {
+	CFG_TLS_CERT, CFG_TLS_KEY, CFG_TLS_CA,
+	/* Other statements the daemon's own checks point at. */
+	CFG_AT_USER, CFG_AT_GROUP, CFG_AT_AUDIT_KEY, CFG_AT_AUDIT_SPOOL,
+	CFG_TLS_CRL,                   /* last: one per crl statement */
+};
 const char *cfg_tls_where(const struct jgw_config *cfg, enum cfg_tls_file what, size_t crl);
 
 #endif

@@ -75,6 +75,11 @@ struct cfg_file {
 	bool lexerr;                 /* the last token was a reported lexical error */
 	int braces;                  /* '{' minus '}' seen by the scanner */
 	int skip_to;                 /* >= 0: drop tokens until braces is back here */
+	/* One message per mistake: after a syntax or lexical error, the rest of
+	 * its statement (or, for a block whose '{' is missing, the rest of that
+	 * block) reports nothing more. */
+	bool quiet, quiet_block, quiet_ending;
+	int quiet_depth;
 	unsigned depth;
 	dev_t dev;
 	ino_t ino;
@@ -85,6 +90,12 @@ struct cfg_file {
 %code provides {
 int cfgyylex(CFGYYSTYPE *lval, CFGYYLTYPE *lloc, void *scanner);
 void cfgp_recover(struct cfg_file *f, int level);
+/* A syntax or lexical error: reported unless the statement it is in already
+ * had one; block: a block's '{' is missing (quiet to its '}'). */
+void cfgp_syntax_error(struct cfg_file *f, const CFGYYLTYPE *loc, bool block, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The keyword closest to a misspelt word (at most two edits), or NULL. */
+const char *cfgp_suggest(const char *word);
 
 /* Builder calls (config.c). Strings passed in are owned by the callee. */
 void cfgp_error(struct cfg_file *f, const CFGYYLTYPE *loc, const char *fmt, ...)
@@ -407,22 +418,31 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
 	for (int i = 0; i < n; i++)
 		statement |= is_keyword(expected[i]);
 	if (found == YYSYMBOL_YYEOF) {
-		cfgp_error(f, loc, "unexpected end of file (a missing ';' or '}'?)");
+		cfgp_syntax_error(f, loc, false, "unexpected end of file (a missing ';' or '}'?)");
 		return 0;
 	}
 	if (found == YYSYMBOL_WORD && (statement || n <= 0)) {
-		cfgp_error(f, loc, "unknown keyword '%s'", f->last);
+		const char *near = cfgp_suggest(f->last);
+
+		if (near)
+			cfgp_syntax_error(f, loc, false, "unknown keyword '%s' (did you mean '%s'?)",
+					  f->last, near);
+		else
+			cfgp_syntax_error(f, loc, false, "unknown keyword '%s'", f->last);
 		return 0;
 	}
 	if (is_keyword(found) && (statement || n <= 0)) {
-		cfgp_error(f, loc, "'%s' is not allowed here", f->last);
+		cfgp_syntax_error(f, loc, false, "'%s' is not allowed here", f->last);
 		return 0;
 	}
 	for (int i = 0; i < n && used < sizeof(want); i++)
 		used += (size_t)snprintf(want + used, sizeof(want) - used, "%s%s",
 					 i == 0 ? ", expecting " : i == n - 1 ? " or " : ", ",
 					 describe(expected[i], buf, sizeof(buf)));
-	cfgp_error(f, loc, "unexpected '%s'%s", f->last, want);
+	/* A block keyword without its '{': its statements would each be an
+	 * error at the level above; the block's end closes the mistake. */
+	cfgp_syntax_error(f, loc, n == 1 && strcmp(yysymbol_name(expected[0]), "'{'") == 0,
+			  "unexpected '%s'%s", f->last, want);
 	return 0;
 }
 

@@ -60,6 +60,52 @@ void cfgp_error(struct cfg_file *f, const CFGYYLTYPE *loc, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cfgi_at_warning(struct cfg_build *b, const struct cfg_where *at, const char *fmt, ...)
+{
+	char msg[1024];
+	struct cfg_where top = { b->top, 1, 1 };
+	va_list ap;
+	int n;
+
+	if (at == NULL || at->file == NULL)
+		at = &top;
+	n = snprintf(msg, sizeof(msg), "%s:%d:%d: warning: ", at->file, at->line, at->col);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (b->err != NULL)
+		b->err(b->arg, msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
+bool cfg_msg_is_warning(const char *msg)
+{
+	const char *w = msg ? strstr(msg, ": warning: ") : NULL;
+
+	/* The location comes first; a message text never holds the marker. */
+	return w != NULL && strchr(msg, ' ') == w + 1;
+}
+
+void cfgp_syntax_error(struct cfg_file *f, const CFGYYLTYPE *loc, bool block, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* Still inside a statement (or block) that had its error: the error
+	 * count already refuses the file, a second message would mislead. */
+	if (f->quiet)
+		return;
+	f->quiet = true;
+	f->quiet_block = block;
+	f->quiet_ending = false;
+	f->quiet_depth = f->braces;
+	va_start(ap, fmt);
+	report(f->b, f->name, loc->first_line, loc->first_column, fmt, ap);
+	va_end(ap);
+}
+
 void cfgi_at_error(struct cfg_build *b, const struct cfg_where *at, const char *fmt, ...)
 {
 	va_list ap;
@@ -686,8 +732,12 @@ void cfgp_lan_allow(struct cfg_file *f, const CFGYYLTYPE *loc, char *prefix)
 	struct jgw_config *c = &f->b->c->pub;
 	struct addr_prefix p;
 
-	if (parse_prefix(f, loc, prefix, true, &p))
+	if (parse_prefix(f, loc, prefix, true, &p)) {
+		struct cfg_where at = where(f, loc);
+
 		APPEND(f, loc, c->servers, c->n_servers, p);
+		APPEND(f, loc, f->b->lan_at, f->b->n_lan_at, at);
+	}
 	free(prefix);
 }
 

@@ -146,6 +146,88 @@ static bool endpoint_eq(const struct cfg_endpoint *a, const struct cfg_endpoint 
 	       addr_sockaddr_port((const struct sockaddr *)&(a)->ss) == addr_sockaddr_port((const struct sockaddr *)&(b)->ss);
 }
 
+/* One address per peer, written once: a host listed under two peers can
+ * prove only one of them from there (tls source-check), so the directory
+ * is likelier wrong than meant. */
+struct peer_host {
+	struct addr_prefix host;
+	size_t peer;
+};
+
+static int peer_host_cmp(const void *a, const void *b)
+{
+	const struct peer_host *x = a, *y = b;
+
+	if (x->host.family != y->host.family)
+		return x->host.family - y->host.family;
+	return memcmp(x->host.addr, y->host.addr, sizeof(x->host.addr));
+}
+
+static void check_shared_addresses(struct cfg_build *b)
+{
+	struct peer_host *h;
+	size_t n = 0, total = 0;
+	char a[64];
+
+	for (size_t i = 0; i < b->n_peers; i++)
+		total += b->peers[i].n_addrs;
+	if (total < 2 || (h = calloc(total, sizeof(*h))) == NULL)
+		return;
+	for (size_t i = 0; i < b->n_peers; i++)
+		for (size_t j = 0; j < b->peers[i].n_addrs; j++)
+			if (addr_from_sockaddr((const struct sockaddr *)&b->peers[i].addrs[j].ss,
+					       &h[n].host))
+				h[n++].peer = i;
+	qsort(h, n, sizeof(*h), peer_host_cmp);
+	for (size_t i = 1; i < n; i++) {
+		const struct build_peer *p = &b->peers[h[i].peer], *q = &b->peers[h[i - 1].peer];
+
+		if (peer_host_cmp(&h[i], &h[i - 1]) == 0 && strcmp(p->code, q->code) != 0)
+			cfgi_at_warning(b, &p->at, "peer %s has the address %s of peer %s (%s:%d:%d): "
+					"a tunnel from there can prove only one of them", p->code,
+					addr_prefix_str(&h[i].host, a, sizeof(a)), q->code,
+					q->at.file, q->at.line, q->at.col);
+	}
+	free(h);
+}
+
+/* lan-allow entries covered by an earlier one, and local servers that no
+ * entry holds (they could not open connections to the gateway). */
+static void check_lan_allow(struct cfg_build *b)
+{
+	const struct jgw_config *c = &b->c->pub;
+	const struct cfg_endpoint *srv[2] = { c->has_juki ? &c->juki_server : NULL,
+					      c->has_fuhyo ? &c->fuhyo_server : NULL };
+	static const enum cfg_key srv_key[2] = { CFG_K_JUKI, CFG_K_FUHYO };
+	char x[64], y[64];
+
+	for (size_t j = 0; j < c->n_servers && j < b->n_lan_at; j++)
+		for (size_t i = 0; i < j; i++)
+			if (addr_contains(&c->servers[i], &c->servers[j]) ||
+			    addr_contains(&c->servers[j], &c->servers[i])) {
+				const struct cfg_where *at = &b->lan_at[i];
+
+				cfgi_at_warning(b, &b->lan_at[j], "lan-allow %s overlaps %s (%s:%d:%d)",
+						addr_prefix_str(&c->servers[j], x, sizeof(x)),
+						addr_prefix_str(&c->servers[i], y, sizeof(y)),
+						at->file, at->line, at->col);
+				break;
+			}
+	for (int k = 0; k < 2 && b->n_lan_at > 0; k++) {
+		struct addr_prefix host;
+		bool held = false;
+
+		if (!srv[k] || !addr_from_sockaddr((const struct sockaddr *)&srv[k]->ss, &host))
+			continue;
+		for (size_t i = 0; i < c->n_servers && !held; i++)
+			held = addr_contains(&c->servers[i], &host);
+		if (!held)
+			cfgi_at_warning(b, &b->seen[srv_key[k]], "server %s is at %s, which no lan-allow "
+					"entry holds: it cannot open connections to the gateway",
+					k == 0 ? "juki" : "fuhyo", addr_prefix_str(&host, x, sizeof(x)));
+	}
+}
+
 static void check_peers(struct cfg_build *b, bool site_ok)
 {
 	char buf[256], addr[80];
@@ -177,6 +259,7 @@ static void check_peers(struct cfg_build *b, bool site_ok)
 	}
 	if (b->n_peers == 0 && b->parsed_clean)
 		cfgi_at_error(b, NULL, "no peer: the peer directory is empty");
+	check_shared_addresses(b);
 }
 
 static void check_file(struct cfg_build *b, enum cfg_key key, const char *path,
@@ -333,6 +416,7 @@ void cfgi_check_all(struct cfg_build *b)
 		cfgi_at_error(b, b->seen[CFG_K_WAN_LISTEN].file ? &b->seen[CFG_K_WAN_LISTEN]
 							 : &b->seen[CFG_K_LAN_LISTEN],
 			 "listen lan and listen wan use the same address and port");
+	check_lan_allow(b);
 	check_files(b);
 	check_limits(b);
 	check_firewall(b);
@@ -421,6 +505,8 @@ static bool keep_tls_where(struct cfg_build *b)
 {
 	static const enum cfg_key keys[CFG_TLS_CRL] = {
 		[CFG_TLS_CERT] = CFG_K_TLS_CERT, [CFG_TLS_KEY] = CFG_K_TLS_KEY, [CFG_TLS_CA] = CFG_K_TLS_CA,
+		[CFG_AT_USER] = CFG_K_USER, [CFG_AT_GROUP] = CFG_K_GROUP,
+		[CFG_AT_AUDIT_KEY] = CFG_K_A_KEY, [CFG_AT_AUDIT_SPOOL] = CFG_K_A_SPOOL,
 	};
 	struct cfg_full *full = b->c;
 	size_t n = full->pub.tls.n_crls;

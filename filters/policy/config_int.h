@@ -90,6 +90,8 @@ struct cfg_build {
 	size_t n_peers;
 	ssize_t cur_peer;              /* inside `peer CODE { }', else -1 */
 	struct cfg_where *crl_at;
+	struct cfg_where *lan_at;      /* one per lan-allow entry, for messages */
+	size_t n_lan_at;
 	bool collector_addr_set;
 	struct addr_prefix collector_addr;
 	struct cfg_where collector_at;  /* the first `collector {' */
@@ -100,6 +102,9 @@ struct cfg_build {
 /* Shared by the phases (config_build.c, config_check.c, config.c). */
 void cfgi_emit(struct cfg_build *b, const char *msg);
 void cfgi_at_error(struct cfg_build *b, const struct cfg_where *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Suspicious but accepted: reported, not counted as an error. */
+void cfgi_at_warning(struct cfg_build *b, const struct cfg_where *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Parse the top file (and its includes); errors counted in b. */
 void cfgi_parse_top(struct cfg_build *b, const char *path);

@@ -9,6 +9,7 @@
 #define JGW_GEN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "filters/engine/inspect.h"
 #include "filters/policy/config.h"
@@ -34,5 +35,11 @@ struct gen *gen_new(struct jgw_config *cfg, uint64_t generation, cfg_error_fn er
  * same two steps with the audit opened between them). */
 struct gen *gen_load(const char *path, uint64_t generation, cfg_error_fn err, void *arg);
 void gen_put(struct gen *gen);   /* drop a reference */
+
+/* `jgwctl check FILE` and `jgwd -n`, one and the same: every error and
+ * warning to err as file:line:col: message, then one summary line (to out
+ * when accepted, with the warnings counted; to err when refused).
+ * 0 accepted, 1 refused. */
+int gen_check_file(const char *path, FILE *out, FILE *err);
 
 #endif

@@ -94,6 +94,10 @@ static void first_error(void *arg, const char *msg)
 {
 	struct jgwd *d = arg;
 
+	if (cfg_msg_is_warning(msg)) {
+		log_warn("%s", msg);
+		return;
+	}
 	log_err("%s", msg);
 	if (!d->last_error[0])
 		snprintf(d->last_error, sizeof(d->last_error), "%s", msg);
@@ -1135,16 +1139,7 @@ static void usage(FILE *f)
  * the file, its catalog, and its TLS material with the own-node check. */
 static int check_mode(const char *path)
 {
-	struct gen *gen = gen_load(path, 1, NULL, NULL);
-
-	if (!gen) {
-		fprintf(stderr, "jgwd: %s: configuration invalid\n", path);
-		return 1;
-	}
-	printf("%s: configuration OK: site %s, %zu peers, sha256 %s\n", path, gen->cfg->site,
-	       gen->cfg->n_peers, gen->cfg->sha256);
-	gen_put(gen);
-	return 0;
+	return gen_check_file(path, stdout, stderr);
 }
 
 int main(int argc, char **argv)

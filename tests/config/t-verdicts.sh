@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t-verdicts.sh — one configuration, one verdict: every fixture
 # (tests/config/good/*.conf, tests/config/bad/*.conf and the shipped
-# examples conf/*.conf) is accepted or refused alike by
+# examples conf/*.conf) is accepted or refused alike, on one machine (the
+# same namespace, accounts and private state), by
 #   jgwctl check FILE    (what an operator runs before a reload),
 #   jgwd -n -c FILE      (the daemon's check mode), and
 #   jgwd -c FILE         (a real start, then SIGTERM: it must log that it
@@ -55,10 +56,11 @@ verdict() {   # exit status of a check: accept, reject, or what it was
 	case $1 in 0) echo accept;; 1) echo reject;; *) echo "exit-$1";; esac
 }
 
-# start_verdict FILE LOG: start jgwd on FILE in its namespace and stop it;
-# the verdict goes to START.
-start_verdict() {
-	local f=$1 log=$2 st=$W/state side addr rc
+# world_up FILE: the namespace and the private state FILE is judged in
+# (all three verdicts see the same machine: the same accounts, the same
+# fresh audit key under /var/lib, the same addresses).
+world_up() {
+	local f=$1 st=$W/state side addr
 	rm -rf "$st"
 	mkdir -p "$st/run/jgw" "$st/lib/jgw/audit"
 	"$JGWCTL" audit init -o "$st/k0" -k "$st/lib/jgw/audit.key" >/dev/null 2>&1 || fail "jgwctl audit init"
@@ -75,10 +77,24 @@ start_verdict() {
 		ip -n "$ns" addr add "$addr" dev "${side}0" nodad 2>/dev/null ||
 			ip -n "$ns" addr add "$addr" dev "${side}0" 2>/dev/null
 	done < <(sed -n 's/^[[:space:]]*listen[[:space:]]\{1,\}\(lan\|wan\)[[:space:]]\{1,\}"\{0,1\}\([0-9A-Fa-f.:]*\)"\{0,1\}[[:space:]].*/\1 \2/p' "$f")
-	# ip netns exec gives the command a mount namespace of its own (its
-	# mounts do not reach the host): /run and /var/lib are ours there.
+}
+
+# in_world CMD...: run it in the namespace, with /run and /var/lib the
+# private ones (ip netns exec gives each command a mount namespace of its
+# own: the bind mounts do not reach the host).
+in_world() {
+	local st=$W/state
+	ip netns exec "$ns" sh -c 'mount --bind "$1" /run && mount --bind "$2" /var/lib && shift 2 && exec "$@"' \
+		sh "$st/run" "$st/lib" "$@"
+}
+
+# start_verdict FILE LOG: start jgwd on FILE in its world and stop it;
+# the verdict goes to START.
+start_verdict() {
+	local f=$1 log=$2 rc
+	# Not through in_world: $! must be jgwd itself, for the SIGTERM.
 	ip netns exec "$ns" sh -c 'mount --bind "$1" /run && mount --bind "$2" /var/lib && exec "$3" -c "$4"' \
-		sh "$st/run" "$st/lib" "$JGWD" "$f" >"$log" 2>&1 &
+		sh "$W/state/run" "$W/state/lib" "$JGWD" "$f" >"$log" 2>&1 &
 	pid=$!
 	started_or_gone() { grep -q ' started: site ' "$log" || ! kill -0 "$pid" 2>/dev/null; }
 	if ! wait_for 150 started_or_gone; then
@@ -94,17 +110,18 @@ start_verdict() {
 	fi
 	[ "$START" = hung ] && kill -9 "$pid" 2>/dev/null
 	pid=
-	ip netns del "$ns"
 }
 
 disagree=() unexpected=() n=0
 for f in "$W"/good/*.conf "$W"/bad/*.conf "$W"/conf/*.conf; do
 	name=${f#"$W"/}
 	n=$((n + 1))
-	"$JGWCTL" check "$f" >"$W/check.log" 2>&1; c=$(verdict $?)
-	"$JGWD" -n -c "$f" >"$W/n.log" 2>&1; m=$(verdict $?)
+	world_up "$f"
+	in_world "$JGWCTL" check "$f" >"$W/check.log" 2>&1; c=$(verdict $?)
+	in_world "$JGWD" -n -c "$f" >"$W/n.log" 2>&1; m=$(verdict $?)
 	start_verdict "$f" "$W/start.log"
 	s=$START
+	ip netns del "$ns"
 	line="$name: check=$c jgwd-n=$m start=$s"
 	want=$(awk -v n="$name" '$1 == n { print $2, $3, $4 }' "$known" 2>/dev/null)
 	if [ "$c" = "$m" ] && [ "$m" = "$s" ]; then

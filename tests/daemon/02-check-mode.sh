@@ -5,7 +5,7 @@
 
 write_conf gw 131016 22121 22122 22123 130001 22132
 out=$("$JGWD" -n -c "$T/gw/jgw.conf" 2>&1) || fail "valid configuration refused: $out"
-echo "$out" | grep -q 'configuration OK: site 131016' || fail "no summary line: $out"
+echo "$out" | grep -q 'ok: site 131016' || fail "no summary line: $out"
 [ -e "$T/gw/control.sock" ] && fail "check mode opened the control socket"
 
 printf 'site 131017;\nbogus-keyword 1;\n' >"$T/gw/bad.conf"

@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "filters/policy/config.h"
+#include "gateway/audit/audit.h"
 #include "gateway/ctl/jgwctl.h"
 
 #ifndef JGW_SRCDIR
@@ -706,7 +707,7 @@ static void test_bom_crlf_columns(void **state)
 	fclose(f);
 	assert_null(cfg_load(at("good/bom.gen"), collect, &e));
 	assert_int_equal(e.n, 1);
-	snprintf(expect, sizeof(expect), "%s:7:26: unknown keyword 'sitee'", at("good/bom.gen"));
+	snprintf(expect, sizeof(expect), "%s:7:26: unknown keyword 'sitee' (did you mean 'site'?)", at("good/bom.gen"));
 	assert_string_equal(e.msg[0], expect);
 	errors_free(&e);
 }
@@ -863,15 +864,30 @@ static void test_ctl_check(void **state)
 	char out[4096], err[8192], expect[PATH_MAX + 64];
 
 	(void)state;
-	assert_int_equal(ctl_check(at("conf/chiyoda-131016.conf"), out, sizeof(out), err, sizeof(err)), 0);
+	/* The example, with its state (the audit key a start needs) in here. */
+	assert_int_equal(run("set -e; cd '%s'; cp -R conf conf-ctl; mkdir conf-ctl/lib;"
+			     " sed -i 's|/var/lib/jgw|%s/conf-ctl/lib|g' conf-ctl/common/system.conf",
+			     root, root), 0);
+	char k0[PATH_MAX], key[PATH_MAX], msg[256];
+	snprintf(k0, sizeof(k0), "%s/conf-ctl/k0", root);
+	snprintf(key, sizeof(key), "%s/conf-ctl/lib/audit.key", root);
+	assert_int_equal(audit_init_key(k0, key, msg, sizeof(msg)), 0);
+	assert_int_equal(ctl_check(at("conf-ctl/chiyoda-131016.conf"), out, sizeof(out), err, sizeof(err)), 0);
 	assert_string_equal(err, "");
-	snprintf(expect, sizeof(expect), "%s: ok: site 131016 (municipality), 3 peers (6 addresses), sha256 ",
-		 at("conf/chiyoda-131016.conf"));
+	snprintf(expect, sizeof(expect), "%s: ok: site 131016 (municipality), 3 peers (6 addresses), "
+		 "0 warnings, sha256 ", at("conf-ctl/chiyoda-131016.conf"));
 	assert_non_null(strstr(out, expect));
+
+	/* The same file without its audit key: what a start refuses, the check
+	 * refuses, and says what to run. */
+	unlink(key);
+	assert_int_equal(ctl_check(at("conf-ctl/chiyoda-131016.conf"), out, sizeof(out), err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "audit key"));
+	assert_non_null(strstr(err, "jgwctl audit init"));
 
 	assert_int_equal(ctl_check(at("bad/several-errors.conf"), out, sizeof(out), err, sizeof(err)), 1);
 	assert_string_equal(out, "");
-	snprintf(expect, sizeof(expect), "%s:10:1: unknown keyword 'lisen'\n", at("bad/several-errors.conf"));
+	snprintf(expect, sizeof(expect), "%s:10:1: unknown keyword 'lisen' (did you mean 'listen'?)\n", at("bad/several-errors.conf"));
 	assert_non_null(strstr(err, expect));
 	snprintf(expect, sizeof(expect), "%s: 5 errors, configuration rejected\n", at("bad/several-errors.conf"));
 	assert_non_null(strstr(err, expect));
