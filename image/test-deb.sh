@@ -145,7 +145,13 @@ in_ct systemctl start jgwd.service || { in_ct journalctl -u jgwd --no-pager | ta
 [ "$(in_ct systemctl is-active jgwd.service)" = active ] || { in_ct journalctl -u jgwd --no-pager | tail -20; fail "jgwd not active"; }
 st=$(in_ct jgwctl status 2>&1) || { echo "$st"; fail "jgwctl status"; }
 grep -q 131016 <<<"$st" || { echo "$st"; fail "jgwctl status does not name the site"; }
-in_ct nft list table inet jgw | grep -q 'policy drop' || fail "no nftables table jgw with a default drop"
+t=
+for _ in $(seq 1 10); do
+	t=$(in_ct nft list table inet jgw 2>&1) && grep -q 'policy drop' <<<"$t" && break
+	sleep 1
+done
+grep -q 'policy drop' <<<"$t" ||
+	{ echo "$t" | head -20; in_ct journalctl -u jgwd --no-pager | tail -8; fail "no nftables table jgw with a default drop"; }
 pid1=$(in_ct systemctl show -P MainPID jgwd.service)
 run_uid=$(in_ct awk '/^Uid:/ { print $2 }' "/proc/$pid1/status")
 [ "$run_uid" = "$uid" ] || fail "jgwd runs as uid $run_uid, not jgw ($uid)"
