@@ -254,6 +254,8 @@ int aw_open_spool_file(struct audit *a, uint64_t first_seq)
 	a->file_first = first_seq;
 	/* What the file holds at open was there before this run: committed. */
 	a->file_bytes = a->synced_bytes = (uint64_t)st.st_size;
+	if (st.st_size == 0)
+		a->file_date[0] = '\0';   /* no record in it yet: no day to end */
 	return 0;
 }
 
@@ -328,11 +330,12 @@ void aw_hmac_rekey(struct audit *a)
 }
 
 /* The fixed members that start every line: ts, seq, gw, event, epoch. */
-static size_t format_header(struct audit *a, const char *event, char *line)
+static size_t format_header(struct audit *a, const char *event, const char ts[AUDIT_TS_LEN],
+                            char *line)
 {
 	char *p = line;
 	p = CAT_LIT(p, "{\"ts\":\"");
-	format_ts(a, p);
+	memcpy(p, ts, AUDIT_TS_LEN);
 	p += AUDIT_TS_LEN;
 	p = CAT_LIT(p, "\",\"seq\":");
 	p += aw_fmt_u64(p, a->seq + 1);
@@ -355,16 +358,61 @@ static bool may_batch(const struct audit *a, size_t len)
 	       a->unchecked_bytes + len <= a->batch_room;
 }
 
+/* A spool file ends at each UTC day boundary (the date of a record's ts
+ * differs from the last one's, either way: a clock stepped back too), so
+ * that a day's records start a file of their own, with a checkpoint. */
+static void rotate_at_day(struct audit *a, const char ts[AUDIT_TS_LEN])
+{
+	if (!a->file_date[0] || memcmp(ts, a->file_date, sizeof(a->file_date)) == 0 ||
+	    a->file_bytes + a->wlen == 0)
+		return;
+	if (aw_sync_spool(a) != 0)
+		return;   /* the records of the new day go on in this file */
+	if (aw_open_spool_file(a, a->seq + 1) != 0)
+		log_err("audit: rotation at the day boundary failed; still appending to the "
+		        "current file");
+}
+
+/* Does the next record start a spool file after seq 1? It must be a
+ * checkpoint then: the state of the chain before it (the previous mac;
+ * its epoch and seq are in its header) under a mac of its own, so that
+ * the file can be verified on its own with k0. */
+static bool checkpoint_due(const struct audit *a)
+{
+	return !a->in_checkpoint && a->seq > 0 && a->file_first == a->seq + 1 &&
+	       a->file_bytes == 0 && a->wlen == 0;
+}
+
+static int write_checkpoint(struct audit *a)
+{
+	char prev[2 * AUDIT_MAC_LEN + 1];
+	audit_hex(a->prev_mac, AUDIT_MAC_LEN, prev);
+	a->in_checkpoint = true;
+	int rc = aw_append_internal(a, "checkpoint", ",\"prev_mac\":\"%s\",\"lost_total\":%llu",
+	                            prev, (unsigned long long)a->lost);
+	a->in_checkpoint = false;
+	return rc;
+}
+
 /* Append one line: header, fields, mac. 0 (written, or kept in the batch)
  * or -1 (lost, counted). The line is built in place at the end of the
  * batch. */
 int aw_append(struct audit *a, const char *event, const char *fields, size_t fields_len)
 {
 	uint8_t mac[AUDIT_MAC_LEN];
+	char ts[AUDIT_TS_LEN];
 
 	if (a->spool_broken) {
 		aw_lose(a);
 		return -1;
+	}
+	format_ts(a, ts);
+	if (!a->in_checkpoint) {
+		rotate_at_day(a, ts);
+		if (checkpoint_due(a) && write_checkpoint(a) != 0) {
+			aw_lose(a);   /* the file must start with its checkpoint */
+			return -1;
+		}
 	}
 	/* Leaving batch mode: write what waits first, so this record (and
 	 * only it) is at stake in its own write. */
@@ -375,7 +423,7 @@ int aw_append(struct audit *a, const char *event, const char *fields, size_t fie
 		return -1;
 	}
 	char *line = a->wbuf + a->wlen;
-	size_t len = format_header(a, event, line);
+	size_t len = format_header(a, event, ts, line);
 	if (len + fields_len + AUDIT_MAC_TAIL + 1 > AUDIT_LINE_MAX + 2) {
 		aw_lose(a);   /* cannot happen with FIELDS_MAX; kept as a guard */
 		return -1;
@@ -400,6 +448,7 @@ int aw_append(struct audit *a, const char *event, const char *fields, size_t fie
 	a->epoch_records++;
 	a->dirty = true;
 	a->unchecked_bytes += len;
+	memcpy(a->file_date, ts, sizeof(a->file_date));
 	if ((!batch || a->wlen >= FLUSH_BYTES) && aw_flush_batch(a) < 0)
 		return -1;   /* write-through: this record was the batch */
 	int64_t now = audit_now_ms();
@@ -451,6 +500,9 @@ void aw_disk_check(struct audit *a, int64_t now_ms)
 	if (statvfs(a->spool_dir, &vfs) != 0 || vfs.f_blocks == 0)
 		return;
 	unsigned pct = (unsigned)((vfs.f_blocks - vfs.f_bavail) * 100 / vfs.f_blocks);
+	a->disk_pct = pct;
+	a->fs_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	a->fs_used_bytes = (uint64_t)(vfs.f_blocks - vfs.f_bavail) * vfs.f_frsize;
 	/* Room below the alarm level, minus what waits in the batch; half of
 	 * it may be batched (the rest is margin for other writers). */
 	uint64_t reserve = (uint64_t)vfs.f_blocks * (100 - a->p.disk_alarm_pct) / 100;
@@ -499,6 +551,12 @@ void audit_tick(struct audit *audit, int64_t now_ms)
 		aw_flush_batch(audit);
 	if (mono - audit->last_disk_ms >= DISK_CHECK_MS)
 		aw_disk_check(audit, mono);
+	/* Retention, the forecast and the clock: once a second, on a timer of
+	 * their own (a burst's disk checks do not put them off). */
+	if (mono - audit->last_time_ms >= DISK_CHECK_MS) {
+		aw_time_check(audit, mono, false);
+		aw_retain_check(audit, mono);
+	}
 	if (audit->lost_unreported > 0 && !audit->disk_full && !audit->spool_broken)
 		aw_report_loss(audit);
 	if (audit->p.epoch_s > 0 &&
@@ -511,6 +569,18 @@ void audit_flush(struct audit *audit)
 {
 	if (audit && audit->magic == AUDIT_MAGIC)
 		aw_flush_batch(audit);
+}
+
+int audit_epoch_now(struct audit *audit)
+{
+	int64_t mono;
+
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return -1;
+	mono = audit_now_ms();
+	/* The timer runs from this change: the next one is an epoch later. */
+	return aw_epoch_change(audit, "operator", mono > audit->epoch_start_ms ? mono :
+			       audit->epoch_start_ms);
 }
 
 uint32_t audit_next_ms(const struct audit *audit)
@@ -578,5 +648,18 @@ void audit_get_stats(const struct audit *audit, struct audit_stats *out)
 		out->mirrored_seq = audit_mirror_acked(audit->mirror);
 		out->collector_up = audit_mirror_up(audit->mirror);
 	}
+	out->spool_files = audit->spool_files;
+	out->spool_disk_bytes = audit->spool_disk_bytes;
+	out->oldest_seq = audit->oldest_seq;
+	out->shed_seq = aw_shed_seq(audit);
+	out->archived_seq = audit->archived_seq;
+	out->pruned_files = audit->pruned_files;
+	out->disk_pct = (uint8_t)audit->disk_pct;
+	out->forecast_s = audit->forecast_s;
+	out->forecast_alarm = audit->forecast_alarm;
+	out->time_synced = audit->time_synced;
+	out->time_offset_us = audit->time_offset_us;
+	out->time_maxerror_us = audit->time_maxerror_us;
+	out->time_steps = audit->time_steps;
 }
 

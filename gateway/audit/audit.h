@@ -25,11 +25,24 @@ struct audit_params {
 	const char *spool_dir;
 	const char *key_file;         /* current k_epoch ("jgw-audit-key EPOCH HEX64");
 	                               * rewritten atomically at each epoch */
-	uint64_t rotate_bytes;        /* rotate a spool file at this size; 0: 64 MiB */
+	uint64_t rotate_bytes;        /* rotate a spool file at this size; 0: 16 MiB.
+	                               * A file also ends at every UTC day boundary */
 	uint32_t commit_ms;           /* group-commit interval, <= 100; 0: 100 */
 	uint32_t epoch_s;             /* key epoch length; 0: 3600 */
 	uint8_t disk_alarm_pct, disk_limit_pct;   /* of the spool's file system; 0: 80, 95 */
 	bool fail_closed;             /* at the limit: refuse new tunnels (default) */
+	/* Retention (docs/audit.md, Retention): a sealed spool file is removed
+	 * only once every record in it is acknowledged by the collector (and
+	 * archived, with require_archive), and then only when it is older than
+	 * retain_s, the spool is larger than retain_bytes, or the disk is at
+	 * the prune level (disk_alarm_pct - 10). Without a collector nothing
+	 * is removed. 0: 90 days; no size bound. */
+	uint32_t retain_s;
+	uint64_t retain_bytes;
+	bool require_archive;         /* jgwctl audit archive must have copied it */
+	/* The forecast alarm: the disk reaches disk_limit_pct in less than this
+	 * at the recent rate of records that cannot be pruned. 0: 7 days. */
+	uint32_t forecast_alarm_s;
 	/* Mirror; collector_host NULL: no mirror. */
 	const char *collector_host;
 	uint16_t collector_port;
@@ -80,6 +93,11 @@ void audit_flush(struct audit *audit);
  * forward, never delay one). */
 void audit_tick(struct audit *audit, int64_t now_ms);
 uint32_t audit_next_ms(const struct audit *audit);
+/* Seal the epoch and move the key on now (an operator who fears the key
+ * was read: what was written under it stays verifiable, what follows is
+ * under a key that could not be derived from it). 0, or -1 as the timer's
+ * change fails (key_alarm in the stats, a log line). */
+int audit_epoch_now(struct audit *audit);
 
 /* False under fail-closed when the disk limit is reached, the spool cannot
  * be written, or it is broken (audit_stats): refuse new tunnels. */
@@ -113,8 +131,35 @@ struct audit_stats {
 	bool write_failing;           /* the last write to the spool failed */
 	uint64_t held;                /* records waiting in memory for the disk
 	                               * (fail-closed; frames behind them wait too) */
+	/* The spool on disk (at the last retention scan, at most a minute old):
+	 * its files, their bytes, the first seq still held, and the records
+	 * that may be pruned (acknowledged, and archived when required). */
+	uint64_t spool_files, spool_disk_bytes, oldest_seq, shed_seq, archived_seq;
+	uint64_t pruned_files;        /* removed by retention since start */
+	uint8_t disk_pct;             /* of the spool's file system */
+	/* Seconds until the disk reaches its limit at the recent rate of
+	 * records that cannot be pruned (not acknowledged, or not archived);
+	 * -1: not growing. forecast_alarm: below forecast_alarm_s. */
+	int64_t forecast_s;
+	bool forecast_alarm;
+	/* The kernel's clock discipline (adjtimex): synchronised by an NTP
+	 * daemon (chrony), its estimated offset and maximum error, and the
+	 * steps seen (the wall clock jumping against the monotonic one). */
+	bool time_synced;
+	int64_t time_offset_us;
+	uint64_t time_maxerror_us, time_steps;
 };
 void audit_get_stats(const struct audit *audit, struct audit_stats *out);
+
+/* The kernel's view of the clock (adjtimex(2), read only): synced is false
+ * while the kernel says unsynchronised (no NTP daemon, or it lost its
+ * servers); offset and maximum error in microseconds. -1: no answer. */
+struct audit_clock {
+	bool synced;
+	int64_t offset_us;
+	uint64_t maxerror_us;
+};
+int audit_clock_read(struct audit_clock *out);
 
 /* jgwctl audit init: make k0 (written to key_out as hex, "-" or NULL for
  * stdout; never over an existing file) and install it as the epoch-0 key
@@ -127,6 +172,17 @@ int audit_init_key(const char *key_out, const char *key_file, char *err, size_t 
  * malformed). 0: intact and sealed; 3: intact with warnings (tail not
  * sealed, torn tail); 1: bad. */
 int audit_verify(const char *k0_file, const char *const *paths, size_t n_paths, FILE *out);
+/* A run of segments need not start at seq 1: a segment starts with a
+ * checkpoint record (prev_mac, under the key of its epoch, derived from k0).
+ * Missing seqs between segments are named (removed) and the rest is still
+ * verified; the result is then 1. */
+
+/* jgwctl audit archive: copy the sealed spool files (every one but the
+ * newest) not yet in out_dir there, each made durable, with a manifest
+ * line per file; then record the last seq archived in the spool
+ * (AUDIT_ARCHIVE_FILE), which retention honours with require_archive.
+ * 0, or -1 (err says why). Progress lines go to log (may be NULL). */
+int audit_archive(const char *spool_dir, const char *out_dir, FILE *log, char *err, size_t errlen);
 /* verify compares a record that appears again (a collector's at-least-once
  * copy) with the first one when it is at most this many records behind the
  * newest: a hash per seq in a ring, 16 bytes each (2^20: 16 MiB). The tests

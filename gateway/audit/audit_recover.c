@@ -200,6 +200,10 @@ static int params_copy(struct audit *a, const struct audit_params *p, char *err,
 		a->p.rotate_bytes = DEFAULT_ROTATE;
 	if (a->p.rotate_bytes < AUDIT_LINE_MAX)
 		a->p.rotate_bytes = AUDIT_LINE_MAX;
+	if (a->p.retain_s == 0)
+		a->p.retain_s = DEFAULT_RETAIN_S;
+	if (a->p.forecast_alarm_s == 0)
+		a->p.forecast_alarm_s = DEFAULT_FORECAST_ALARM_S;
 	if (a->p.disk_limit_pct == 0 || a->p.disk_limit_pct > 100)
 		a->p.disk_limit_pct = 95;
 	if (a->p.disk_alarm_pct == 0 || a->p.disk_alarm_pct > a->p.disk_limit_pct)
@@ -251,6 +255,9 @@ struct audit *audit_open(const struct audit_params *params, char *err, size_t er
 		snprintf(err, errlen, "%s: cannot open a spool file", a->spool_dir);
 		goto fail;
 	}
+	/* Appending to the newest file: it ends at the next day boundary. */
+	if (t.found && a->file_bytes > 0)
+		memcpy(a->file_date, t.last.text + 7, sizeof(a->file_date));
 	a->last_sync_ms = a->epoch_start_ms = audit_now_ms();
 	if (t.torn_bytes > 0)
 		log_warn("audit: torn record after seq %llu (%llu bytes, crash during a "
@@ -274,13 +281,16 @@ struct audit *audit_open(const struct audit_params *params, char *err, size_t er
 			goto fail;
 	}
 	a->epoch_records = 0;
+	a->forecast_s = -1;
 	aw_disk_check(a, audit_now_ms());
+	aw_time_check(a, audit_now_ms(), true);
 	if (a->c_host) {
 		a->mirror = audit_mirror_start(&a->p, err, errlen);
 		if (!a->mirror)
 			goto fail;
 		audit_mirror_notify(a->mirror, a->durable_seq);
 	}
+	aw_retain_check(a, audit_now_ms());
 	return a;
 fail:
 	free_audit(a);

@@ -207,20 +207,6 @@ static void save_ack(struct audit_mirror *m, bool force)
 	m->ack_saved_ms = now;
 }
 
-static uint64_t load_ack(const char *dir)
-{
-	char path[4096], *buf;
-	size_t len;
-	unsigned long long v = 0;
-	snprintf(path, sizeof(path), "%s/" AUDIT_ACK_FILE, dir);
-	if (audit_slurp(path, &buf, &len) != 0)
-		return 0;
-	if (sscanf(buf, "%llu", &v) != 1)
-		v = 0;
-	free(buf);
-	return v;
-}
-
 static void close_file(struct audit_mirror *m)
 {
 	if (m->fd >= 0)
@@ -540,7 +526,7 @@ struct audit_mirror *audit_mirror_start(const struct audit_params *p, char *err,
 		snprintf(err, errlen, "audit mirror: out of memory");
 		goto fail;
 	}
-	atomic_store(&m->acked, load_ack(m->dir));
+	atomic_store(&m->acked, audit_seq_file_read(m->dir, AUDIT_ACK_FILE));
 	m->ack_saved = m->sent = atomic_load(&m->acked);
 	if (relpEngineConstruct(&m->engine) != RELP_RET_OK ||
 	    relpEngineSetDbgprint(m->engine, no_debug) != RELP_RET_OK ||

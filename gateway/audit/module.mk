@@ -5,7 +5,8 @@
 DEBS         += librelp-dev rsyslog rsyslog-relp openssl libssl-dev
 AUDIT_SRCS   := gateway/audit/audit.c gateway/audit/audit_rec.c gateway/audit/audit_epoch.c \
                 gateway/audit/audit_recover.c gateway/audit/chain.c gateway/audit/spool.c \
-                gateway/audit/follow.c gateway/audit/mirror.c gateway/audit/verify.c
+                gateway/audit/follow.c gateway/audit/mirror.c gateway/audit/verify.c \
+                gateway/audit/retain.c gateway/audit/audit_time.c gateway/audit/archive.c
 LIB_AUDIT    := $(B)/gateway/audit/libaudit.a
 # The writer's programs (jgwd) link librelp for the mirror; a program that
 # only reads or verifies (jgwctl) needs libcrypto alone.

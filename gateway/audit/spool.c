@@ -237,3 +237,17 @@ int audit_slurp(const char *path, char **buf_out, size_t *len_out)
 	*len_out = len;
 	return 0;
 }
+
+uint64_t audit_seq_file_read(const char *dir, const char *name)
+{
+	char path[4096], *buf;
+	size_t len;
+	unsigned long long v = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (audit_slurp(path, &buf, &len) != 0)
+		return 0;
+	if (sscanf(buf, "%llu", &v) != 1)
+		v = 0;
+	free(buf);
+	return v;
+}

@@ -15,6 +15,13 @@
 
 #define AUDIT_FILE_FMT  "audit-%020llu.jsonl"
 #define AUDIT_ACK_FILE  "mirror.acked"
+/* The last seq jgwctl audit archive copied out (retention with
+ * require_archive prunes nothing past it). */
+#define AUDIT_ARCHIVE_FILE "archive.done"
+
+/* A seq kept in a small file of the spool (mirror.acked, archive.done):
+ * 0 when the file is missing or unreadable. */
+uint64_t audit_seq_file_read(const char *dir, const char *name);
 
 /* Spool files of DIR sorted by first seq; *firsts[i] is file i's first seq. */
 int audit_spool_list(const char *dir, char ***names, uint64_t **firsts, size_t *n);

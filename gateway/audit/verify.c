@@ -7,6 +7,7 @@
  *             chain expects there but with another seq, or a seq reappears
  *             with other content
  *   removed   seq numbers are missing (a gap), or the chain does not start at 1
+ *             and its first record is no checkpoint
  *   reordered a record appears before one that must precede it, or a seq
  *             reappears too long after it was seen to be compared (below)
  *   forged    the mac does not verify with the epoch's key and nothing after
@@ -23,6 +24,14 @@
  *   torn tail        a partial line at the end of a file (a crash during a
  *                    write; the writer continued after the last whole record)
  * Identical duplicates (at-least-once delivery to a collector) are skipped.
+ *
+ * Segments: every spool file after the first starts with a checkpoint
+ * record, which carries the mac of the record before it (prev_mac) and is
+ * chained itself: its mac is HMAC(k_epoch, prev_mac || body), k_epoch
+ * derived from k0. So the input may start at a checkpoint (a pruned spool,
+ * an archived segment, a collector's day file), and after a gap the chain
+ * resumes at the next checkpoint: the gap is named (removed, the result is
+ * bad) and the rest is still verified, so every gap of a run is reported.
  * Returns 0 (good, sealed), 3 (good with warnings), 1 (bad or unreadable).
  *
  * Streaming: seven years of spool do not fit in memory, so the files are
@@ -267,6 +276,9 @@ struct vwalk {
 	uint32_t key_epoch, first_epoch;
 	uint64_t expected;       /* the seq the chain needs next */
 	uint64_t dups;
+	uint64_t count;          /* records verified (not the duplicates) */
+	uint64_t first_seq;      /* where the input starts (a checkpoint after 1) */
+	uint64_t gaps, gap_records;
 	bool prev_seal;          /* the last record of the chain is a seal */
 	char gw[sizeof(((struct audit_line *)0)->gw)];
 	/* The ring of hashes: seq s at slot (s - 1) % window, in blocks of
@@ -475,7 +487,7 @@ static void report_ahead(struct vwalk *w, struct vrec *r)
 		        (unsigned long long)w->expected);
 	else if (w->expected == 1)
 		fprintf(w->out, "removed: the chain starts at seq 1, the first record here is "
-		        "seq %llu\n", (unsigned long long)seq);
+		        "seq %llu and not a checkpoint\n", (unsigned long long)seq);
 	else
 		fprintf(w->out, "removed: seq %llu..%llu missing before it\n",
 		        (unsigned long long)w->expected, (unsigned long long)seq - 1);
@@ -537,6 +549,70 @@ static void note_loss(struct vwalk *w, const struct vrec *r)
 	w->lost += n;
 }
 
+/* The prev_mac a checkpoint carries (its first member after the header). */
+static bool checkpoint_prev(const struct audit_line *l, uint8_t prev[AUDIT_MAC_LEN])
+{
+	static const char tag[] = ",\"prev_mac\":\"";
+	if (strcmp(l->event, "checkpoint") != 0)
+		return false;
+	const char *hit = memmem(l->text, l->body_len, tag, sizeof(tag) - 1);
+	if (!hit || (size_t)(l->text + l->body_len - hit) < sizeof(tag) - 1 + 2 * AUDIT_MAC_LEN + 1)
+		return false;
+	hit += sizeof(tag) - 1;
+	return hit[2 * AUDIT_MAC_LEN] == '"' &&
+	       audit_unhex(hit, 2 * AUDIT_MAC_LEN, prev, AUDIT_MAC_LEN) == 0;
+}
+
+/* The input starts past seq 1, or seqs are missing before this record: a
+ * checkpoint lets the chain resume here. Its mac must verify, under the key
+ * of its epoch derived from k0, over the prev_mac it states: a checkpoint
+ * can not be made without that key. 0: resumed (a gap is reported and
+ * counted); -1: bad (reported). */
+static int resume_at_checkpoint(struct vwalk *w, struct vrec *r, const uint8_t prev[AUDIT_MAC_LEN])
+{
+	const struct audit_line *l = &r->l;
+	uint8_t key[AUDIT_KEY_LEN];
+	if (l->epoch < w->key_epoch) {
+		name_rec(w, r);
+		fprintf(w->out, "replayed: a checkpoint of old key epoch %u after epoch %u\n",
+		        l->epoch, w->key_epoch);
+		return -1;
+	}
+	if (l->epoch - w->key_epoch > 10u * 1000 * 1000) {
+		name_rec(w, r);
+		fprintf(w->out, "forged: implausible epoch %u\n", l->epoch);
+		return -1;
+	}
+	memcpy(key, w->key, sizeof(key));
+	for (uint32_t e = w->key_epoch; e < l->epoch; e++)
+		audit_key_evolve(key);
+	if (!mac_ok(key, prev, l)) {
+		OPENSSL_cleanse(key, sizeof(key));
+		name_rec(w, r);
+		fprintf(w->out, "forged: a checkpoint whose mac does not verify with the key of "
+		        "epoch %u (a forged or altered checkpoint, or the wrong key)\n", l->epoch);
+		return -1;
+	}
+	if (w->expected > 1) {
+		name_rec(w, r);
+		fprintf(w->out, "removed: seq %llu..%llu missing before it (the chain resumes at "
+		        "this checkpoint)\n", (unsigned long long)w->expected,
+		        (unsigned long long)l->seq - 1);
+		w->gaps++;
+		w->gap_records += l->seq - w->expected;
+	} else {
+		w->first_seq = l->seq;
+		w->first_epoch = l->epoch;
+	}
+	memcpy(w->key, key, sizeof(key));
+	OPENSSL_cleanse(key, sizeof(key));
+	w->key_epoch = l->epoch;
+	memcpy(w->prev, prev, sizeof(w->prev));
+	w->expected = l->seq;
+	w->prev_seal = false;
+	return 0;
+}
+
 /* One record: 0 on (or skipped as an identical copy), -1 bad (reported). */
 static int check_record(struct vwalk *w, struct vrec *r)
 {
@@ -558,14 +634,27 @@ static int check_record(struct vwalk *w, struct vrec *r)
 	}
 	if (l->seq < w->expected)
 		return check_again(w, r);
+	uint8_t cp_prev[AUDIT_MAC_LEN];
+	bool checkpoint = checkpoint_prev(l, cp_prev);
 	if (l->seq > w->expected) {
-		report_ahead(w, r);
-		return -1;
+		if (!checkpoint) {
+			report_ahead(w, r);
+			return -1;
+		}
+		if (resume_at_checkpoint(w, r, cp_prev) != 0)
+			return -1;
 	}
 	if (advance_epoch(w, r) != 0)
 		return -1;
 	if (!mac_ok(w->key, w->prev, l)) {
 		classify_bad_mac(w, r);
+		return -1;
+	}
+	/* In the chain, a checkpoint states the mac that is really before it. */
+	if (checkpoint && CRYPTO_memcmp(cp_prev, w->prev, AUDIT_MAC_LEN) != 0) {
+		name_rec(w, r);
+		fprintf(w->out, "forged: the checkpoint's prev_mac is not the mac of seq %llu\n",
+		        (unsigned long long)l->seq - 1);
 		return -1;
 	}
 	if (!rec_hash(w, l, h) || !(slot = dup_slot(w, l->seq, true))) {
@@ -576,6 +665,7 @@ static int check_record(struct vwalk *w, struct vrec *r)
 	memcpy(w->prev, l->mac, sizeof(w->prev));
 	w->prev_seal = strcmp(l->event, "seal") == 0;
 	w->expected++;
+	w->count++;
 	note_loss(w, r);
 	return 0;
 }
@@ -590,7 +680,7 @@ static int walk(struct vwalk *w)
 			return 1;
 	if (got < 0)
 		return 1;
-	if (w->expected == 1) {
+	if (w->count == 0) {
 		fprintf(w->out, "verify: no records\n");
 		return 1;
 	}
@@ -602,14 +692,25 @@ static int walk(struct vwalk *w)
 		        (unsigned long long)last_seq, w->last.event, w->last.kind);
 		w->st->warnings++;
 	}
-	fprintf(w->out, "verify: %llu records, seq 1..%llu, epochs %u..%u, %llu duplicates "
-	        "skipped: chain intact%s", (unsigned long long)last_seq,
+	fprintf(w->out, "verify: %llu records, seq %llu..%llu, epochs %u..%u, %llu duplicates "
+	        "skipped: ", (unsigned long long)w->count, (unsigned long long)w->first_seq,
 	        (unsigned long long)last_seq, w->first_epoch, w->key_epoch,
-	        (unsigned long long)w->dups, w->st->warnings ? ", with warnings" : "");
+	        (unsigned long long)w->dups);
+	if (w->gaps)
+		fprintf(w->out, "chain intact between %llu gaps (%llu records missing)",
+		        (unsigned long long)w->gaps, (unsigned long long)w->gap_records);
+	else
+		fprintf(w->out, "chain intact%s", w->st->warnings ? ", with warnings" : "");
+	if (w->first_seq > 1)
+		fprintf(w->out, "; starts at the checkpoint of seq %llu (seq 1..%llu are not in "
+		        "the input)", (unsigned long long)w->first_seq,
+		        (unsigned long long)w->first_seq - 1);
 	if (w->lost)
 		fprintf(w->out, " (%llu records reported lost by the gateway)",
 		        (unsigned long long)w->lost);
 	fputc('\n', w->out);
+	if (w->gaps)
+		return 1;
 	return w->st->warnings ? 3 : 0;
 }
 
@@ -624,7 +725,7 @@ int audit_verify(const char *k0_file, const char *const *paths, size_t n_paths, 
 		return 1;
 	}
 	struct vstream st = { .paths = paths, .n_files = n_paths, .out = out };
-	struct vwalk w = { .st = &st, .out = out, .expected = 1,
+	struct vwalk w = { .st = &st, .out = out, .expected = 1, .first_seq = 1,
 	                   .window = audit_verify_dup_window ? audit_verify_dup_window : 1 };
 	memcpy(w.key, k0, sizeof(w.key));
 	OPENSSL_cleanse(k0, sizeof(k0));

@@ -21,7 +21,18 @@
 #define FIELDS_MAX       (AUDIT_LINE_MAX - 256)
 #define DISK_CHECK_MS    1000
 #define DISK_CHECK_BYTES (64 * 1024)   /* and after this much written */
-#define DEFAULT_ROTATE   (64ull << 20)
+#define DEFAULT_ROTATE   (16ull << 20)
+#define DEFAULT_RETAIN_S (90u * 86400)
+#define DEFAULT_FORECAST_ALARM_S (7u * 86400)
+/* Retention scans the spool at most this often, and at every disk check
+ * while the disk is at the prune level. */
+#define RETAIN_SCAN_MS   60000
+/* The forecast's rate: records not yet prunable, sampled at every disk
+ * check, over the last FORECAST_SAMPLES of them (about 10 minutes). */
+#define FORECAST_SAMPLES 600
+/* A wall clock that moves against the monotonic one by more than this
+ * (plus 500 ppm of the interval, the most a kernel slew does) stepped. */
+#define TIME_STEP_US     100000
 /* One write(2) per batch: at 320-byte records, one per ~800 records. */
 #define FLUSH_BYTES      (256 * 1024)
 /* Under fail-closed a batch that cannot be written is kept, not dropped,
@@ -90,6 +101,26 @@ struct audit {
 	char ts_prefix[20];
 	struct audit_rec rec;
 	struct audit_mirror *mirror;
+	/* The UTC date ("YYYY-MM-DD") of the last record in the open file: a
+	 * file ends at each day boundary, so the collector's day files start
+	 * with the checkpoint of a spool file too. */
+	char file_date[10];
+	bool in_checkpoint;
+	/* Retention and the forecast (retain.c). */
+	int64_t last_scan_ms;
+	uint64_t spool_files, spool_disk_bytes, oldest_seq, reclaimable_bytes;
+	uint64_t archived_seq, pruned_files;
+	uint64_t fs_bytes, fs_used_bytes;   /* of the spool's file system */
+	unsigned disk_pct;
+	struct { int64_t ms; uint64_t lag; } fc[FORECAST_SAMPLES];
+	unsigned fc_n, fc_head;
+	int64_t forecast_s;
+	bool forecast_alarm;
+	/* The clock (audit_time.c). */
+	bool time_known, time_synced;
+	int64_t time_offset_us, time_base_us;   /* base: wall minus monotonic */
+	int64_t time_mono_us, last_time_ms;     /* of the last look */
+	uint64_t time_maxerror_us, time_steps;
 };
 
 /* Shared by the writer's files. */
@@ -109,5 +140,12 @@ void aw_disk_check(struct audit *a, int64_t now_ms);
 void aw_hmac_rekey(struct audit *a);
 int aw_epoch_change(struct audit *a, const char *reason, int64_t now_ms);
 int aw_start_epoch(struct audit *a, char *err, size_t errlen);
+/* Records up to this seq may be pruned: acknowledged by the collector, and
+ * archived when that is required (0 without a collector). */
+uint64_t aw_shed_seq(const struct audit *a);
+/* Retention and the forecast, at every disk check. */
+void aw_retain_check(struct audit *a, int64_t now_ms);
+/* The clock: sync state and steps, at every disk check (and at open). */
+void aw_time_check(struct audit *a, int64_t now_ms, bool at_open);
 
 #endif

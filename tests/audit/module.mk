@@ -15,8 +15,11 @@ BENCHES += bench-audit
 DEBS    += time
 
 # fdatasync, ftruncate and write are wrapped in the unit tests (test_audit.c
-# makes them fail on demand: a disk that fills or loses a write-back).
-AUDIT_TEST_WRAP = -Wl,--wrap=fdatasync -Wl,--wrap=ftruncate -Wl,--wrap=write
+# makes them fail on demand: a disk that fills or loses a write-back), and so
+# are clock_gettime and adjtimex (a clock that steps, loses its sync, or
+# reaches midnight at once).
+AUDIT_TEST_WRAP = -Wl,--wrap=fdatasync -Wl,--wrap=ftruncate -Wl,--wrap=write \
+                  -Wl,--wrap=clock_gettime -Wl,--wrap=adjtimex
 $(B)/tests/test_audit: $(B)/tests/unit/test_audit.o $(AUDIT_TEST_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $(AUDIT_TEST_WRAP) -o $@ $^ $(AUDIT_TEST_LIBS) -lcmocka

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +75,38 @@ int __wrap_fdatasync(int fd)
 		return -1;
 	}
 	return __real_fdatasync(fd);
+}
+
+/* The clock, for the time tests: fake_wall_us is added to CLOCK_REALTIME
+ * (a step, or a day boundary reached at once); fake_adjtimex makes
+ * adjtimex answer fake_tx_state and fake_tx (the kernel's sync state). */
+static int64_t fake_wall_us;
+static bool fake_adjtimex;
+static int fake_tx_state;
+static struct timex fake_tx;
+
+int __real_clock_gettime(clockid_t id, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t id, struct timespec *ts);
+int __real_adjtimex(struct timex *tx);
+int __wrap_adjtimex(struct timex *tx);
+
+int __wrap_clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int rc = __real_clock_gettime(id, ts);
+	if (rc == 0 && id == CLOCK_REALTIME && fake_wall_us != 0) {
+		int64_t ns = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + fake_wall_us * 1000;
+		ts->tv_sec = (time_t)(ns / 1000000000);
+		ts->tv_nsec = (long)(ns % 1000000000);
+	}
+	return rc;
+}
+
+int __wrap_adjtimex(struct timex *tx)
+{
+	if (!fake_adjtimex)
+		return __real_adjtimex(tx);
+	*tx = fake_tx;
+	return fake_tx_state;
 }
 
 int __wrap_ftruncate(int fd, off_t len)
@@ -996,12 +1029,15 @@ static void test_crash_recovery(void **state)
 	write_msgs(a, 2);
 	audit_close(a);
 	struct lines L = spool_lines(f->spool);
-	/* 7 messages, the recovery seal (seq 8), 2 messages, the shutdown seal;
-	 * the torn fragment stays where it was, as evidence. */
-	assert_int_equal(L.n, 12);
+	/* 7 messages; in a new file the checkpoint (seq 8), the recovery seal
+	 * (seq 9), 2 messages, the shutdown seal; the torn fragment stays
+	 * where it was, as evidence. */
+	assert_int_equal(L.n, 13);
 	assert_non_null(strstr(L.v[7], "\"gw\":\"13"));
 	assert_non_null(strstr(L.v[8], "\"seq\":8,"));
-	assert_non_null(strstr(L.v[8], "\"reason\":\"recovery\",\"torn_bytes\":52"));
+	assert_non_null(strstr(L.v[8], "\"event\":\"checkpoint\""));
+	assert_non_null(strstr(L.v[9], "\"seq\":9,"));
+	assert_non_null(strstr(L.v[9], "\"reason\":\"recovery\",\"torn_bytes\":52"));
 	char *out;
 	const char *paths[2];
 	char **names;
@@ -1057,14 +1093,24 @@ static void test_rotation(void **state)
 			(void)one;
 		}
 	}
-	char *out;
+	char *out, want[64];
+	/* 130 messages, a seal per run, a checkpoint starting each file but
+	 * the first. */
+	struct lines all = spool_lines(f->spool);
+	assert_int_equal(all.n, 132 + n - 1);
+	lines_free(&all);
+	snprintf(want, sizeof(want), "%zu records", 132 + n - 1);
 	assert_int_equal(verify(f->k0, paths, n, &out), 0);
-	assert_non_null(strstr(out, "132 records"));
+	assert_non_null(strstr(out, want));
 	free(out);
-	/* A whole middle file missing is a gap. */
+	/* A whole middle file missing is a gap, named with its seqs; the
+	 * files after it are still verified from its checkpoint. */
+	snprintf(want, sizeof(want), "removed: seq %llu..%llu missing",
+	         (unsigned long long)firsts[2], (unsigned long long)firsts[3] - 1);
 	memmove(&paths[2], &paths[3], (n - 3) * sizeof(*paths));
 	assert_int_equal(verify(f->k0, paths, n - 1, &out), 1);
-	assert_non_null(strstr(out, "removed"));
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "chain intact between 1 gaps"));
 	free(out);
 	free(paths);
 	free(buf);
@@ -1440,20 +1486,23 @@ static void test_fdatasync_error_loses_batch(void **state)
 	commit_now(a);
 	audit_get_stats(a, &st);
 	assert_int_equal(st.lost, 7);
-	assert_int_equal(st.last_seq, 4);   /* 1..3 and the loss record */
-	assert_int_equal(count_lines(f->spool), 4);
+	/* 1..3, then the new file's checkpoint (4) and the loss record (5). */
+	assert_int_equal(st.last_seq, 5);
+	assert_int_equal(count_lines(f->spool), 5);
 	assert_int_equal(spool_files(f, firsts, 8), 2);
 	assert_int_equal(firsts[0], 1);
 	assert_int_equal(firsts[1], 4);
 	write_msgs(a, 1);
-	wait_durable(a, 5);
+	wait_durable(a, 6);
 	audit_close(a);
 	L = spool_lines(f->spool);
-	assert_int_equal(L.n, 6);   /* 3, the loss, a message, the seal */
+	assert_int_equal(L.n, 7);   /* 3, the checkpoint, the loss, a message, the seal */
 	assert_non_null(strstr(L.v[3], "\"seq\":4,"));
-	assert_non_null(strstr(L.v[3], "\"lost\":4,\"lost_total\":7"));
-	assert_non_null(strstr(L.v[5], "\"reason\":\"shutdown\""));
-	assert_non_null(strstr(L.v[5], "\"lost_total\":7"));
+	assert_non_null(strstr(L.v[3], "\"event\":\"checkpoint\""));
+	assert_non_null(strstr(L.v[4], "\"seq\":5,"));
+	assert_non_null(strstr(L.v[4], "\"lost\":4,\"lost_total\":7"));
+	assert_non_null(strstr(L.v[6], "\"reason\":\"shutdown\""));
+	assert_non_null(strstr(L.v[6], "\"lost_total\":7"));
 	lines_free(&L);
 	verify_spool_lost(f, 7);
 	/* A restart continues after it. */
@@ -1904,6 +1953,361 @@ static void test_mirror_needs_collector_name(void **state)
 	audit_close(a);
 }
 
+
+/* ---------- segments, retention, time ---------- */
+
+/* The first line of a file, and its last. */
+static void first_last(const char *path, char **first, char **last)
+{
+	char *buf;
+	size_t len;
+	assert_int_equal(audit_slurp(path, &buf, &len), 0);
+	assert_true(len > 0 && buf[len - 1] == '\n');
+	buf[len - 1] = '\0';
+	char *nl = strchr(buf, '\n'), *lnl = strrchr(buf, '\n');
+	*last = strdup(lnl ? lnl + 1 : buf);
+	if (nl)
+		*nl = '\0';
+	*first = strdup(buf);
+	free(buf);
+}
+
+/* k_epoch from k0, as an auditor derives it: SHA-256 e times. */
+static void epoch_key(const struct fx *f, uint32_t epoch, uint8_t key[AUDIT_KEY_LEN])
+{
+	char err[256];
+	assert_int_equal(audit_k0_load(f->k0, key, err, sizeof(err)), 0);
+	for (uint32_t e = 0; e < epoch; e++)
+		audit_key_evolve(key);
+}
+
+/* Every file after the first starts with a checkpoint: its seq is the
+ * file's, it states the mac of the record before it (the last of the file
+ * before), and its own mac is HMAC(k_epoch, prev_mac || the line without
+ * its mac member), k_epoch derived from k0. Each file verifies on its own;
+ * with a middle one missing, verify names the gap and checks the rest; a
+ * checkpoint altered, or made with another key, is refused. */
+static void test_checkpoint_segments(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	p.rotate_bytes = 4096;
+	struct audit *a = open_ok(&p);
+	write_msgs(a, 60);
+	audit_close(a);
+	char **names, *out, want[160];
+	uint64_t *firsts;
+	size_t n;
+	assert_int_equal(audit_spool_list(f->spool, &names, &firsts, &n), 0);
+	assert_true(n >= 4);
+	char (*path)[400] = calloc(n, sizeof(*path));
+	for (size_t i = 0; i < n; i++)
+		snprintf(path[i], sizeof(path[i]), "%s/%s", f->spool, names[i]);
+	for (size_t i = 1; i < n; i++) {
+		char *first, *last, *pfirst, *plast;
+		struct audit_line cp, before;
+		uint8_t key[AUDIT_KEY_LEN], mac[AUDIT_MAC_LEN];
+		first_last(path[i], &first, &last);
+		first_last(path[i - 1], &pfirst, &plast);
+		assert_int_equal(audit_line_parse(first, strlen(first), &cp), 0);
+		assert_int_equal(audit_line_parse(plast, strlen(plast), &before), 0);
+		assert_string_equal(cp.event, "checkpoint");
+		assert_int_equal(cp.seq, firsts[i]);
+		assert_int_equal(before.seq + 1, cp.seq);
+		const char *tag = strstr(plast, ",\"mac\":\"") + 8;
+		snprintf(want, sizeof(want), ",\"event\":\"checkpoint\",\"epoch\":%u,\"prev_mac\":\"%.64s\"",
+		         cp.epoch, tag);
+		assert_non_null(strstr(first, want));
+		epoch_key(f, cp.epoch, key);
+		contract_mac(key, before.mac, first, mac);
+		assert_memory_equal(mac, cp.mac, AUDIT_MAC_LEN);
+		/* On its own: intact, from the checkpoint on. */
+		int rc = verify_one(f, path[i], &out);
+		if (rc != (i == n - 1 ? 0 : 3))
+			fail_msg("%s: %d: %s", path[i], rc, out);
+		snprintf(want, sizeof(want), "starts at the checkpoint of seq %llu",
+		         (unsigned long long)firsts[i]);
+		assert_non_null(strstr(out, want));
+		free(out);
+		free(first); free(last); free(pfirst); free(plast);
+	}
+	/* Three segments, the middle one deleted. */
+	const char *three[] = { path[1], path[3] };
+	assert_int_equal(verify(f->k0, three, 2, &out), 1);
+	snprintf(want, sizeof(want), "%s:1: seq %llu: removed: seq %llu..%llu missing before it",
+	         path[3], (unsigned long long)firsts[3], (unsigned long long)firsts[2],
+	         (unsigned long long)firsts[3] - 1);
+	if (!strstr(out, want) || !strstr(out, "chain intact between 1 gaps"))
+		fail_msg("%s", out);
+	free(out);
+	/* A checkpoint altered: its prev_mac (one digit), or made anew with the
+	 * key of another epoch (k0's, which never signs) over other values. */
+	struct lines L = { 0 };
+	char *buf, *save = NULL, forged[400];
+	size_t len;
+	assert_int_equal(audit_slurp(path[2], &buf, &len), 0);
+	for (char *t = strtok_r(buf, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+		L.v = realloc(L.v, (L.n + 1) * sizeof(*L.v));
+		L.v[L.n++] = strdup(t);
+	}
+	free(buf);
+	snprintf(forged, sizeof(forged), "%s/forged.jsonl", f->dir);
+	char *pm = strstr(L.v[0], "\"prev_mac\":\"") + 12;
+	*pm = *pm == '0' ? '1' : '0';
+	write_file(forged, L.v, L.n);
+	assert_int_equal(verify_one(f, forged, &out), 1);
+	if (!strstr(out, "forged: a checkpoint whose mac does not verify"))
+		fail_msg("%s", out);
+	free(out);
+	uint8_t k[AUDIT_KEY_LEN], prev[AUDIT_MAC_LEN], mac[AUDIT_MAC_LEN];
+	char hex[65];
+	assert_int_equal(audit_unhex(pm, 64, prev, AUDIT_MAC_LEN), 0);
+	epoch_key(f, 0, k);
+	contract_mac(k, prev, L.v[0], mac);
+	audit_hex(mac, AUDIT_MAC_LEN, hex);
+	memcpy(strstr(L.v[0], ",\"mac\":\"") + 8, hex, 64);
+	write_file(forged, L.v, L.n);
+	assert_int_equal(verify_one(f, forged, &out), 1);
+	assert_non_null(strstr(out, "forged: a checkpoint whose mac does not verify"));
+	free(out);
+	/* In the whole chain, a checkpoint must state the mac really before it,
+	 * even with a mac that verifies (made here with the epoch's key). */
+	struct audit_line cp;
+	assert_int_equal(audit_line_parse(L.v[0], strlen(L.v[0]), &cp), 0);
+	epoch_key(f, cp.epoch, k);
+	char *pfirst, *plast;
+	first_last(path[1], &pfirst, &plast);
+	struct audit_line before;
+	assert_int_equal(audit_line_parse(plast, strlen(plast), &before), 0);
+	contract_mac(k, before.mac, L.v[0], mac);
+	audit_hex(mac, AUDIT_MAC_LEN, hex);
+	memcpy(strstr(L.v[0], ",\"mac\":\"") + 8, hex, 64);
+	write_file(forged, L.v, L.n);
+	const char *chain[] = { path[0], path[1], forged };
+	assert_int_equal(verify(f->k0, chain, 3, &out), 1);
+	assert_non_null(strstr(out, "forged: the checkpoint's prev_mac is not the mac of seq"));
+	free(out);
+	free(pfirst); free(plast);
+	lines_free(&L);
+	free(path);
+	audit_spool_list_free(names, firsts, n);
+}
+
+/* A file ends at each UTC day boundary: the day's records start a file of
+ * their own, with its checkpoint (the collector's day file starts with it
+ * too). The clock is moved to 0.5 s before midnight, then past it. */
+static void test_day_boundary(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct timespec now;
+	__real_clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	int64_t midnight_us = ((int64_t)now.tv_sec / 86400 + 1) * 86400 * 1000000;
+	fake_wall_us = midnight_us - 500000 - now_us;
+	struct audit *a = open_ok(&p);
+	write_msgs(a, 3);
+	fake_wall_us += 1000000;   /* 0.5 s past midnight */
+	write_msgs(a, 3);
+	audit_close(a);
+	fake_wall_us = 0;
+	uint64_t firsts[4];
+	assert_int_equal(spool_files(f, firsts, 4), 2);
+	assert_int_equal(firsts[1], 4);
+	struct lines L = spool_lines(f->spool);
+	assert_int_equal(L.n, 8);   /* 3 messages; checkpoint, 3 messages, seal */
+	assert_non_null(strstr(L.v[2], "T23:59:59."));
+	assert_non_null(strstr(L.v[3], "T00:00:00."));
+	assert_non_null(strstr(L.v[3], "\"event\":\"checkpoint\""));
+	assert_int_equal(strncmp(L.v[3], L.v[2], 17) == 0, false);   /* another date */
+	lines_free(&L);
+	verify_spool_lost(f, 0);
+}
+
+/* Write a seq into the spool's mirror.acked, as the mirror does. */
+static void set_acked(const struct fx *f, uint64_t seq)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/mirror.acked", f->spool);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%llu\n", (unsigned long long)seq);
+	fclose(fp);
+}
+
+/* Retention without loss: nothing is pruned without a collector; with one,
+ * only files whose every record is acknowledged, oldest first, and only
+ * when outside the window (older than retain, or the spool larger than
+ * retain-size); the removal is a prune record in the chain, and the spool
+ * left verifies from its first checkpoint. The collector here never
+ * answers: its acknowledgement is the one persisted in mirror.acked. */
+static void test_retention(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_stats st;
+	uint64_t firsts[64];
+	p.rotate_bytes = 4096;
+	struct audit *a = open_ok(&p);
+	write_msgs(a, 200);
+	audit_close(a);
+	size_t n = spool_files(f, firsts, 64);
+	assert_true(n >= 6);
+	/* Old files: a year old. Without a collector nothing goes. */
+	for (size_t i = 0; i < n; i++) {
+		char path[400];
+		snprintf(path, sizeof(path), "%s/audit-%020llu.jsonl", f->spool,
+		         (unsigned long long)firsts[i]);
+		struct timespec old[2] = { { time(NULL) - 365 * 86400, 0 },
+		                           { time(NULL) - 365 * 86400, 0 } };
+		assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+	}
+	set_acked(f, firsts[3] + 1);   /* files 0..2 acknowledged, 3 only in part */
+	a = open_ok(&p);
+	audit_close(a);
+	assert_int_equal(spool_files(f, firsts, 64), n);
+	/* With a collector (away: its acknowledgement is mirror.acked). */
+	p.collector_host = "localhost";
+	p.collector_port = 1;
+	p.collector_ca = p.collector_cert = p.collector_key = f->k0;
+	a = open_ok(&p);
+	audit_get_stats(a, &st);
+	assert_int_equal(st.pruned_files, 3);
+	assert_int_equal(st.oldest_seq, firsts[3]);
+	assert_int_equal(st.shed_seq, firsts[3] + 1);
+	audit_close(a);
+	uint64_t now_first[64];
+	size_t m = spool_files(f, now_first, 64);
+	assert_int_equal(now_first[0], firsts[3]);
+	struct lines L = spool_lines(f->spool);
+	char want[200];
+	snprintf(want, sizeof(want), "\"event\":\"prune\",\"epoch\":");
+	size_t prunes = 0;
+	for (size_t i = 0; i < L.n; i++) {
+		if (!strstr(L.v[i], want))
+			continue;
+		prunes++;
+		snprintf(want, sizeof(want), "\"reason\":\"age\",\"first_seq\":1,\"last_seq\":%llu,"
+		         "\"files\":3,", (unsigned long long)firsts[3] - 1);
+		assert_non_null(strstr(L.v[i], want));
+		snprintf(want, sizeof(want), "\"event\":\"prune\",\"epoch\":");
+	}
+	assert_int_equal(prunes, 1);
+	lines_free(&L);
+	char **names;
+	uint64_t *fs;
+	size_t k;
+	assert_int_equal(audit_spool_list(f->spool, &names, &fs, &k), 0);
+	assert_int_equal(k, m);
+	const char **paths = calloc(k, sizeof(*paths));
+	char (*buf)[400] = calloc(k, sizeof(*buf));
+	for (size_t i = 0; i < k; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "%s/%s", f->spool, names[i]);
+		paths[i] = buf[i];
+	}
+	char *out;
+	assert_int_equal(verify(f->k0, paths, k, &out), 0);
+	snprintf(want, sizeof(want), "starts at the checkpoint of seq %llu",
+	         (unsigned long long)firsts[3]);
+	assert_non_null(strstr(out, want));
+	free(out);
+	/* The size bound: everything acknowledged, files within the time
+	 * window, the spool over retain-size: oldest first down to the size,
+	 * never the file being written. */
+	for (size_t i = 0; i < k; i++) {
+		struct timespec fresh[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+		assert_int_equal(utimensat(AT_FDCWD, paths[i], fresh, 0), 0);
+	}
+	set_acked(f, 1000000);
+	p.retain_bytes = 2 * 4096;
+	a = open_ok(&p);
+	audit_get_stats(a, &st);
+	assert_true(st.pruned_files > 0);
+	assert_true(st.spool_disk_bytes <= 2 * 4096 + AUDIT_LINE_MAX * 2);
+	assert_true(st.spool_files >= 1);
+	audit_close(a);
+	free(paths);
+	free(buf);
+	audit_spool_list_free(names, fs, k);
+}
+
+/* The clock: adjtimex's sync state as the kernel gives it (compared with
+ * the real call), a loss and a regain of sync, and a step of the wall
+ * clock: each a `time` record, and in the stats. */
+static void test_time(void **state)
+{
+	struct fx *f = *state;
+	struct audit_params p = params(f);
+	struct audit_clock c;
+	struct audit_stats st;
+	struct timex tx;
+	memset(&tx, 0, sizeof(tx));
+	int kstate = __real_adjtimex(&tx);
+	assert_int_equal(audit_clock_read(&c), 0);
+	assert_int_equal(c.synced, kstate != TIME_ERROR && !(tx.status & STA_UNSYNC));
+	assert_int_equal(c.maxerror_us, (uint64_t)tx.maxerror);
+
+	fake_adjtimex = true;
+	memset(&fake_tx, 0, sizeof(fake_tx));
+	fake_tx_state = TIME_OK;
+	fake_tx.offset = -1500;
+	fake_tx.maxerror = 20000;
+	struct audit *a = open_ok(&p);
+	prime_tick(a);
+	audit_get_stats(a, &st);
+	assert_true(st.time_synced);
+	assert_int_equal(st.time_offset_us, -1500);
+	assert_int_equal(st.time_maxerror_us, 20000);
+	/* The NTP daemon loses its servers; then finds them again (in ns). */
+	fake_tx_state = TIME_ERROR;
+	fake_tx.status = STA_UNSYNC;
+	fake_tx.maxerror = 16000000;
+	commit_now(a);
+	struct timespec pause = { 1, 50 * 1000 * 1000 };
+	nanosleep(&pause, NULL);
+	audit_tick(a, audit_now_ms());
+	audit_get_stats(a, &st);
+	assert_false(st.time_synced);
+	fake_tx_state = TIME_OK;
+	fake_tx.status = STA_NANO;
+	fake_tx.offset = 250000;   /* ns */
+	nanosleep(&pause, NULL);
+	audit_tick(a, audit_now_ms());
+	audit_get_stats(a, &st);
+	assert_true(st.time_synced);
+	assert_int_equal(st.time_offset_us, 250);
+	/* A step of 5 s forward. */
+	fake_wall_us = 5000000;
+	nanosleep(&pause, NULL);
+	audit_tick(a, audit_now_ms());
+	audit_get_stats(a, &st);
+	assert_int_equal(st.time_steps, 1);
+	audit_close(a);
+	fake_wall_us = 0;
+	fake_adjtimex = false;
+	struct lines L = spool_lines(f->spool);
+	int unsynced = 0, synced = 0, steps = 0;
+	for (size_t i = 0; i < L.n; i++) {
+		if (strstr(L.v[i], "\"event\":\"time\",\"epoch\":1,\"state\":\"unsynced\","
+		                   "\"offset_us\":-1500,\"maxerror_us\":16000000,"))
+			unsynced++;
+		if (strstr(L.v[i], "\"event\":\"time\",\"epoch\":1,\"state\":\"synced\","
+		                   "\"offset_us\":250,"))
+			synced++;
+		const char *s = strstr(L.v[i], "\"state\":\"step\",\"step_us\":");
+		if (s) {
+			long long us = strtoll(s + 25, NULL, 10);
+			assert_true(us > 4900000 && us < 5100000);
+			steps++;
+		}
+	}
+	assert_int_equal(unsynced, 1);
+	assert_int_equal(synced, 1);
+	assert_int_equal(steps, 1);
+	lines_free(&L);
+	verify_spool_lost(f, 0);
+}
+
 int main(void)
 {
 	log_init("test_audit", 0, LOG_CRIT);
@@ -1947,6 +2351,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_long_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_dup_window, setup, teardown_window),
 		cmocka_unit_test_setup_teardown(test_mirror_needs_collector_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_day_boundary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
