@@ -92,14 +92,17 @@ in_world() {
 # the verdict goes to START.
 start_verdict() {
 	local f=$1 log=$2 rc
+	# Emptied before the start: the last fixture's "started" must not count
+	# (the background command would truncate it only once it runs).
+	: >"$log"
 	# Not through in_world: $! must be jgwd itself, for the SIGTERM.
 	ip netns exec "$ns" sh -c 'mount --bind "$1" /run && mount --bind "$2" /var/lib && exec "$3" -c "$4"' \
-		sh "$W/state/run" "$W/state/lib" "$JGWD" "$f" >"$log" 2>&1 &
+		sh "$W/state/run" "$W/state/lib" "$JGWD" "$f" >>"$log" 2>&1 &
 	pid=$!
 	started_or_gone() { grep -q ' started: site ' "$log" || ! kill -0 "$pid" 2>/dev/null; }
 	if ! wait_for 150 started_or_gone; then
 		START=hung
-	elif grep -q ' started: site ' "$log" && kill -0 "$pid" 2>/dev/null; then
+	elif kill -0 "$pid" 2>/dev/null; then     # alive, so it has said it started
 		kill -TERM "$pid"
 		wait_gone 100 "$pid" || kill -9 "$pid"
 		wait "$pid"; rc=$?

@@ -112,7 +112,8 @@ for m in "${mutants[@]}"; do
 	fi
 	tree=$work/$name
 	log=$work/$name.log
-	cp -a "$work/base" "$tree"
+	[ -d "$work/base/build" ] || { echo "mutants: $work/base/build is gone (build/ removed during the run?)"; exit 2; }
+	cp -a "$work/base" "$tree" || { echo "mutants: cannot copy $work/base"; exit 2; }
 	if ! patch -d "$tree" -p1 --dry-run -s <"$m" >"$log" 2>&1; then
 		echo "STALE       $name: the patch no longer applies ($(head -1 "$log"))"
 		rm -rf "$tree"
