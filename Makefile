@@ -58,6 +58,7 @@ TEST_SRCS :=
 #   tunnels           TLS 1.3 mutual authentication
 #   gateway/audit     audit records, chain, spool, mirror, verify
 #   gateway/control   the control socket's protocol, client and server
+#   gateway/metrics   metrics exposition, HTTP, textfile, jgw-snmp
 #   gateway/daemon    jgwd: generations, relay, firewall and audit glue
 #   gateway/ctl       jgwctl
 all: binaries
@@ -70,6 +71,7 @@ include filters/replay/module.mk
 include tunnels/module.mk
 include gateway/audit/module.mk
 include gateway/control/module.mk
+include gateway/metrics/module.mk
 include gateway/daemon/module.mk
 include gateway/ctl/module.mk
 include tests/module.mk

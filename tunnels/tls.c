@@ -779,6 +779,19 @@ int64_t tls_ctx_crl_remaining(const struct tls_ctx *ctx, int64_t now_s)
 	return ctx->crl_next_update - now_s;
 }
 
+int64_t tls_ctx_cert_remaining(const struct tls_ctx *ctx, int64_t now_s)
+{
+	X509 *cert;
+	bool ok = false;
+	int64_t not_after;
+
+	if (ctx == NULL || ctx->magic != TLS_CTX_MAGIC ||
+	    (cert = SSL_CTX_get0_certificate(ctx->ssl_ctx)) == NULL)
+		return INT64_MAX;
+	not_after = asn1_time_epoch(X509_get0_notAfter(cert), &ok);
+	return ok ? not_after - now_s : INT64_MAX;
+}
+
 bool tls_ctx_crl_alarm(const struct tls_ctx *ctx, int64_t now_s)
 {
 	return ctx != NULL && tls_ctx_crl_remaining(ctx, now_s) < (int64_t)ctx->crl_alarm_s;

@@ -86,6 +86,10 @@ const char *tls_ctx_check_own(const struct tls_ctx *ctx, int64_t now_s, int64_t 
 /* CRL freshness: seconds until the earliest nextUpdate (negative when
  * stale), for alarms; INT64_MAX when no CRL is configured. */
 int64_t tls_ctx_crl_remaining(const struct tls_ctx *ctx, int64_t now_s);
+/* The own certificate: seconds until its notAfter (negative when past),
+ * without a chain check (cheap enough for every metrics scrape);
+ * INT64_MAX when there is no certificate or its date cannot be read. */
+int64_t tls_ctx_cert_remaining(const struct tls_ctx *ctx, int64_t now_s);
 /* True when a CRL goes stale within params.crl_alarm_s (or already has). */
 bool tls_ctx_crl_alarm(const struct tls_ctx *ctx, int64_t now_s);
 

@@ -45,6 +45,11 @@ struct nft_policy {
 	uint32_t conn_limit;              /* concurrent connections per source */
 	uint32_t quarantine_timeout_s;    /* default element timeout */
 	uint16_t nflog_group;
+	/* GET /metrics (jgwd's HTTP listener): reachable from the management
+	 * networks only (counted in accept_mgmt, as SSH). metrics_port 0: none;
+	 * metrics_addr as lan_addr (unspecified: any local address). */
+	uint16_t metrics_port;
+	struct addr_prefix metrics_addr;
 };
 
 /* Fixed parts of the ruleset (limits on essential ICMP, dynamic set sizes). */

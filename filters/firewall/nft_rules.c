@@ -204,7 +204,8 @@ static bool check_policy(const struct nft_policy *pol, char *err, size_t errlen)
 		snprintf(err, errlen, "WAN and LAN listener ports must be set");
 		return false;
 	}
-	if (!check_lan_addr(&pol->lan_addr, err, errlen))
+	if (!check_lan_addr(&pol->lan_addr, err, errlen) ||
+	    (pol->metrics_port && !check_lan_addr(&pol->metrics_addr, err, errlen)))
 		return false;
 	if (!check_prefixes(pol->peers, pol->n_peers, "peer", err, errlen) ||
 	    !check_prefixes(pol->servers, pol->n_servers, "server", err, errlen) ||
@@ -395,6 +396,24 @@ static void plan_input(struct nftp_plan *pl)
 		r = add_rule(pl, "input");
 		r->l4proto = IPPROTO_TCP;
 		r->dport = pol->ssh_port;
+		r->saddr_family = fam[f];
+		r->saddr_set = mgmt[f];
+		r->counter = "accept_mgmt";
+		r->accept = true;
+	}
+	/* Metrics, like SSH, only from the management networks, and only on
+	 * the address jgwd listens on (as the LAN rule). */
+	for (int f = 0; f < 2 && pol->metrics_port; f++) {
+		bool any = lan_addr_any(&pol->metrics_addr);
+		if (!any && pol->metrics_addr.family != fam[f])
+			continue;
+		r = add_rule(pl, "input");
+		if (!any) {
+			r->daddr_family = fam[f];
+			r->daddr = &pol->metrics_addr;
+		}
+		r->l4proto = IPPROTO_TCP;
+		r->dport = pol->metrics_port;
 		r->saddr_family = fam[f];
 		r->saddr_set = mgmt[f];
 		r->counter = "accept_mgmt";

@@ -67,6 +67,7 @@ void cfg_free(struct jgw_config *cfg)
 	free(cfg->audit.collector_cert);
 	free(cfg->audit.collector_key);
 	free(cfg->audit.collector_name);
+	free(cfg->metrics.textfile);
 	free(full->peer_prefixes);
 	free(full->out);
 	for (int i = 0; i < CFG_TLS_CRL; i++)
@@ -233,5 +234,10 @@ bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out)
 	out->conn_limit = cfg->firewall.conn_limit;
 	out->quarantine_timeout_s = cfg->firewall.q_timeout_s;
 	out->nflog_group = cfg->firewall.nflog_group;
+	if (cfg->metrics.has_listen) {
+		out->metrics_port = addr_sockaddr_port((const struct sockaddr *)&cfg->metrics.listen.ss);
+		addr_from_sockaddr((const struct sockaddr *)&cfg->metrics.listen.ss,
+				   &out->metrics_addr);
+	}
 	return true;
 }

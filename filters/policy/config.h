@@ -120,6 +120,15 @@ struct jgw_config {
 		uint8_t disk_alarm_pct, disk_limit_pct;
 		enum cfg_disk_policy disk_policy;
 	} audit;
+
+	/* metrics { }: GET /metrics on listen (the firewall opens it to the
+	 * management networks only) and a textfile rewritten every interval. */
+	struct {
+		bool has_listen;
+		struct cfg_endpoint listen;
+		char *textfile;               /* NULL: none */
+		uint32_t interval_s;
+	} metrics;
 };
 
 /* A message of a load or check: an error ("file:line:col: message"), or a

@@ -57,9 +57,11 @@ enum cfg_key {
 	CFG_K_A_SPOOL, CFG_K_A_KEY, CFG_K_A_ROTATE, CFG_K_A_COMMIT, CFG_K_A_STATS,
 	CFG_K_A_DISK_ALARM, CFG_K_A_DISK_LIMIT, CFG_K_A_DISK_POLICY,
 	CFG_K_C_PORT, CFG_K_C_CA, CFG_K_C_CERT, CFG_K_C_KEY, CFG_K_C_NAME,
+	CFG_K_M_TEXTFILE, CFG_K_M_INTERVAL,
 	/* Set by their own calls, listed so duplicates are caught the same way. */
 	CFG_K_SITE, CFG_K_LAN_LISTEN, CFG_K_WAN_LISTEN, CFG_K_LAN_IF, CFG_K_WAN_IF,
 	CFG_K_JUKI, CFG_K_FUHYO, CFG_K_FW_QUARANTINE, CFG_K_C_HOST,
+	CFG_K_M_LISTEN,
 	CFG_K_MAX
 };
 
@@ -127,6 +129,8 @@ void cfgp_fw_dest(struct cfg_file *f, const CFGYYLTYPE *loc, bool ntp, char *add
 void cfgp_collector(struct cfg_file *f, const CFGYYLTYPE *loc);
 void cfgp_collector_host(struct cfg_file *f, const CFGYYLTYPE *loc, char *addr);
 void cfgp_firewall(struct cfg_file *f, const CFGYYLTYPE *loc);
+void cfgp_metrics_listen(struct cfg_file *f, const CFGYYLTYPE *loc,
+			 const CFGYYLTYPE *addr_loc, char *addr, long port);
 }
 
 %code {
@@ -170,6 +174,7 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 %token DROP_INTERVAL "drop-interval"
 %token AUDIT "audit" SPOOL "spool" ROTATE "rotate" COMMIT "commit"
 %token STATS_INTERVAL "stats-interval" COLLECTOR "collector" HOST "host" NAME "name"
+%token METRICS "metrics" TEXTFILE "textfile" INTERVAL "interval"
 %token DISK_ALARM "disk-alarm" DISK_LIMIT "disk-limit" DISK_POLICY "disk-policy"
 
 %type <str> name
@@ -232,6 +237,9 @@ stmt		: INCLUDE STRING ';'	{ cfgp_include(f, &@2, $2); }
 		  '{' fw_stmts fw_end
 		| AUDIT '{' audit_stmts '}' opt_semi
 		| AUDIT '{' audit_stmts error '}' opt_semi
+					{ yyerrok; cfgp_recover(f, 0); }
+		| METRICS '{' metrics_stmts '}' opt_semi
+		| METRICS '{' metrics_stmts error '}' opt_semi
 					{ yyerrok; cfgp_recover(f, 0); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 0); }
 		| error '}' opt_semi	{ yyerrok; cfgp_recover(f, 0); }
@@ -351,6 +359,17 @@ audit_stmt	: SPOOL STRING ';'	{ cfgp_string(f, &@2, CFG_K_A_SPOOL, $2); }
 		| DISK_POLICY WORD ';'	{ cfgp_string(f, &@2, CFG_K_A_DISK_POLICY, $2); }
 		| COLLECTOR		{ cfgp_collector(f, &@1); }
 		  '{' collector_stmts collector_end
+		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
+		;
+
+metrics_stmts	: %empty
+		| metrics_stmts metrics_stmt
+		;
+
+metrics_stmt	: LISTEN ADDR opt_port ';'
+					{ cfgp_metrics_listen(f, &@1, &@2, $2, $3); }
+		| TEXTFILE STRING ';'	{ cfgp_string(f, &@2, CFG_K_M_TEXTFILE, $2); }
+		| INTERVAL NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_M_INTERVAL, &$2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
 		;
 

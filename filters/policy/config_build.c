@@ -360,6 +360,8 @@ static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_C_CERT]      = { "audit collector certificate", KIND_PATH, F(audit.collector_cert), 0, 0 },
 	[CFG_K_C_KEY]       = { "audit collector key", KIND_PATH, F(audit.collector_key), 0, 0 },
 	[CFG_K_C_NAME]      = { "audit collector name", KIND_DNS_NAME, F(audit.collector_name), 0, 0 },
+	[CFG_K_M_TEXTFILE]  = { "metrics textfile", KIND_PATH, F(metrics.textfile), 0, 0 },
+	[CFG_K_M_INTERVAL]  = { "metrics interval", KIND_SEC, F(metrics.interval_s), 1, 3600 },
 	[CFG_K_SITE]        = { "site", KIND_NAME, 0, 0, 0 },
 	[CFG_K_LAN_LISTEN]  = { "listen lan", KIND_NAME, 0, 0, 0 },
 	[CFG_K_WAN_LISTEN]  = { "listen wan", KIND_NAME, 0, 0, 0 },
@@ -369,6 +371,7 @@ static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_FUHYO]       = { "server fuhyo", KIND_NAME, 0, 0, 0 },
 	[CFG_K_FW_QUARANTINE] = { "firewall quarantine", KIND_NAME, 0, 0, 0 },
 	[CFG_K_C_HOST]      = { "audit collector host", KIND_NAME, 0, 0, 0 },
+	[CFG_K_M_LISTEN]    = { "metrics listen", KIND_NAME, 0, 0, 0 },
 };
 
 static void *field(struct cfg_build *b, enum cfg_key key)
@@ -896,6 +899,23 @@ void cfgp_collector_host(struct cfg_file *f, const CFGYYLTYPE *loc, char *addr)
 		c->audit.collector_host = strdup(text);
 		if (c->audit.collector_host == NULL)
 			cfgp_error(f, loc, "out of memory");
+	}
+	free(addr);
+}
+
+/* An address, not a host name or a wildcard by default: the metrics are
+ * for the management side, and the firewall opens this very address. */
+void cfgp_metrics_listen(struct cfg_file *f, const CFGYYLTYPE *loc,
+			 const CFGYYLTYPE *addr_loc, char *addr, long port)
+{
+	struct jgw_config *c = &f->b->c->pub;
+	struct addr_prefix p;
+
+	if (first_time(f, loc, CFG_K_M_LISTEN, "metrics listen") &&
+	    parse_prefix(f, addr_loc, addr, false, &p) && port != 0) {
+		cfgi_make_endpoint(&p, port < 0 ? DEFAULT_METRICS_PORT : (uint16_t)port,
+				   &c->metrics.listen);
+		c->metrics.has_listen = true;
 	}
 	free(addr);
 }

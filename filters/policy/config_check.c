@@ -64,6 +64,7 @@ bool cfgi_set_defaults(struct jgw_config *c)
 	c->audit.disk_alarm_pct = 80;
 	c->audit.disk_limit_pct = 95;
 	c->audit.disk_policy = CFG_DISK_FAIL_CLOSED;
+	c->metrics.interval_s = 15;
 	return c->catalog_path && c->control_path && c->pid_file && c->firewall.table &&
 	       c->audit.spool_dir && c->audit.key_file;
 }
@@ -344,6 +345,24 @@ static bool listeners_clash(const struct cfg_endpoint *a, const struct cfg_endpo
 	return pa.family == pb.family && memcmp(pa.addr, pb.addr, 16) == 0;
 }
 
+/* The metrics port is opened to the management networks only: with the
+ * firewall on and no such network nothing could reach it, which is a
+ * mistake to say now rather than a scrape that times out later. */
+static void check_metrics(struct cfg_build *b)
+{
+	const struct jgw_config *c = &b->c->pub;
+	const struct cfg_where *at = &b->seen[CFG_K_M_LISTEN];
+
+	if (!c->metrics.has_listen)
+		return;
+	if (c->firewall.enabled && c->n_mgmt == 0 && b->parsed_clean)
+		cfgi_at_error(b, at, "metrics listen: the firewall opens it to the management "
+			      "networks only, and none is given (management { network PREFIX; })");
+	if (listeners_clash(&c->metrics.listen, &c->lan_listen) ||
+	    listeners_clash(&c->metrics.listen, &c->wan_listen))
+		cfgi_at_error(b, at, "metrics listen uses the address and port of listen lan or wan");
+}
+
 static void check_limits(struct cfg_build *b)
 {
 	struct jgw_config *c = &b->c->pub;
@@ -420,6 +439,7 @@ void cfgi_check_all(struct cfg_build *b)
 	check_files(b);
 	check_limits(b);
 	check_firewall(b);
+	check_metrics(b);
 	/* The catalog is read whenever it can be, so its own errors show
 	 * beside the configuration's in a single run. */
 	if (b->seen[CFG_K_CATALOG].file == NULL && !b->parsed_clean)

@@ -35,6 +35,7 @@ enum {
 	DEFAULT_PEER_PORT = 7443,
 	DEFAULT_LAN_PORT = 7000,
 	DEFAULT_COLLECTOR_PORT = 2514,
+	DEFAULT_METRICS_PORT = 9464,   /* the port commonly given to an exporter */
 	DNS_PORT = 53,
 	NTP_PORT = 123,
 };

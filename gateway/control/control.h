@@ -31,6 +31,7 @@ enum control_cmd {
 	CONTROL_QUAR_ADD,
 	CONTROL_QUAR_DEL,
 	CONTROL_QUAR_LIST,
+	CONTROL_METRICS,              /* the Prometheus exposition (monitor.h) */
 };
 
 struct control_req {

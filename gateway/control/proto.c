@@ -61,6 +61,7 @@ static bool parse_words(int n, char **w, struct control_req *req, char *err, siz
 	static const struct { const char *name; enum control_cmd cmd; } simple[] = {
 		{ "status", CONTROL_STATUS }, { "stats", CONTROL_STATS },
 		{ "reload", CONTROL_RELOAD }, { "peers", CONTROL_PEERS },
+		{ "metrics", CONTROL_METRICS },
 	};
 
 	memset(req, 0, sizeof(*req));

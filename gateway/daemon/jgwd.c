@@ -31,6 +31,7 @@
 #include "gateway/control/control.h"
 #include "filters/base/log.h"
 #include "filters/firewall/quar.h"
+#include "gateway/daemon/monitor.h"
 #include "gateway/daemon/relay.h"
 #include "tunnels/tls.h"
 
@@ -43,6 +44,7 @@ struct jgwd {
 	struct relay *relay;
 	struct audit *audit;
 	struct control_server *control;
+	struct mon *mon;             /* metrics: HTTP, textfile, `jgwctl metrics` */
 	struct nft_log *nflog;
 	struct quar *quar;
 	struct quar_params quar_params;
@@ -539,6 +541,7 @@ static int reload(struct jgwd *d, char *why, size_t whylen)
 	d->generation++;
 	firewall_commit(d, cfg);
 	quar_update(d, cfg);
+	(void)mon_configure(d->mon, cfg, err, sizeof(err));   /* binds nothing now */
 	relay_set_gen(d->relay, gen);
 	gen_put(gen);
 	d->reloads++;
@@ -730,6 +733,7 @@ static void on_control(void *arg, const struct control_req *req, struct control_
 	case CONTROL_STATUS: cmd_status(d, rep); break;
 	case CONTROL_STATS: cmd_stats(d, rep); break;
 	case CONTROL_PEERS: cmd_peers(d, rep); break;
+	case CONTROL_METRICS: mon_reply(d->mon, rep); break;
 	case CONTROL_RELOAD:
 		if (reload(d, why, sizeof(why)) < 0)
 			control_reply_error(rep, "reload rejected: %s", why);
@@ -965,6 +969,24 @@ static struct audit *open_audit(const struct jgw_config *cfg)
 	return a;
 }
 
+/* The metrics read jgwd's counters where jgwd keeps them; the listener is
+ * bound here, before the privilege drop, like the relay's. */
+static int monitor_start(struct jgwd *d, const struct jgw_config *cfg, char *err, size_t errlen)
+{
+	struct mon_sources src = {
+		.relay = d->relay, .audit = d->audit, .nflog = &d->nflog, .fw_on = &d->fw_on,
+		.fw_table = d->fw_table, .reloads = &d->reloads,
+		.reload_rejects = &d->reload_rejects, .quarantined = &d->quarantined,
+		.started = ev_now(d->loop), .version = JGWD_VERSION,
+	};
+
+	if (!(d->mon = mon_new(d->loop, &src))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return mon_configure(d->mon, cfg, err, errlen);
+}
+
 static int start(struct jgwd *d)
 {
 	struct relay_hooks hooks = {
@@ -1042,6 +1064,11 @@ static int start(struct jgwd *d)
 		gen_put(gen);
 		return -1;
 	}
+	if (monitor_start(d, cfg, err, sizeof(err)) < 0) {
+		log_err("metrics: %s", err);
+		gen_put(gen);
+		return -1;
+	}
 	if (write_pid_file(cfg->pid_file) < 0 || drop_privileges(cfg, uid, gid) < 0) {
 		gen_put(gen);
 		return -1;
@@ -1098,6 +1125,7 @@ static void finish(struct jgwd *d)
 	ev_timer_stop(d->loop, &d->stop_timer);
 	ev_timer_stop(d->loop, &d->quar_timer);
 	control_server_free(d->control);
+	mon_free(d->mon);
 	/* The last interval, up to the stop, so that the stats records add up
 	 * to everything the run relayed (before the NFLOG handle it reads goes). */
 	if (d->relay && relay_current(d->relay))

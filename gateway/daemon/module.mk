@@ -3,16 +3,17 @@
 # the daemon itself (jgwd.c: start, reload, firewall, audit, control).
 DEBS          += libev-dev libsystemd-dev libcap-ng-dev
 DAEMON_SRCS   := gateway/daemon/gen.c gateway/daemon/relay.c gateway/daemon/relay_buf.c \
-                 gateway/daemon/relay_count.c
+                 gateway/daemon/relay_count.c gateway/daemon/relay_tally.c \
+                 gateway/daemon/monitor.c
 LIB_DAEMON    := $(B)/gateway/daemon/libdaemon.a
 
 $(LIB_DAEMON): $(DAEMON_SRCS:%.c=$(B)/%.o)
 	$(AR) rcs $@ $^
 
 # Everything the daemon links, in dependency order (tests link it too).
-JGWD_LIBS   = $(LIB_DAEMON) $(LIB_CONTROL) $(LIB_AUDIT) $(LIB_POLICY) $(LIB_FIREWALL) \
+JGWD_LIBS   = $(LIB_DAEMON) $(LIB_METRICS) $(LIB_CONTROL) $(LIB_AUDIT) $(LIB_POLICY) $(LIB_FIREWALL) \
               $(LIB_TUNNELS) $(LIB_ENGINE) $(LIB_BASE)
-JGWD_LDLIBS = -lev -lsystemd -lcap-ng $(LDLIBS_AUDIT) $(LDLIBS_POLICY) $(LDLIBS_FIREWALL) \
+JGWD_LDLIBS = -lev -lsystemd -lcap-ng $(LDLIBS_METRICS) $(LDLIBS_AUDIT) $(LDLIBS_POLICY) $(LDLIBS_FIREWALL) \
               $(LDLIBS_TUNNELS) $(LDLIBS_ENGINE)
 
 SBINS += $(B)/jgwd

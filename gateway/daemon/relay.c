@@ -127,6 +127,8 @@ struct relay {
 	uint64_t id_base, id_next;
 	bool stopping;
 	struct relay_stats total, interval;
+	struct relay_tally rejects, denies;   /* by reason, since start (metrics) */
+	struct relay_type_tally types;        /* frames by type and verdict */
 	ev_tstamp last_accept_err;
 	ev_timer resume;             /* listeners paused after EMFILE */
 	int fd_high;                 /* a connection accepted on this descriptor
@@ -239,6 +241,7 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	const char *why;
 
 	t->last_frame = ev_now(r->loop);
+	relay_type_tally_add(&r->types, f->type, f->type_name != NULL, allowed);
 	if (allowed) {
 		t->framed = true;
 		if (f->dir == INSP_FROM_WAN)
@@ -254,6 +257,7 @@ static void on_frame(void *arg, const struct insp_frame *f)
 		r->interval.frames_denied++;
 		r->total.bytes_denied += f->length;
 		r->interval.bytes_denied += f->length;
+		relay_tally_add(&r->denies, insp_reason_name(f->reason));
 	}
 	/* Nothing after the end is forwarded: no record either. */
 	if (t->dead || !r->audit || !(rec = audit_rec_begin(r->audit, "message")))
@@ -970,6 +974,7 @@ static void tunnel_finish(struct tunnel *t)
 	} else {
 		r->total.tunnels_rejected++;
 		r->interval.tunnels_rejected++;
+		relay_tally_add(&r->rejects, t->reason ? t->reason : "unknown");
 		audit_tunnel(t, "reject");
 	}
 	r->total.bytes_in += t->down.bytes;
@@ -1377,6 +1382,21 @@ size_t relay_check_crl(struct relay *r, int64_t now_s)
 size_t relay_peer_tunnels(const struct relay *r, const char *node)
 {
 	return relay_count_get(&r->peers, node);
+}
+
+const struct relay_tally *relay_rejects(const struct relay *r)
+{
+	return &r->rejects;
+}
+
+const struct relay_tally *relay_denies(const struct relay *r)
+{
+	return &r->denies;
+}
+
+const struct relay_type_tally *relay_types(const struct relay *r)
+{
+	return &r->types;
 }
 
 const struct gen *relay_current(const struct relay *r)

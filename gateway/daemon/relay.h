@@ -88,6 +88,35 @@ void relay_count_dec(struct relay_count *pc, const char *key);
 size_t relay_count_get(const struct relay_count *pc, const char *key);
 void relay_count_free(struct relay_count *pc);
 
+/* ---- Counts by name and by message type since start, for metrics: fixed
+ * tables inside struct relay, never allocated (relay_tally.c). A name past
+ * the slots counts under "other", and so does a frame of a type the catalog
+ * does not know: its code comes off the wire and must not make labels. ---- */
+
+#define RELAY_TALLY_SLOTS 48           /* the last one is "other" */
+#define RELAY_TALLY_NAME 32
+struct relay_tally_slot {
+	char name[RELAY_TALLY_NAME];
+	uint64_t n;
+};
+struct relay_tally {
+	struct relay_tally_slot slot[RELAY_TALLY_SLOTS];
+	size_t used;
+};
+void relay_tally_add(struct relay_tally *t, const char *name);
+
+#define RELAY_TYPE_SLOTS 64
+struct relay_type_slot {
+	uint16_t type;
+	uint64_t allowed, denied;
+};
+struct relay_type_tally {
+	struct relay_type_slot slot[RELAY_TYPE_SLOTS];
+	size_t used;
+	uint64_t other_allowed, other_denied;   /* unknown types, or no slot left */
+};
+void relay_type_tally_add(struct relay_type_tally *t, uint16_t type, bool known, bool allowed);
+
 /* ---- The relay ---- */
 
 struct relay_hooks {
@@ -130,6 +159,12 @@ const struct gen *relay_current(const struct relay *r);
 size_t relay_check_crl(struct relay *r, int64_t now_s);
 /* Live tunnels with this peer node (O(1): `jgwctl peers`). */
 size_t relay_peer_tunnels(const struct relay *r, const char *node);
+/* Since start: connections that ended before their tunnel opened, by the
+ * reason of their record; denied frames by inspection reason; frames by
+ * type and verdict (metrics). */
+const struct relay_tally *relay_rejects(const struct relay *r);
+const struct relay_tally *relay_denies(const struct relay *r);
+const struct relay_type_tally *relay_types(const struct relay *r);
 /* Stop accepting and end every tunnel now (TLS close_notify, a close
  * record each; frames in flight are not drained); then hooks->stopped. */
 void relay_stop(struct relay *r);
