@@ -556,6 +556,11 @@ void audit_tick(struct audit *audit, int64_t now_ms)
 	if (mono - audit->last_time_ms >= DISK_CHECK_MS) {
 		aw_time_check(audit, mono, false);
 		aw_retain_check(audit, mono);
+	} else if (audit->mirror && audit->disk_pct + 10u >= audit->p.disk_alarm_pct &&
+	           mono - audit->last_scan_ms >= PRUNE_SCAN_MS) {
+		/* At the prune level a burst's disk checks see the disk fill
+		 * between two seconds: retention looks as often as they do. */
+		aw_retain_check(audit, mono);
 	}
 	if (audit->lost_unreported > 0 && !audit->disk_full && !audit->spool_broken)
 		aw_report_loss(audit);

@@ -171,6 +171,15 @@ static void human_s(int64_t s, char *buf, size_t len)
 static void forecast(struct audit *a, int64_t now_ms)
 {
 	uint64_t shed = aw_shed_seq(a), lag = a->seq > shed ? a->seq - shed : 0;
+	unsigned newest = (a->fc_head + a->fc_n + FORECAST_SAMPLES - 1) % FORECAST_SAMPLES;
+	if (a->fc_n > 0 && now_ms - a->fc[newest].ms < DISK_CHECK_MS)
+		return;   /* one sample a second, however often retention looks */
+	/* Records in flight are not growth: a collector that keeps up is a
+	 * window (16) and a commit interval behind. What two seconds of writing
+	 * and a margin hold is left out of the lag. */
+	uint64_t recent = a->fc_n > 0 && a->seq > a->fc[newest].seq ? a->seq - a->fc[newest].seq : 0;
+	uint64_t in_flight = 64 + 2 * recent;
+	lag = lag > in_flight ? lag - in_flight : 0;
 	unsigned at = (a->fc_head + a->fc_n) % FORECAST_SAMPLES;
 	if (a->fc_n == FORECAST_SAMPLES)
 		a->fc_head = (a->fc_head + 1) % FORECAST_SAMPLES;
@@ -178,6 +187,7 @@ static void forecast(struct audit *a, int64_t now_ms)
 		a->fc_n++;
 	a->fc[at].ms = now_ms;
 	a->fc[at].lag = lag;
+	a->fc[at].seq = a->seq;
 	int64_t span = now_ms - a->fc[a->fc_head].ms;
 	uint64_t old_lag = a->fc[a->fc_head].lag;
 	a->forecast_s = -1;

@@ -27,6 +27,7 @@
 /* Retention scans the spool at most this often, and at every disk check
  * while the disk is at the prune level. */
 #define RETAIN_SCAN_MS   60000
+#define PRUNE_SCAN_MS    100           /* at the prune level */
 /* The forecast's rate: records not yet prunable, sampled at every disk
  * check, over the last FORECAST_SAMPLES of them (about 10 minutes). */
 #define FORECAST_SAMPLES 600
@@ -112,7 +113,7 @@ struct audit {
 	uint64_t archived_seq, pruned_files;
 	uint64_t fs_bytes, fs_used_bytes;   /* of the spool's file system */
 	unsigned disk_pct;
-	struct { int64_t ms; uint64_t lag; } fc[FORECAST_SAMPLES];
+	struct { int64_t ms; uint64_t lag, seq; } fc[FORECAST_SAMPLES];
 	unsigned fc_n, fc_head;
 	int64_t forecast_s;
 	bool forecast_alarm;

@@ -13,11 +13,16 @@
  *                  false, write only N more records (live tunnels) and stop
  *     -c HOST:PORT -C CA -E CERT -K KEY   mirror to a RELP/TLS collector
  *     -w SECONDS   before closing, wait up to this long for the mirror
+ *     -t SECONDS -B BYTES  retention window (age, size); -A require archive
+ *     -F SECONDS   forecast alarm below this
+ *     -s           a "state ..." line at every tick that changes it
  *
  * stdout (line-buffered): "committed SEQ" each time the durable seq moves,
  * "admit false at N" when admission stops, and a closing line
  * "done attempted=A written=W lost=L last_seq=S mirrored=M admit=0|1
  *  alarm=0|1 full=0|1 fdatasyncs=F elapsed_ms=T".
+ * With -s: "state disk_pct=P alarm=0|1 full=0|1 admit=0|1 forecast_s=S
+ *  forecast_alarm=0|1 pruned=N oldest=SEQ shed=SEQ last=SEQ".
  */
 #include <errno.h>
 #include <signal.h>
@@ -37,8 +42,39 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static bool show_state;
+
+/* The retention and disk state, when it changed (forecast_s at least by a
+ * tenth or from/to none). */
+static void report_state(struct audit *a)
+{
+	static struct audit_stats last;
+	static bool have, last_admit;
+	struct audit_stats st;
+	if (!show_state)
+		return;
+	audit_get_stats(a, &st);
+	bool admit = audit_admit(a);
+	int64_t d = st.forecast_s - last.forecast_s;
+	bool fc_moved = (st.forecast_s < 0) != (last.forecast_s < 0) ||
+	                (d < 0 ? -d : d) * 10 > (last.forecast_s > 0 ? last.forecast_s : 1);
+	if (have && st.disk_pct == last.disk_pct && st.disk_alarm == last.disk_alarm &&
+	    st.disk_full == last.disk_full && admit == last_admit && !fc_moved &&
+	    st.forecast_alarm == last.forecast_alarm && st.pruned_files == last.pruned_files)
+		return;
+	printf("state disk_pct=%u alarm=%d full=%d admit=%d forecast_s=%lld forecast_alarm=%d "
+	       "pruned=%llu oldest=%llu shed=%llu last=%llu\n", st.disk_pct, st.disk_alarm,
+	       st.disk_full, admit, (long long)st.forecast_s, st.forecast_alarm,
+	       (unsigned long long)st.pruned_files, (unsigned long long)st.oldest_seq,
+	       (unsigned long long)st.shed_seq, (unsigned long long)st.last_seq);
+	last = st;
+	last_admit = admit;
+	have = true;
+}
+
 static void report_commit(struct audit *a, uint64_t *shown)
 {
+	report_state(a);
 	struct audit_stats st;
 	audit_get_stats(a, &st);
 	if (st.last_seq != *shown) {
@@ -57,7 +93,7 @@ int main(int argc, char **argv)
 	char *collector = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "d:k:g:n:r:p:R:a:l:LS:c:C:E:K:w:e:")) != -1) {
+	while ((c = getopt(argc, argv, "d:k:g:n:r:p:R:a:l:LS:c:C:E:K:w:e:t:B:AF:s")) != -1) {
 		switch (c) {
 		case 'd': p.spool_dir = optarg; break;
 		case 'k': p.key_file = optarg; break;
@@ -76,6 +112,11 @@ int main(int argc, char **argv)
 		case 'K': p.collector_key = optarg; break;
 		case 'w': wait_s = atol(optarg); break;
 		case 'e': p.epoch_s = (uint32_t)atol(optarg); break;
+		case 't': p.retain_s = (uint32_t)atol(optarg); break;
+		case 'B': p.retain_bytes = strtoull(optarg, NULL, 10); break;
+		case 'A': p.require_archive = true; break;
+		case 'F': p.forecast_alarm_s = (uint32_t)atol(optarg); break;
+		case 's': show_state = true; break;
 		default:
 			fprintf(stderr, "usage: see the comment at the top of audit-writer.c\n");
 			return 2;
