@@ -98,7 +98,17 @@ drive() { # name code lan-net wan-addr peer peer-wan
 	# A slot on trial must be ready within this (a loaded CI machine under
 	# software emulation took up to ~230 s from reboot to ready).
 	echo 360 > "$d/update-deadline"
-	"$work/bin/jgwctl" check "$d/jgw.conf" >/dev/null || fail "config drive for $2 does not pass jgwctl check"
+	# The daemon's own check, on the host: a copy whose audit block names a
+	# key made here (the appliance makes its own at first boot) and whose
+	# private key has the mode firstboot gives it.
+	local chk=$work/check-$1
+	rm -rf "$chk"; cp -r "$d" "$chk"
+	"$work/bin/jgwctl" audit init -o "$chk/k0.hex" -k "$chk/audit.key" >/dev/null 2>&1 ||
+		fail "cannot make an audit key for checking the config drive"
+	sed -i "s|\"/var/lib/jgw/audit.key\"|\"$chk/audit.key\"|; s|\"/var/lib/jgw/audit\"|\"$chk/audit\"|" "$chk/common/system.conf"
+	chmod 0600 "$chk"/pki/*.key
+	"$work/bin/jgwctl" check "$chk/jgw.conf" >/dev/null || {
+		"$work/bin/jgwctl" check "$chk/jgw.conf"; fail "config drive for $2 does not pass jgwctl check"; }
 	rm -f "$work/$1.vfat"; mkfs.vfat -n JGWCONF -C "$work/$1.vfat" 8192 >/dev/null
 	mcopy -s -i "$work/$1.vfat" "$d"/* ::/
 }
