@@ -105,6 +105,26 @@ CONF
 	die "rsyslogd did not listen on $port"
 }
 
+# collector_start_daily PORT: rsyslog with the shipped collector
+# configuration (conf/collector/rsyslog-jgw-audit.conf), its paths moved
+# into $W: day files under $W/days/GW/YYYY/YYYY-MM-DD.jsonl.
+collector_start_daily() {
+	local port=$1
+	mkdir -p "$W/rsyslog-work" "$W/days"
+	{
+		echo "global(workDirectory=\"$W/rsyslog-work\")"
+		sed -e "s|/var/log/jgw-audit|$W/days|g" -e "s|port=\"2514\"|port=\"$port\" address=\"localhost\"|" \
+			-e "s|/etc/jgw-collector/ca.crt|$PKI/ca.crt|" \
+			-e "s|/etc/jgw-collector/collector|$W/collector|g" conf/collector/rsyslog-jgw-audit.conf
+	} >"$W/rsyslog.conf"
+	grep -q "$W/days" "$W/rsyslog.conf" && grep -q "port=\"$port\"" "$W/rsyslog.conf" ||
+		die "the shipped collector configuration did not take the test's paths"
+	/usr/sbin/rsyslogd -n -f "$W/rsyslog.conf" -i "$W/rsyslog.pid" >>"$W/rsyslog.out" 2>&1 &
+	COLLECTOR_PID=$!
+	wait_for 100 ss_listening "$port" || { cat "$W/rsyslog.out"; die "rsyslogd did not listen on $port"; }
+}
+ss_listening() { kill -0 "$COLLECTOR_PID" 2>/dev/null && ss -Hltn "sport = :$1" | grep -q .; }
+
 collector_stop() {
 	[ -n "$COLLECTOR_PID" ] || return 0
 	kill "$COLLECTOR_PID"

@@ -2,8 +2,10 @@
 #   check-audit         cmocka unit tests (tests/unit/test_audit.c)
 #   check-audit-mirror  scenarios against a real rsyslog (imrelp + TLS), an
 #                       impostor collector, a SIGKILLed writer, a small tmpfs,
-#                       failing fdatasyncs and a large spool verified in
-#                       bounded memory (tests/audit/*.sh)
+#                       failing fdatasyncs, a large spool verified in
+#                       bounded memory, retention with and without the
+#                       collector, archived segments, the shipped collector's
+#                       day files (tests/audit/*.sh)
 #   bench-audit         records/s into the spool and to rsyslog
 # The test programs link the audit library alone (and the base layer).
 AUDIT_TEST_OBJS = $(LIB_AUDIT) $(LIB_BASE)
@@ -11,8 +13,10 @@ AUDIT_TEST_LIBS = -lrelp -lpthread -lcrypto
 
 CHECKS  += check-audit check-audit-mirror
 BENCHES += bench-audit
-# /usr/bin/time -f %M: the peak RSS of verify (t-verify-large.sh).
-DEBS    += time
+# /usr/bin/time -f %M: the peak RSS of verify (t-verify-large.sh); jq reads
+# records; libfaketime moves a writer's wall clock across a midnight
+# (t-collector-daily.sh).
+DEBS    += time jq faketime
 
 # fdatasync, ftruncate and write are wrapped in the unit tests (test_audit.c
 # makes them fail on demand: a disk that fills or loses a write-back), and so
