@@ -9,9 +9,13 @@ man=$top/docs/man
 fail() { echo "FAIL: $*"; exit 1; }
 command -v mandoc >/dev/null || { echo "mandoc is not installed"; exit 77; }
 command -v man >/dev/null || { echo "man-db is not installed"; exit 77; }
-pages="jgwd.8 jgwctl.8 jgw.conf.5 jgw-inspect.1 jgw-replay.1 jgw-node.1"
-for p in $pages; do
+# The pages the programs and the configuration need; any other page in
+# docs/man/ is checked the same way.
+for p in jgwd.8 jgwctl.8 jgw.conf.5 jgw-inspect.1 jgw-replay.1 jgw-node.1; do
 	[ -f "$man/$p" ] || fail "no man page $p"
+done
+pages=$(cd "$man" && ls -- *.[1-8] | sort | tr '\n' ' ')
+for p in $pages; do
 	out=$(mandoc -T lint -W warning "$man/$p" 2>&1) || { echo "$out"; fail "mandoc -T lint: $p"; }
 	[ -z "$out" ] || { echo "$out"; fail "mandoc -T lint: $p has warnings"; }
 	# man-db renders with groff; --warnings passes groff's -w (all by default).
@@ -32,11 +36,13 @@ usage() {
 	jgw-inspect) "$B/jgw-inspect" --help 2>&1 ;;
 	jgw-replay) "$B/jgw-replay" --help 2>&1 ;;
 	jgw-node) "$B/jgw-node" 2>&1 ;;
+	*) "$B/$1" -h 2>&1 ;;
 	esac
 }
-for prog in jgwd:8 jgwctl:8 jgw-inspect:1 jgw-replay:1 jgw-node:1; do
-	IFS=: read -r name sec <<<"$prog"
-	[ -x "$B/$name" ] || fail "$B/$name is not built"
+# Every page of a program the build makes (jgw.conf.5 is no program's).
+for p in $pages; do
+	name=${p%.*} sec=${p##*.}
+	[ -x "$B/$name" ] || { case $name in jgwd|jgwctl|jgw-inspect|jgw-replay|jgw-node) fail "$B/$name is not built";; esac; continue; }
 	text=$(usage "$name")
 	opts=$(grep -oE '(^|[][ |(])--?[a-zA-Z][a-zA-Z0-9-]*' <<<"$text" | sed 's/^[][ |(]//' | sort -u)
 	[ -n "$opts" ] || fail "$name: no options found in its usage text"
