@@ -119,6 +119,9 @@ struct jgw_config {
 		char *collector_name;         /* the name its certificate must carry */
 		uint8_t disk_alarm_pct, disk_limit_pct;
 		enum cfg_disk_policy disk_policy;
+		uint32_t retain_s;            /* local window (audit.md, Retention) */
+		uint64_t retain_bytes;        /* 0: no size bound */
+		bool require_archive;         /* prune only what jgwctl audit archive copied */
 	} audit;
 
 	/* metrics { }: GET /metrics on listen (the firewall opens it to the

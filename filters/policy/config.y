@@ -56,6 +56,7 @@ enum cfg_key {
 	CFG_K_FW_QUAR_LAN,
 	CFG_K_A_SPOOL, CFG_K_A_KEY, CFG_K_A_ROTATE, CFG_K_A_COMMIT, CFG_K_A_STATS,
 	CFG_K_A_DISK_ALARM, CFG_K_A_DISK_LIMIT, CFG_K_A_DISK_POLICY,
+	CFG_K_A_RETAIN, CFG_K_A_RETAIN_SIZE, CFG_K_A_REQUIRE_ARCHIVE,
 	CFG_K_C_PORT, CFG_K_C_CA, CFG_K_C_CERT, CFG_K_C_KEY, CFG_K_C_NAME,
 	CFG_K_M_TEXTFILE, CFG_K_M_INTERVAL,
 	/* Set by their own calls, listed so duplicates are caught the same way. */
@@ -175,6 +176,7 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 %token AUDIT "audit" SPOOL "spool" ROTATE "rotate" COMMIT "commit"
 %token STATS_INTERVAL "stats-interval" COLLECTOR "collector" HOST "host" NAME "name"
 %token METRICS "metrics" TEXTFILE "textfile" INTERVAL "interval"
+%token RETAIN "retain" RETAIN_SIZE "retain-size" REQUIRE_ARCHIVE "require-archive"
 %token DISK_ALARM "disk-alarm" DISK_LIMIT "disk-limit" DISK_POLICY "disk-policy"
 
 %type <str> name
@@ -357,6 +359,11 @@ audit_stmt	: SPOOL STRING ';'	{ cfgp_string(f, &@2, CFG_K_A_SPOOL, $2); }
 		| DISK_ALARM NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_A_DISK_ALARM, &$2); }
 		| DISK_LIMIT NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_A_DISK_LIMIT, &$2); }
 		| DISK_POLICY WORD ';'	{ cfgp_string(f, &@2, CFG_K_A_DISK_POLICY, $2); }
+		| RETAIN NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_A_RETAIN, &$2); }
+		| RETAIN_SIZE NUMBER ';'
+					{ cfgp_number(f, &@2, CFG_K_A_RETAIN_SIZE, &$2); }
+		| REQUIRE_ARCHIVE WORD ';'
+					{ cfgp_string(f, &@2, CFG_K_A_REQUIRE_ARCHIVE, $2); }
 		| COLLECTOR		{ cfgp_collector(f, &@1); }
 		  '{' collector_stmts collector_end
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }

@@ -57,9 +57,10 @@ bool cfgi_set_defaults(struct jgw_config *c)
 	c->firewall.drop_interval_s = 60;
 	c->audit.spool_dir = strdup("/var/lib/jgw/audit");
 	c->audit.key_file = strdup("/var/lib/jgw/audit.key");
-	c->audit.rotate_bytes = 64ull * 1024 * 1024;
+	c->audit.rotate_bytes = 16ull * 1024 * 1024;
 	c->audit.commit_ms = 100;
-	c->audit.stats_interval_s = 60;
+	c->audit.stats_interval_s = 900;   /* docs/audit.md, Capacity */
+	c->audit.retain_s = 90 * 86400;
 	c->audit.collector_port = DEFAULT_COLLECTOR_PORT;
 	c->audit.disk_alarm_pct = 80;
 	c->audit.disk_limit_pct = 95;

@@ -409,9 +409,12 @@ int aw_append(struct audit *a, const char *event, const char *fields, size_t fie
 	format_ts(a, ts);
 	if (!a->in_checkpoint) {
 		rotate_at_day(a, ts);
-		if (checkpoint_due(a) && write_checkpoint(a) != 0) {
-			aw_lose(a);   /* the file must start with its checkpoint */
-			return -1;
+		if (checkpoint_due(a)) {
+			if (write_checkpoint(a) != 0) {
+				aw_lose(a);   /* the file must start with its checkpoint */
+				return -1;
+			}
+			format_ts(a, ts);   /* ts never go back from one line to the next */
 		}
 	}
 	/* Leaving batch mode: write what waits first, so this record (and
@@ -556,8 +559,7 @@ void audit_tick(struct audit *audit, int64_t now_ms)
 	if (mono - audit->last_time_ms >= DISK_CHECK_MS) {
 		aw_time_check(audit, mono, false);
 		aw_retain_check(audit, mono);
-	} else if (audit->mirror && audit->disk_pct + 10u >= audit->p.disk_alarm_pct &&
-	           mono - audit->last_scan_ms >= PRUNE_SCAN_MS) {
+	} else if (aw_prune_level(audit) && mono - audit->last_scan_ms >= PRUNE_SCAN_MS) {
 		/* At the prune level a burst's disk checks see the disk fill
 		 * between two seconds: retention looks as often as they do. */
 		aw_retain_check(audit, mono);

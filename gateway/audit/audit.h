@@ -39,6 +39,8 @@ struct audit_params {
 	 * is removed. 0: 90 days; no size bound. */
 	uint32_t retain_s;
 	uint64_t retain_bytes;
+	uint8_t prune_pct;            /* the prune level; 0: disk_alarm_pct - 10;
+	                               * above 100: never for the disk (tests) */
 	bool require_archive;         /* jgwctl audit archive must have copied it */
 	/* The forecast alarm: the disk reaches disk_limit_pct in less than this
 	 * at the recent rate of records that cannot be pruned. 0: 7 days. */

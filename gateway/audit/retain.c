@@ -44,7 +44,14 @@ uint64_t aw_shed_seq(const struct audit *a)
 
 static unsigned prune_pct(const struct audit *a)
 {
+	if (a->p.prune_pct)
+		return a->p.prune_pct;
 	return a->p.disk_alarm_pct > 10 ? a->p.disk_alarm_pct - 10u : 1u;
+}
+
+bool aw_prune_level(const struct audit *a)
+{
+	return a->mirror && a->disk_pct >= prune_pct(a);
 }
 
 /* One spool file as retention sees it. */
@@ -223,7 +230,7 @@ static void forecast(struct audit *a, int64_t now_ms)
 
 void aw_retain_check(struct audit *a, int64_t now_ms)
 {
-	bool pressure = a->mirror && a->disk_pct >= prune_pct(a);
+	bool pressure = aw_prune_level(a);
 	if (pressure || a->last_scan_ms == 0 || now_ms - a->last_scan_ms >= RETAIN_SCAN_MS) {
 		a->last_scan_ms = now_ms ? now_ms : 1;
 		if (!a->spool_broken)

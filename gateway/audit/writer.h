@@ -146,6 +146,7 @@ int aw_start_epoch(struct audit *a, char *err, size_t errlen);
 uint64_t aw_shed_seq(const struct audit *a);
 /* Retention and the forecast, at every disk check. */
 void aw_retain_check(struct audit *a, int64_t now_ms);
+bool aw_prune_level(const struct audit *a);   /* the disk is at the prune level */
 /* The clock: sync state and steps, at every disk check (and at open). */
 void aw_time_check(struct audit *a, int64_t now_ms, bool at_open);
 

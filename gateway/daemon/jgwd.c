@@ -603,6 +603,19 @@ static void cmd_status(struct jgwd *d, struct control_reply *rep)
 	control_reply_line(rep, "audit_mirrored_seq %llu", (unsigned long long)as.mirrored_seq);
 	control_reply_line(rep, "audit_collector %s", as.collector_up ? "up" : "down");
 	control_reply_line(rep, "audit_disk %s", as.disk_full ? "full" : as.disk_alarm ? "alarm" : "ok");
+	/* Retention, forecast and clock (docs/audit.md: Retention, Time). */
+	control_reply_line(rep, "audit_disk_pct %u", (unsigned)as.disk_pct);
+	control_reply_line(rep, "audit_spool_files %llu", (unsigned long long)as.spool_files);
+	control_reply_line(rep, "audit_spool_disk_bytes %llu", (unsigned long long)as.spool_disk_bytes);
+	control_reply_line(rep, "audit_oldest_seq %llu", (unsigned long long)as.oldest_seq);
+	control_reply_line(rep, "audit_mirror_lag %llu", (unsigned long long)(as.last_seq -
+			   (as.mirrored_seq < as.last_seq ? as.mirrored_seq : as.last_seq)));
+	control_reply_line(rep, "audit_forecast_s %lld", (long long)as.forecast_s);
+	control_reply_line(rep, "audit_forecast_alarm %s", as.forecast_alarm ? "yes" : "no");
+	control_reply_line(rep, "time_sync %s", as.time_synced ? "yes" : "no");
+	control_reply_line(rep, "time_offset_us %lld", (long long)as.time_offset_us);
+	control_reply_line(rep, "time_maxerror_us %llu", (unsigned long long)as.time_maxerror_us);
+	control_reply_line(rep, "time_steps %llu", (unsigned long long)as.time_steps);
 	audit_flags(rep, &as);
 }
 
@@ -954,6 +967,9 @@ static struct audit *open_audit(const struct jgw_config *cfg)
 		.disk_alarm_pct = cfg->audit.disk_alarm_pct,
 		.disk_limit_pct = cfg->audit.disk_limit_pct,
 		.fail_closed = cfg->audit.disk_policy == CFG_DISK_FAIL_CLOSED,
+		.retain_s = cfg->audit.retain_s,
+		.retain_bytes = cfg->audit.retain_bytes,
+		.require_archive = cfg->audit.require_archive,
 		.collector_host = cfg->audit.has_collector ? cfg->audit.collector_host : NULL,
 		.collector_port = cfg->audit.collector_port,
 		.collector_ca = cfg->audit.collector_ca,
@@ -1087,7 +1103,7 @@ static int start(struct jgwd *d)
 	ev_prepare_start(d->loop, &d->audit_prep);
 	ev_unref(d->loop);           /* it alone must not keep the loop running */
 	ev_timer_init(&d->stats_timer, on_stats_timer, 0.0,
-		      cfg->audit.stats_interval_s ? cfg->audit.stats_interval_s : 60);
+		      cfg->audit.stats_interval_s ? cfg->audit.stats_interval_s : 900);
 	d->stats_timer.data = d;
 	ev_timer_again(d->loop, &d->stats_timer);
 	ev_timer_init(&d->drop_timer, on_drop_timer, 0.0,

@@ -15,7 +15,7 @@ port=$(pick_port)   # nothing listens there yet
 # forecast alarm is set below one hour (the default is 7 days).
 # shellcheck disable=SC2046
 "$WRITER" -d "$W/disk/spool" -k "$W/audit.key" -n 6000 -r 1000 -p 100 -R 262144 \
-	-a 80 -l 95 -F 3600 -s $(mirror_args "$port") >"$W/writer.out" 2>"$W/writer.err" ||
+	-a 80 -l 95 -P 70 -F 3600 -s $(mirror_args "$port") >"$W/writer.out" 2>"$W/writer.err" ||
 	die "writer failed: $(cat "$W/writer.err")"
 grep '^state' "$W/writer.out" | head -3; grep '^state' "$W/writer.out" | tail -2
 done_line=$(tail -1 "$W/writer.out"); echo "$done_line"
@@ -44,7 +44,7 @@ rc=0; "$CTL" verify --key "$W/k0.hex" "$W/disk/spool" || rc=$?
 collector_start "$port"
 # shellcheck disable=SC2046
 "$WRITER" -d "$W/disk/spool" -k "$W/audit.key" -n 3000 -r 1000 -p 100 -R 262144 \
-	-a 80 -l 95 -s -w 30 $(mirror_args "$port") >"$W/writer2.out" 2>"$W/writer2.err" ||
+	-a 80 -l 95 -P 70 -s -w 30 $(mirror_args "$port") >"$W/writer2.out" 2>"$W/writer2.err" ||
 	die "writer 2 failed: $(cat "$W/writer2.err")"
 done_line=$(tail -1 "$W/writer2.out"); echo "$done_line"
 last=$(val last_seq)

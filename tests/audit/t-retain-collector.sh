@@ -16,7 +16,7 @@ collector_start "$port"
 # 30,000 records of ~430 bytes (12.9 MB) at 2,500 a second.
 # shellcheck disable=SC2046
 "$WRITER" -d "$W/disk/spool" -k "$W/audit.key" -n 30000 -r 2500 -p 100 -R 262144 \
-	-a 80 -l 95 -s -w 30 $(mirror_args "$port") >"$W/writer.out" 2>"$W/writer.err" ||
+	-a 80 -l 95 -P 70 -s -w 30 $(mirror_args "$port") >"$W/writer.out" 2>"$W/writer.err" ||
 	die "writer failed: $(cat "$W/writer.err")"
 done_line=$(tail -1 "$W/writer.out"); echo "$done_line"
 val() { echo "$done_line" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }

@@ -14,6 +14,9 @@
  *     -c HOST:PORT -C CA -E CERT -K KEY   mirror to a RELP/TLS collector
  *     -w SECONDS   before closing, wait up to this long for the mirror
  *     -t SECONDS -B BYTES  retention window (age, size); -A require archive
+ *     -P PCT       prune acknowledged files from this disk use on (default:
+ *                  never for the disk, so that a fuller machine's /tmp does
+ *                  not prune the spools of tests about something else)
  *     -F SECONDS   forecast alarm below this
  *     -s           a "state ..." line at every tick that changes it
  *
@@ -87,13 +90,13 @@ int main(int argc, char **argv)
 {
 	struct audit_params p = {
 		.gw = "131016", .commit_ms = 100, .epoch_s = 3600,
-		.disk_alarm_pct = 80, .disk_limit_pct = 95, .fail_closed = true,
+		.disk_alarm_pct = 80, .disk_limit_pct = 95, .fail_closed = true, .prune_pct = 101,
 	};
 	long count = 1000, rate = 0, pad = 0, wait_s = 0, stop_after = -1;
 	char *collector = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "d:k:g:n:r:p:R:a:l:LS:c:C:E:K:w:e:t:B:AF:s")) != -1) {
+	while ((c = getopt(argc, argv, "d:k:g:n:r:p:R:a:l:LS:c:C:E:K:w:e:t:B:AF:sP:")) != -1) {
 		switch (c) {
 		case 'd': p.spool_dir = optarg; break;
 		case 'k': p.key_file = optarg; break;
@@ -117,6 +120,7 @@ int main(int argc, char **argv)
 		case 'A': p.require_archive = true; break;
 		case 'F': p.forecast_alarm_s = (uint32_t)atol(optarg); break;
 		case 's': show_state = true; break;
+		case 'P': p.prune_pct = (uint8_t)atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: see the comment at the top of audit-writer.c\n");
 			return 2;
