@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the snapshot's lists ---- */
@@ -375,7 +376,9 @@ int metrics_write_file(const char *path, const char *text, size_t len, char *err
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (!write_all(fd, text, len)) {
+	/* node-exporter reads it as another account, whatever jgwd's umask
+	 * (the unit's is 0077): counts only, nothing to hide. */
+	if (fchmod(fd, 0644) < 0 || !write_all(fd, text, len)) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno ? errno : EIO));
 		close(fd);
 		unlink(tmp);
