@@ -15,6 +15,10 @@ MANDIR  ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
+# One version for every program (--version) and the package (image/mkdeb.sh).
+JGW_VERSION ?= 0.1.0+$(shell git log -1 --format=%cd --date=format:%Y%m%d.%H%M%S 2>/dev/null || echo 0)
+export JGW_VERSION
+
 CC      ?= cc
 B       := build
 SAN     ?=
@@ -79,9 +83,16 @@ include image/module.mk
 
 binaries: $(BINS) $(SBINS)
 
-$(B)/%.o: %.c
+$(B)/%.o: %.c | $(B)/jgw_version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# Rewritten only when the version changes (what includes it is rebuilt then).
+$(B)/jgw_version.h: FORCE
+	@mkdir -p $(B)
+	@printf '#define JGW_VERSION "%s"\n' '$(JGW_VERSION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
 
 # Generated sources (bison/flex) are compiled from the build tree.
 $(B)/%.o: $(B)/%.c
@@ -116,7 +127,7 @@ install: binaries
 clean:
 	rm -rf build build-san
 
-.PHONY: all binaries deps check check-clean-results bench fuzz install clean
+.PHONY: FORCE all binaries deps check check-clean-results bench fuzz install clean
 .DELETE_ON_ERROR:
 
 -include $(patsubst %.o,%.d,$(shell find $(B) -name '*.o' -type f 2>/dev/null))

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include "jgw_version.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ static void usage(void)
 		"                   [--now MS] [FILE|-]\n"
 		"  --peer   the tunnel's far end: the sender (wan, required) or the\n"
 		"           receiver (lan; without it, learnt from the first frame)\n"
-		"  --now    the gateway clock, ms since 1970 (>= 0; default: the real clock)\n");
+		"  --now    the gateway clock, ms since 1970 (>= 0; default: the real clock)\n"
+		"       jgw-inspect --version\n");
 	exit(2);
 }
 
@@ -119,6 +121,10 @@ int main(int argc, char **argv)
 	bool fixed_now = false;
 	int opt;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("jgw-inspect %s\n", JGW_VERSION);
+		return 0;
+	}
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': catalog = optarg; break;

@@ -41,6 +41,8 @@ void cfg_free(struct jgw_config *cfg)
 	free(cfg->lan_ifname);
 	free(cfg->wan_ifname);
 	free(cfg->control_path);
+	free(cfg->control_group);
+	free(cfg->control_admin_group);
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->pid_file);
@@ -75,6 +77,12 @@ void cfg_free(struct jgw_config *cfg)
 	for (size_t i = 0; full->crl_at != NULL && i < cfg->tls.n_crls; i++)
 		free(full->crl_at[i]);
 	free(full->crl_at);
+	for (size_t i = 0; i < full->n_sources; i++) {
+		free((char *)full->sources[i].path);
+		explicit_bzero((char *)full->sources[i].data, full->sources[i].len);
+		free((char *)full->sources[i].data);
+	}
+	free(full->sources);
 	free(full);
 }
 
@@ -129,6 +137,34 @@ out:
 		cfg_free(&b.c->pub);
 	build_free(&b);
 	return ret;
+}
+
+static void ignore_error(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+char *cfg_control_socket(const char *path)
+{
+	struct cfg_build b = { .err = ignore_error, .top = path, .cur_peer = -1 };
+	char *sock = NULL;
+
+	b.c = calloc(1, sizeof(*b.c));
+	b.sha = EVP_MD_CTX_new();
+	if (b.c && b.sha && cfgi_set_defaults(&b.c->pub) && (b.c->pub.path = strdup(path)) &&
+	    EVP_DigestInit_ex(b.sha, EVP_sha256(), NULL) == 1) {
+		b.c->magic = CFG_MAGIC;
+		cfgi_parse_top(&b, path);
+		/* Errors elsewhere do not matter: the statement that names the
+		 * socket parsed, or the default stands. */
+		if (b.files_read > 0 && b.c->pub.control_path)
+			sock = strdup(b.c->pub.control_path);
+	}
+	if (b.c)
+		cfg_free(&b.c->pub);
+	build_free(&b);
+	return sock;
 }
 
 static int node_cmp(const void *key, const void *elem)
@@ -190,6 +226,14 @@ bool cfg_peer_source_ok(const struct jgw_config *cfg, const char *node, const st
 		if (addr_contains(&p->sources[i], &host))
 			return true;
 	return false;
+}
+
+size_t cfg_sources(const struct jgw_config *cfg, const struct cfg_source **out)
+{
+	const struct cfg_full *full = cfgi_full_of(cfg);
+
+	*out = full->sources;
+	return full->n_sources;
 }
 
 const char *cfg_tls_where(const struct jgw_config *cfg, enum cfg_tls_file what, size_t crl)

@@ -54,6 +54,9 @@ struct jgw_config {
 	struct cfg_endpoint lan_listen, wan_listen;
 	char *lan_ifname, *wan_ifname;    /* NULL: any interface */
 	char *control_path;               /* control socket */
+	/* The socket's group (may ask: status, stats, ...) and the group that
+	 * may also change state; NULL: root and the daemon's account only. */
+	char *control_group, *control_admin_group;
 	char *user, *group;               /* privilege drop; NULL: stay */
 	char *pid_file;
 
@@ -145,6 +148,20 @@ bool cfg_msg_is_warning(const char *msg);
  * and the grammar: docs/configuration.md. generation is left 0. */
 struct jgw_config *cfg_load(const char *path, cfg_error_fn err, void *arg);
 void cfg_free(struct jgw_config *cfg);
+/* The control socket a configuration names (or the default), read even
+ * when the file has errors elsewhere: the running daemon is asked whatever
+ * the file on disk says now. NULL when the file cannot be read. Free it. */
+char *cfg_control_socket(const char *path);
+
+/* The files a configuration was read from, in the order read (the order of
+ * its sha256), with their bytes as read: what the configuration history
+ * keeps. path is absolute. */
+struct cfg_source {
+	const char *path;
+	const char *data;
+	size_t len;
+};
+size_t cfg_sources(const struct jgw_config *cfg, const struct cfg_source **out);
 
 /* The directory entry of a node code (binary search); NULL when absent. */
 const struct cfg_peer *cfg_peer_find(const struct jgw_config *cfg, const char *node);
@@ -179,6 +196,7 @@ enum cfg_tls_file {
 	CFG_TLS_CERT, CFG_TLS_KEY, CFG_TLS_CA,
 	/* Other statements the daemon's own checks point at. */
 	CFG_AT_USER, CFG_AT_GROUP, CFG_AT_AUDIT_KEY, CFG_AT_AUDIT_SPOOL,
+	CFG_AT_CTL_GROUP, CFG_AT_CTL_ADMIN,
 	CFG_TLS_CRL,                   /* last: one per crl statement */
 };
 const char *cfg_tls_where(const struct jgw_config *cfg, enum cfg_tls_file what, size_t crl);

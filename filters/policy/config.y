@@ -42,6 +42,7 @@ struct cfg_num {
  * and its bounds, and remembers where it was set. */
 enum cfg_key {
 	CFG_K_CATALOG, CFG_K_CONTROL, CFG_K_USER, CFG_K_GROUP, CFG_K_PIDFILE,
+	CFG_K_CTL_GROUP, CFG_K_CTL_ADMIN,
 	CFG_K_SSH_PORT,
 	CFG_K_TLS_CERT, CFG_K_TLS_KEY, CFG_K_TLS_CA, CFG_K_CRL_POLICY,
 	CFG_K_CRL_ALARM, CFG_K_TLS12,
@@ -156,6 +157,7 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 
 %token INCLUDE "include" SITE "site" CATALOG "catalog" LISTEN "listen"
 %token INTERFACE "interface" CONTROL_SOCKET "control-socket" USER "user"
+%token CONTROL "control" SOCKET "socket" ADMIN_GROUP "admin-group"
 %token GROUP "group" PID_FILE "pid-file" SERVER "server" LAN_ALLOW "lan-allow"
 %token MANAGEMENT "management" NETWORK "network" SSH_PORT "ssh-port"
 %token TLS "tls" CERTIFICATE "certificate" KEY "key" CA "ca" CRL "crl"
@@ -213,6 +215,9 @@ stmt		: INCLUDE STRING ';'	{ cfgp_include(f, &@2, $2); }
 					{ cfgp_interface(f, &@2, $2, $3); }
 		| CONTROL_SOCKET STRING ';'
 					{ cfgp_string(f, &@2, CFG_K_CONTROL, $2); }
+		| CONTROL '{' control_stmts '}' opt_semi
+		| CONTROL '{' control_stmts error '}' opt_semi
+					{ yyerrok; cfgp_recover(f, 0); }
 		| USER name ';'		{ cfgp_string(f, &@2, CFG_K_USER, $2); }
 		| GROUP name ';'	{ cfgp_string(f, &@2, CFG_K_GROUP, $2); }
 		| PID_FILE STRING ';'	{ cfgp_string(f, &@2, CFG_K_PIDFILE, $2); }
@@ -262,6 +267,16 @@ mgmt_stmts	: %empty
 
 mgmt_stmt	: NETWORK ADDR ';'	{ cfgp_mgmt_network(f, &@2, $2); }
 		| SSH_PORT NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_SSH_PORT, &$2); }
+		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
+		;
+
+control_stmts	: %empty
+		| control_stmts control_stmt
+		;
+
+control_stmt	: SOCKET STRING ';'	{ cfgp_string(f, &@2, CFG_K_CONTROL, $2); }
+		| GROUP name ';'	{ cfgp_string(f, &@2, CFG_K_CTL_GROUP, $2); }
+		| ADMIN_GROUP name ';'	{ cfgp_string(f, &@2, CFG_K_CTL_ADMIN, $2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
 		;
 

@@ -314,7 +314,9 @@ struct setting {
 
 static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_CATALOG]     = { "catalog", KIND_PATH, F(catalog_path), 0, 0 },
-	[CFG_K_CONTROL]     = { "control-socket", KIND_PATH, F(control_path), 0, 0 },
+	[CFG_K_CONTROL]     = { "control socket", KIND_PATH, F(control_path), 0, 0 },
+	[CFG_K_CTL_GROUP]   = { "control group", KIND_NAME, F(control_group), 0, 0 },
+	[CFG_K_CTL_ADMIN]   = { "control admin-group", KIND_NAME, F(control_admin_group), 0, 0 },
 	[CFG_K_USER]        = { "user", KIND_NAME, F(user), 0, 0 },
 	[CFG_K_GROUP]       = { "group", KIND_NAME, F(group), 0, 0 },
 	[CFG_K_PIDFILE]     = { "pid-file", KIND_PATH, F(pid_file), 0, 0 },
@@ -1000,6 +1002,26 @@ fail:
 static void parse_file(struct cfg_build *b, struct cfg_file *parent,
 		       const CFGYYLTYPE *loc, const char *path);
 
+/* The bytes of every file read, for the configuration history. Out of
+ * memory only loses the copy (and is reported once as an error). */
+static void keep_source(struct cfg_build *b, const char *path, const char *buf, size_t len)
+{
+	struct cfg_full *full = b->c;
+	struct cfg_source *grown = realloc(full->sources, (full->n_sources + 1) * sizeof(*grown));
+	char *abs = grown ? realpath(path, NULL) : NULL;
+	char *data = abs ? malloc(len ? len : 1) : NULL;
+
+	if (grown)
+		full->sources = grown;
+	if (!data) {
+		free(abs);
+		cfgi_at_error(b, NULL, "out of memory");
+		return;
+	}
+	memcpy(data, buf, len);
+	full->sources[full->n_sources++] = (struct cfg_source){ abs, data, len };
+}
+
 static void include_error(struct cfg_build *b, struct cfg_file *parent,
 			  const CFGYYLTYPE *loc, const char *path, const char *why)
 {
@@ -1101,6 +1123,7 @@ static void parse_file(struct cfg_build *b, struct cfg_file *parent,
 		include_error(b, parent, loc, path, "the files read exceed 64 MiB in total");
 	} else if (parent == NULL || !is_cycle(parent, loc, &st, path)) {
 		EVP_DigestUpdate(b->sha, buf, len);
+		keep_source(b, path, buf, len);
 		parse_buffer(b, parent, path, &st, buf, len);
 	}
 	free(buf);

@@ -528,6 +528,7 @@ static bool keep_tls_where(struct cfg_build *b)
 		[CFG_TLS_CERT] = CFG_K_TLS_CERT, [CFG_TLS_KEY] = CFG_K_TLS_KEY, [CFG_TLS_CA] = CFG_K_TLS_CA,
 		[CFG_AT_USER] = CFG_K_USER, [CFG_AT_GROUP] = CFG_K_GROUP,
 		[CFG_AT_AUDIT_KEY] = CFG_K_A_KEY, [CFG_AT_AUDIT_SPOOL] = CFG_K_A_SPOOL,
+		[CFG_AT_CTL_GROUP] = CFG_K_CTL_GROUP, [CFG_AT_CTL_ADMIN] = CFG_K_CTL_ADMIN,
 	};
 	struct cfg_full *full = b->c;
 	size_t n = full->pub.tls.n_crls;

@@ -56,6 +56,8 @@ struct cfg_full {
 	 * layer finds its errors after loading, and they must point here too. */
 	char *tls_at[CFG_TLS_CRL];
 	char **crl_at;                 /* one per tls.crls */
+	struct cfg_source *sources;    /* owned: each path and data */
+	size_t n_sources;
 };
 
 struct cfg_where {

@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include "jgw_version.h"
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1137,6 +1138,7 @@ static void usage(FILE *f)
 		"  --flow-bytes N   out-of-order bytes held per flow direction (1 MiB)\n"
 		"  --total-bytes N  all memory that grows with the capture (256 MiB)\n"
 		"  --max-flows N    flows tracked at once (65536)\n"
+		"  --version        print the version\n"
 		"exit: 0 all allowed (nothing differs) and all inspected, 1 a deny (a difference),\n"
 		"      2 error, 3 no deny (no difference) but something not inspected or verified\n");
 }
@@ -1284,6 +1286,10 @@ int main(int argc, char **argv)
 	pcap_t *pc;
 	int c, rc;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("jgw-replay %s\n", JGW_VERSION);
+		return 0;
+	}
 	while ((c = getopt_long(argc, argv, "c:r:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;

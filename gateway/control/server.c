@@ -3,6 +3,8 @@
  * descriptor for an operator when the process has none left. */
 #include "gateway/control/control.h"
 
+#include "filters/base/json.h"
+
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -31,12 +33,18 @@ struct control_reply {
 	size_t len, cap;
 	bool failed;
 	char error[256];
+	/* The object being answered (control_reply_begin): text lines go out
+	 * at once, a JSON object is built here and goes out at _end. */
+	bool json, first, oneline;
+	char obj[8192];
+	size_t obj_len;
+	bool obj_cut;
 };
 
 struct control_client {
 	struct control_server *srv;
 	int fd;
-	uid_t uid;                   /* SO_PEERCRED; (uid_t)-1 when unknown */
+	struct control_caller who;   /* SO_PEERCRED */
 	ev_io io;
 	ev_timer timer;
 	char line[CONTROL_LINE_MAX + 2];
@@ -117,6 +125,145 @@ void control_reply_error(struct control_reply *reply, const char *fmt, ...)
 	reply->failed = true;
 }
 
+bool control_reply_failed(const struct control_reply *reply)
+{
+	return reply->failed;
+}
+
+const char *control_reply_message(const struct control_reply *reply)
+{
+	return reply->failed ? reply->error : "";
+}
+
+/* ---- answers that are one object: "key value" lines, or one JSON line ---- */
+
+void control_reply_begin(struct control_reply *r, bool json)
+{
+	r->json = json;
+	r->oneline = false;
+	r->first = true;
+	r->obj_len = 0;
+	r->obj_cut = false;
+	if (json)
+		r->obj[r->obj_len++] = '{';
+}
+
+static void obj_put(struct control_reply *r, const char *p, size_t n)
+{
+	if (n >= sizeof(r->obj) - 2 - r->obj_len) {
+		r->obj_cut = true;
+		return;
+	}
+	memcpy(r->obj + r->obj_len, p, n);
+	r->obj_len += n;
+}
+
+void control_reply_begin_line(struct control_reply *r, bool json)
+{
+	control_reply_begin(r, json);
+	r->oneline = !json;
+}
+
+/* Text on one line: "key value key value". */
+static bool oneline_put(struct control_reply *r, const char *key, const char *value)
+{
+	if (!r->oneline)
+		return false;
+	if (!r->first)
+		obj_put(r, " ", 1);
+	r->first = false;
+	obj_put(r, key, strlen(key));
+	obj_put(r, " ", 1);
+	obj_put(r, value, strlen(value));
+	return true;
+}
+
+/* ,"key": (keys are the program's own literals, [a-z0-9_]). */
+static void obj_key(struct control_reply *r, const char *key)
+{
+	if (!r->first)
+		obj_put(r, ",", 1);
+	r->first = false;
+	obj_put(r, "\"", 1);
+	obj_put(r, key, strlen(key));
+	obj_put(r, "\":", 2);
+}
+
+void control_reply_str(struct control_reply *r, const char *key, const char *value)
+{
+	char esc[1024];
+	size_t n;
+
+	if (oneline_put(r, key, value))
+		return;
+	if (!r->json) {
+		control_reply_line(r, "%s %s", key, value);
+		return;
+	}
+	obj_key(r, key);
+	n = json_escape(esc, sizeof(esc), value);
+	obj_put(r, "\"", 1);
+	if (n != (size_t)-1)
+		obj_put(r, esc, n);
+	obj_put(r, "\"", 1);
+}
+
+void control_reply_u64(struct control_reply *r, const char *key, uint64_t value)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
+
+	if (oneline_put(r, key, num))
+		return;
+	if (!r->json) {
+		control_reply_line(r, "%s %s", key, num);
+		return;
+	}
+	obj_key(r, key);
+	obj_put(r, num, (size_t)n);
+}
+
+void control_reply_i64(struct control_reply *r, const char *key, int64_t value)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%lld", (long long)value);
+
+	if (oneline_put(r, key, num))
+		return;
+	if (!r->json) {
+		control_reply_line(r, "%s %s", key, num);
+		return;
+	}
+	obj_key(r, key);
+	obj_put(r, num, (size_t)n);
+}
+
+void control_reply_bool(struct control_reply *r, const char *key, bool value)
+{
+	if (oneline_put(r, key, value ? "yes" : "no"))
+		return;
+	if (!r->json) {
+		control_reply_line(r, "%s %s", key, value ? "yes" : "no");
+		return;
+	}
+	obj_key(r, key);
+	obj_put(r, value ? "true" : "false", value ? 4 : 5);
+}
+
+void control_reply_end(struct control_reply *r)
+{
+	if (!r->json && !r->oneline)
+		return;
+	if (r->obj_cut) {
+		control_reply_error(r, "answer too large for one line");
+		return;
+	}
+	if (r->json)
+		r->obj[r->obj_len++] = '}';
+	r->obj[r->obj_len++] = '\n';
+	reply_append(r, r->obj, r->obj_len);
+}
+
 static void reserve_take(struct control_server *srv)
 {
 	if (srv->reserve_fd < 0)
@@ -163,7 +310,7 @@ static void client_answer(struct control_client *c)
 
 	c->line[c->line_len] = '\0';
 	if (control_parse(c->line, &req, err, sizeof(err)))
-		c->srv->fn(c->srv->arg, &req, &c->reply);
+		c->srv->fn(c->srv->arg, &req, &c->who, &c->reply);
 	else
 		control_reply_error(&c->reply, "%s", err);
 	if (c->reply.failed) {
@@ -286,14 +433,21 @@ static void turn_away(struct control_server *srv, int fd, const char *why)
 	}
 }
 
-static uid_t peer_uid(int fd)
+/* Who connected, as the kernel says: the operator's account, not a name
+ * the client could choose. */
+static struct control_caller peer_of(int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
+	struct control_caller who = { .uid = (uid_t)-1, .gid = (gid_t)-1, .pid = 0 };
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr))
-		return (uid_t)-1;
-	return cr.uid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && len == sizeof(cr)) {
+		who.uid = cr.uid;
+		who.gid = cr.gid;
+		who.pid = cr.pid;
+		who.known = true;
+	}
+	return who;
 }
 
 static void on_control_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -301,7 +455,7 @@ static void on_control_accept(struct ev_loop *loop, ev_io *w, int revents)
 	struct control_server *srv = w->data;
 	struct control_client *c;
 	int fd, slot = -1, same_uid = 0;
-	uid_t uid;
+	struct control_caller who;
 
 	(void)revents;
 	fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -309,11 +463,11 @@ static void on_control_accept(struct ev_loop *loop, ev_io *w, int revents)
 		fd = accept_exhausted(srv);
 	if (fd < 0)
 		return;
-	uid = peer_uid(fd);
+	who = peer_of(fd);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		if (!srv->clients[i])
 			slot = slot < 0 ? i : slot;
-		else if (srv->clients[i]->uid == uid)
+		else if (srv->clients[i]->who.uid == who.uid)
 			same_uid++;
 	}
 	if (slot < 0) {
@@ -331,7 +485,7 @@ static void on_control_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->srv = srv;
 	c->fd = fd;
-	c->uid = uid;
+	c->who = who;
 	srv->clients[slot] = c;
 	ev_io_init(&c->io, on_client, fd, EV_READ);
 	c->io.data = c;

@@ -9,8 +9,10 @@
 int ctl_check_main(int argc, char **argv);   /* jgwctl check FILE */
 int ctl_nft_main(int argc, char **argv);     /* jgwctl nft print [CONFIG] */
 int ctl_audit_main(int argc, char **argv);   /* jgwctl audit init|verify|tail */
-/* The rest (status, stats, reload, peers, quarantine) talk to jgwd over
- * the control socket: ctl_daemon_main in jgwctl.c. */
-int ctl_daemon_main(int argc, char **argv);
+/* config show|diff|rollback (ctl_config.c): argv is the request's words
+ * (nwords of them), then its options; -1 for the verbs that are a plain
+ * request (config history, or a usage error the daemon's parser names).
+ * The rest talk to jgwd over the control socket (jgwctl.c). */
+int ctl_config_main(const char *sock, const char *conf, int nwords, int argc, char **argv);
 
 #endif

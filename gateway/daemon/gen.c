@@ -156,6 +156,21 @@ static bool accounts_ok(const struct jgw_config *cfg, cfg_error_fn err, void *ar
 			  "%s; or remove the statement)", cfg->group, cfg->group);
 		ok = false;
 	}
+	/* The control groups: a missing one would make the socket root's
+	 * alone, or let nobody change state, without a word. */
+	if (cfg->control_group && !getgrnam(cfg->control_group)) {
+		gen_error(cfg, cfg_tls_where(cfg, CFG_AT_CTL_GROUP, 0), err, arg,
+			  "control group '%s': no such group on this system (create it: addgroup "
+			  "%s; or remove the statement)", cfg->control_group, cfg->control_group);
+		ok = false;
+	}
+	if (cfg->control_admin_group && !getgrnam(cfg->control_admin_group)) {
+		gen_error(cfg, cfg_tls_where(cfg, CFG_AT_CTL_ADMIN, 0), err, arg,
+			  "control admin-group '%s': no such group on this system (create it: "
+			  "addgroup %s; or remove the statement)", cfg->control_admin_group,
+			  cfg->control_admin_group);
+		ok = false;
+	}
 	return ok;
 }
 
@@ -321,6 +336,14 @@ struct gen *gen_load(const char *path, uint64_t generation, cfg_error_fn err, vo
 	if (!gen)
 		cfg_free(cfg);
 	return gen;
+}
+
+struct gen *gen_hold(const struct gen *gen)
+{
+	struct gen *g = (struct gen *)gen;
+
+	g->refs++;
+	return g;
 }
 
 void gen_put(struct gen *gen)

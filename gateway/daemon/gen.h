@@ -35,6 +35,9 @@ struct gen *gen_new(struct jgw_config *cfg, uint64_t generation, cfg_error_fn er
  * same two steps with the audit opened between them). */
 struct gen *gen_load(const char *path, uint64_t generation, cfg_error_fn err, void *arg);
 void gen_put(struct gen *gen);   /* drop a reference */
+/* Take another reference (jgwd keeps the generation a trial replaced). The
+ * count is bookkeeping, not the generation's value: a const one may be held. */
+struct gen *gen_hold(const struct gen *gen);
 
 /* `jgwctl check FILE` and `jgwd -n`, one and the same: every error and
  * warning to err as file:line:col: message, then one summary line (to out

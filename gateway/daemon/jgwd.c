@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cap-ng.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <systemd/sd-daemon.h>
 
@@ -31,12 +32,15 @@
 #include "gateway/control/control.h"
 #include "filters/base/log.h"
 #include "filters/firewall/quar.h"
+#include "gateway/daemon/history.h"
 #include "gateway/daemon/monitor.h"
+#include "gateway/daemon/operator.h"
 #include "gateway/daemon/relay.h"
 #include "tunnels/tls.h"
+#include "jgw_version.h"
 
 #define DEFAULT_CONFIG "/etc/jgw/jgw.conf"
-#define JGWD_VERSION "1.0"
+#define JGWD_VERSION JGW_VERSION
 
 struct jgwd {
 	struct ev_loop *loop;
@@ -64,6 +68,16 @@ struct jgwd {
 	ev_prepare audit_prep;       /* writes the audit batch before the loop waits */
 	ev_tstamp started, last_stats;
 	uint64_t reloads, reload_rejects, quarantined;
+	/* A reload on trial (reload --confirm): the generation it replaced,
+	 * put back when no confirm comes before the timer. */
+	struct {
+		struct gen *prev;         /* a reference; NULL: nothing on trial */
+		uint64_t generation;      /* the one on trial */
+		char sha[65];
+		struct operator op;       /* who asked for it */
+		ev_timer timer;
+	} trial;
+	char history_dir[4096];      /* the configuration history (history.h) */
 	bool stopping;
 	char last_error[512];
 };
@@ -105,24 +119,42 @@ static void first_error(void *arg, const char *msg)
 		snprintf(d->last_error, sizeof(d->last_error), "%s", msg);
 }
 
-static void audit_config(struct jgwd *d, const char *action, const char *sha256, const char *error)
+/* A `config` record and its line in the configuration history; op is
+ * NULL for what nobody asked on the control socket (start, SIGHUP, the
+ * revert of an unconfirmed reload). cfg, when given, is kept. */
+static void audit_config(struct jgwd *d, const char *action, const char *sha256,
+			 uint64_t generation, const struct operator *op,
+			 const struct jgw_config *cfg, const char *error)
 {
+	struct history_entry h = { .generation = generation, .time_s = (int64_t)time(NULL) };
 	struct audit_rec *rec;
+	char err[512];
 
-	if (!d->audit || !(rec = audit_rec_begin(d->audit, "config")))
+	if (d->audit && (rec = audit_rec_begin(d->audit, "config")) != NULL) {
+		audit_rec_str(rec, "action", action);
+		if (sha256 && *sha256)
+			audit_rec_str(rec, "sha256", sha256);
+		if (generation)
+			audit_rec_u64(rec, "generation", generation);
+		operator_fields(rec, op);
+		if (error)
+			audit_rec_str(rec, "error", error);
+		audit_rec_commit(rec);
+	}
+	if (!d->history_dir[0] || !sha256 || !*sha256)
 		return;
-	audit_rec_str(rec, "action", action);
-	if (sha256 && *sha256)
-		audit_rec_str(rec, "sha256", sha256);
-	if (d->generation)
-		audit_rec_u64(rec, "generation", d->generation);
-	if (error)
-		audit_rec_str(rec, "error", error);
-	audit_rec_commit(rec);
+	snprintf(h.sha, sizeof(h.sha), "%s", sha256);
+	snprintf(h.operator, sizeof(h.operator), "%s", op ? op->name : "-");
+	snprintf(h.action, sizeof(h.action), "%s", action);
+	snprintf(h.outcome, sizeof(h.outcome), "%s", error ? "rejected" : "ok");
+	if ((cfg && history_keep(d->history_dir, cfg, err, sizeof(err)) != 0) ||
+	    history_note(d->history_dir, &h, err, sizeof(err)) != 0)
+		log_warn("%s", err);
 }
 
 static void audit_quarantine(struct jgwd *d, const struct addr_prefix *addr, const char *peer,
-			     const char *action, uint32_t timeout_s, const char *cause)
+			     const char *action, uint32_t timeout_s, const char *cause,
+			     const struct operator *op)
 {
 	struct audit_rec *rec;
 	char a[64];
@@ -136,6 +168,7 @@ static void audit_quarantine(struct jgwd *d, const struct addr_prefix *addr, con
 	if (timeout_s)
 		audit_rec_u64(rec, "timeout_s", timeout_s);
 	audit_rec_str(rec, "cause", cause);
+	operator_fields(rec, op);
 	audit_rec_commit(rec);
 }
 
@@ -220,7 +253,7 @@ static void on_quar_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		log_warn("quarantine list: %s (expiry taken from jgwd's own clock)", err);
 	while (quar_expiry_take(d->qexp, s.now, &e)) {
 		log_info("quarantine of %s expired", addr_prefix_str(&e.addr, a, sizeof(a)));
-		audit_quarantine(d, &e.addr, e.peer[0] ? e.peer : NULL, "expire", e.timeout_s, "timeout");
+		audit_quarantine(d, &e.addr, e.peer[0] ? e.peer : NULL, "expire", e.timeout_s, "timeout", NULL);
 	}
 	quar_timer_arm(d);
 }
@@ -232,7 +265,7 @@ static void quar_release_all(struct jgwd *d, const char *cause)
 	struct quar_expired e;
 
 	while (quar_expiry_take(d->qexp, INT64_MAX, &e))
-		audit_quarantine(d, &e.addr, e.peer[0] ? e.peer : NULL, "remove", 0, cause);
+		audit_quarantine(d, &e.addr, e.peer[0] ? e.peer : NULL, "remove", 0, cause, NULL);
 	quar_timer_arm(d);
 }
 
@@ -412,7 +445,7 @@ static void on_failure(void *arg, const struct sockaddr *src, bool lan, const ch
 	d->quarantined++;
 	log_warn("quarantined %s for %u s after repeated failures (last: %s)",
 		 addr_prefix_str(&addr, a, sizeof(a)), d->q_timeout_s, cause);
-	audit_quarantine(d, &addr, peer, "add", d->q_timeout_s, cause);
+	audit_quarantine(d, &addr, peer, "add", d->q_timeout_s, cause, NULL);
 	quar_book(d, &addr, peer, d->q_timeout_s);
 }
 
@@ -512,52 +545,164 @@ static struct gen *load_checked(struct jgwd *d, uint64_t generation, char sha[65
 	return gen;
 }
 
+/* What asked for a reload, and how. */
+struct reload_req {
+	const char *action;            /* "reload" or "rollback" */
+	const struct operator *op;     /* NULL: SIGHUP */
+	const char *expect_sha;        /* rollback: the configuration it must be */
+	uint32_t confirm_s;            /* > 0: on trial until `confirm` */
+	bool force;                    /* even if it shuts out the caller's SSH */
+};
+
+/* Would the new management rules refuse the SSH client the caller came
+ * from, that the rules in force admit? Only a firewall that filters SSH
+ * can shut anyone out; a `via` that is not an address decides nothing. */
+static bool admits_ssh(const struct jgw_config *cfg, const struct addr_prefix *host)
+{
+	if (!cfg->firewall.enabled || !cfg->ssh_port)
+		return true;
+	for (size_t i = 0; i < cfg->n_mgmt; i++)
+		if (addr_contains(&cfg->mgmt[i], host))
+			return true;
+	return false;
+}
+
+static bool shuts_out(const struct jgw_config *old, const struct jgw_config *cfg, const char *via)
+{
+	struct addr_prefix self;
+
+	if (!via || !*via || !addr_prefix_parse(via, &self))
+		return false;
+	return admits_ssh(old, &self) && !admits_ssh(cfg, &self);
+}
+
+/* Make gen current: its firewall table is in the kernel already. */
+static void gen_activate(struct jgwd *d, struct gen *gen)
+{
+	char err[256];
+
+	firewall_commit(d, gen->cfg);
+	quar_update(d, gen->cfg);
+	if (mon_configure(d->mon, gen->cfg, err, sizeof(err)) < 0)
+		log_warn("metrics: %s", err);
+	relay_set_gen(d->relay, gen);
+}
+
+static void on_trial_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
 /* Load the file, build its generation and apply its firewall; on any
  * failure the running world stays as it is. 0 on success. */
-static int reload(struct jgwd *d, char *why, size_t whylen)
+static int reload(struct jgwd *d, const struct reload_req *rq, char *why, size_t whylen)
 {
 	const struct gen *old = relay_current(d->relay);
 	struct jgw_config *cfg;
-	struct gen *gen;
+	struct gen *gen = NULL;
 	char err[512], sha[65] = "";
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 		   (unsigned long long)(ev_time() * 1e6));
 	d->last_error[0] = '\0';
+	if (d->trial.prev) {
+		snprintf(err, sizeof(err), "generation %llu awaits `jgwctl confirm' (or its revert "
+			 "in %.0f s): one change on trial at a time",
+			 (unsigned long long)d->trial.generation,
+			 ev_timer_remaining(d->loop, &d->trial.timer));
+		goto reject;
+	}
 	gen = load_checked(d, d->generation + 1, sha);
 	if (!gen) {
 		snprintf(err, sizeof(err), "%s", d->last_error[0] ? d->last_error : "configuration invalid");
 		goto reject;
 	}
 	cfg = gen->cfg;
-	if (firewall_apply(cfg, err, sizeof(err)) < 0) {
-		gen_put(gen);
+	if (rq->expect_sha && strcmp(rq->expect_sha, cfg->sha256) != 0) {
+		snprintf(err, sizeof(err), "%s holds configuration %.12s, not %.12s: the files were "
+			 "changed after they were restored", d->conf_path, cfg->sha256, rq->expect_sha);
 		goto reject;
 	}
+	if (!rq->force && rq->op && shuts_out(old->cfg, cfg, rq->op->via)) {
+		snprintf(err, sizeof(err), "the new management networks do not admit %s, where "
+			 "this session comes from: SSH would be refused (use --force, with "
+			 "--confirm so that it comes back by itself)", rq->op->via);
+		goto reject;
+	}
+	if (firewall_apply(cfg, err, sizeof(err)) < 0)
+		goto reject;
 	if (old && (old->cfg->lan_listen.len != cfg->lan_listen.len ||
 		    memcmp(&old->cfg->lan_listen.ss, &cfg->lan_listen.ss, cfg->lan_listen.len) ||
 		    memcmp(&old->cfg->wan_listen.ss, &cfg->wan_listen.ss, cfg->wan_listen.len)))
 		log_warn("reload: listener addresses changed; they take effect at the next restart");
 	d->generation++;
-	firewall_commit(d, cfg);
-	quar_update(d, cfg);
-	(void)mon_configure(d->mon, cfg, err, sizeof(err));   /* binds nothing now */
-	relay_set_gen(d->relay, gen);
-	gen_put(gen);
+	if (rq->confirm_s) {
+		d->trial.prev = gen_hold(old);
+		d->trial.generation = d->generation;
+		snprintf(d->trial.sha, sizeof(d->trial.sha), "%s", cfg->sha256);
+		if (rq->op)
+			d->trial.op = *rq->op;
+		ev_timer_init(&d->trial.timer, on_trial_timer, rq->confirm_s, 0.0);
+		d->trial.timer.data = d;
+		ev_timer_start(d->loop, &d->trial.timer);
+	}
+	gen_activate(d, gen);
 	d->reloads++;
-	audit_config(d, "reload", cfg->sha256, NULL);
-	log_info("configuration reloaded: generation %llu, sha256 %s",
-		 (unsigned long long)d->generation, cfg->sha256);
+	audit_config(d, rq->action, cfg->sha256, d->generation, rq->op, cfg, NULL);
+	log_info("configuration %s: generation %llu, sha256 %s%s", rq->action,
+		 (unsigned long long)d->generation, cfg->sha256,
+		 rq->confirm_s ? " (on trial until confirmed)" : "");
+	gen_put(gen);
 	sd_notifyf(0, "READY=1\nSTATUS=generation %llu", (unsigned long long)d->generation);
 	return 0;
 reject:
+	if (gen) {
+		/* The audit record keeps the configuration that was refused too. */
+		audit_config(d, "reject", gen->cfg->sha256, d->generation + 1, rq->op, gen->cfg, err);
+		gen_put(gen);
+	} else {
+		audit_config(d, "reject", sha, d->generation + 1, rq->op, NULL, err);
+	}
 	d->reload_rejects++;
-	audit_config(d, "reject", sha, err);
-	log_err("reload rejected, generation %llu stays: %s", (unsigned long long)d->generation, err);
+	log_err("%s rejected, generation %llu stays: %s", rq->action,
+		(unsigned long long)relay_current(d->relay)->generation, err);
 	snprintf(why, whylen, "%s", err);
-	sd_notifyf(0, "READY=1\nSTATUS=reload rejected; generation %llu",
-		   (unsigned long long)d->generation);
+	sd_notifyf(0, "READY=1\nSTATUS=%s rejected; generation %llu", rq->action,
+		   (unsigned long long)relay_current(d->relay)->generation);
 	return -1;
+}
+
+/* The reload on trial is kept: nothing to put back any more. */
+static void trial_end(struct jgwd *d)
+{
+	ev_timer_stop(d->loop, &d->trial.timer);
+	gen_put(d->trial.prev);
+	d->trial.prev = NULL;
+}
+
+/* No confirm in time: the previous generation (configuration, TLS
+ * contexts, firewall table) is in force again, as it was. */
+static void on_trial_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct jgwd *d = w->data;
+	struct gen *prev = d->trial.prev;
+	char err[512];
+
+	(void)loop;
+	(void)revents;
+	if (firewall_apply(prev->cfg, err, sizeof(err)) < 0) {
+		/* The kernel refused the table that was in force minutes ago:
+		 * keep trying, it is the way back for whoever is shut out. */
+		log_msg(LOG_CRIT, "revert of generation %llu: firewall: %s (again in 5 s)",
+			 (unsigned long long)d->trial.generation, err);
+		audit_config(d, "revert", prev->cfg->sha256, prev->generation, &d->trial.op, NULL, err);
+		ev_timer_set(&d->trial.timer, 5.0, 0.0);
+		ev_timer_start(d->loop, &d->trial.timer);
+		return;
+	}
+	gen_activate(d, prev);
+	audit_config(d, "revert", prev->cfg->sha256, prev->generation, &d->trial.op, prev->cfg, NULL);
+	log_warn("generation %llu was not confirmed in time: generation %llu (sha256 %s) is back "
+		 "in force", (unsigned long long)d->trial.generation,
+		 (unsigned long long)prev->generation, prev->cfg->sha256);
+	trial_end(d);
 }
 
 /* ---- control commands ---- */
@@ -567,14 +712,14 @@ reject:
  * restart. In status and stats alike. */
 static void audit_flags(struct control_reply *rep, const struct audit_stats *as)
 {
-	control_reply_line(rep, "audit_key_alarm %s", as->key_alarm ? "yes" : "no");
-	control_reply_line(rep, "audit_spool_broken %s", as->spool_broken ? "yes" : "no");
-	control_reply_line(rep, "audit_write_failing %s", as->write_failing ? "yes" : "no");
-	control_reply_line(rep, "audit_held %llu", (unsigned long long)as->held);
-	control_reply_line(rep, "audit_lost %llu", (unsigned long long)as->lost);
+	control_reply_bool(rep, "audit_key_alarm", as->key_alarm);
+	control_reply_bool(rep, "audit_spool_broken", as->spool_broken);
+	control_reply_bool(rep, "audit_write_failing", as->write_failing);
+	control_reply_u64(rep, "audit_held", as->held);
+	control_reply_u64(rep, "audit_lost", as->lost);
 }
 
-static void cmd_status(struct jgwd *d, struct control_reply *rep)
+static void cmd_status(struct jgwd *d, const struct control_req *req, struct control_reply *rep)
 {
 	const struct gen *gen = relay_current(d->relay);
 	struct relay_stats rs;
@@ -583,49 +728,59 @@ static void cmd_status(struct jgwd *d, struct control_reply *rep)
 	relay_get_stats(d->relay, &rs);
 	if (d->audit)
 		audit_get_stats(d->audit, &as);
-	control_reply_line(rep, "version %s", JGWD_VERSION);
-	control_reply_line(rep, "pid %d", (int)getpid());
-	control_reply_line(rep, "site %s", gen->cfg->site);
-	control_reply_line(rep, "config %s", gen->cfg->path ? gen->cfg->path : d->conf_path);
-	control_reply_line(rep, "config_sha256 %s", gen->cfg->sha256);
-	control_reply_line(rep, "generation %llu", (unsigned long long)gen->generation);
-	control_reply_line(rep, "uptime_s %lld", (long long)(ev_now(d->loop) - d->started));
-	control_reply_line(rep, "tunnels %llu", (unsigned long long)rs.tunnels_open);
-	control_reply_line(rep, "tunnels_egress %llu", (unsigned long long)rs.egress_open);
-	control_reply_line(rep, "tunnels_ingress %llu", (unsigned long long)rs.ingress_open);
-	control_reply_line(rep, "peers_configured %zu", gen->cfg->n_peers);
-	control_reply_line(rep, "firewall %s", d->fw_on ? d->fw_table : "off");
-	control_reply_line(rep, "reloads %llu", (unsigned long long)d->reloads);
-	control_reply_line(rep, "reload_rejects %llu", (unsigned long long)d->reload_rejects);
-	control_reply_line(rep, "crl_remaining_s %lld",
-			   (long long)tls_ctx_crl_remaining(gen->tls, (int64_t)time(NULL)));
-	control_reply_line(rep, "audit_last_seq %llu", (unsigned long long)as.last_seq);
-	control_reply_line(rep, "audit_mirrored_seq %llu", (unsigned long long)as.mirrored_seq);
-	control_reply_line(rep, "audit_collector %s", as.collector_up ? "up" : "down");
-	control_reply_line(rep, "audit_disk %s", as.disk_full ? "full" : as.disk_alarm ? "alarm" : "ok");
+	control_reply_begin(rep, req->json);
+	control_reply_str(rep, "version", JGWD_VERSION);
+	control_reply_i64(rep, "pid", (int64_t)getpid());
+	control_reply_str(rep, "site", gen->cfg->site);
+	control_reply_str(rep, "config", gen->cfg->path ? gen->cfg->path : d->conf_path);
+	control_reply_str(rep, "config_sha256", gen->cfg->sha256);
+	control_reply_u64(rep, "generation", gen->generation);
+	control_reply_u64(rep, "trial_generation", d->trial.prev ? d->trial.generation : 0);
+	control_reply_i64(rep, "trial_remaining_s", d->trial.prev ?
+			  (int64_t)(ev_timer_remaining(d->loop, &d->trial.timer) + 0.999) : 0);
+	control_reply_i64(rep, "uptime_s", (int64_t)(ev_now(d->loop) - d->started));
+	control_reply_u64(rep, "tunnels", rs.tunnels_open);
+	control_reply_u64(rep, "tunnels_egress", rs.egress_open);
+	control_reply_u64(rep, "tunnels_ingress", rs.ingress_open);
+	control_reply_u64(rep, "peers_configured", gen->cfg->n_peers);
+	control_reply_str(rep, "firewall", d->fw_on ? d->fw_table : "off");
+	control_reply_u64(rep, "reloads", d->reloads);
+	control_reply_u64(rep, "reload_rejects", d->reload_rejects);
+	control_reply_i64(rep, "crl_remaining_s", tls_ctx_crl_remaining(gen->tls, (int64_t)time(NULL)));
+	control_reply_u64(rep, "audit_last_seq", as.last_seq);
+	control_reply_u64(rep, "audit_mirrored_seq", as.mirrored_seq);
+	control_reply_str(rep, "audit_collector", !gen->cfg->audit.has_collector ? "none" :
+			  as.collector_up ? "up" : "down");
+	control_reply_str(rep, "audit_disk", as.disk_full ? "full" : as.disk_alarm ? "alarm" : "ok");
 	/* Retention, forecast and clock (docs/audit.md: Retention, Time). */
-	control_reply_line(rep, "audit_disk_pct %u", (unsigned)as.disk_pct);
-	control_reply_line(rep, "audit_spool_files %llu", (unsigned long long)as.spool_files);
-	control_reply_line(rep, "audit_spool_disk_bytes %llu", (unsigned long long)as.spool_disk_bytes);
-	control_reply_line(rep, "audit_oldest_seq %llu", (unsigned long long)as.oldest_seq);
-	control_reply_line(rep, "audit_mirror_lag %llu", (unsigned long long)(as.last_seq -
-			   (as.mirrored_seq < as.last_seq ? as.mirrored_seq : as.last_seq)));
-	control_reply_line(rep, "audit_forecast_s %lld", (long long)as.forecast_s);
-	control_reply_line(rep, "audit_forecast_alarm %s", as.forecast_alarm ? "yes" : "no");
-	control_reply_line(rep, "time_sync %s", as.time_synced ? "yes" : "no");
-	control_reply_line(rep, "time_offset_us %lld", (long long)as.time_offset_us);
-	control_reply_line(rep, "time_maxerror_us %llu", (unsigned long long)as.time_maxerror_us);
-	control_reply_line(rep, "time_steps %llu", (unsigned long long)as.time_steps);
+	control_reply_u64(rep, "audit_disk_pct", as.disk_pct);
+	control_reply_u64(rep, "audit_spool_files", as.spool_files);
+	control_reply_u64(rep, "audit_spool_disk_bytes", as.spool_disk_bytes);
+	control_reply_u64(rep, "audit_oldest_seq", as.oldest_seq);
+	control_reply_u64(rep, "audit_mirror_lag", as.last_seq - (as.mirrored_seq < as.last_seq ?
+								     as.mirrored_seq : as.last_seq));
+	control_reply_i64(rep, "audit_forecast_s", as.forecast_s);
+	control_reply_str(rep, "audit_forecast_alarm", as.forecast_alarm ? "yes" : "no");
+	control_reply_str(rep, "time_sync", as.time_synced ? "yes" : "no");
+	control_reply_i64(rep, "time_offset_us", as.time_offset_us);
+	control_reply_u64(rep, "time_maxerror_us", as.time_maxerror_us);
+	control_reply_u64(rep, "time_steps", as.time_steps);
 	audit_flags(rep, &as);
+	control_reply_end(rep);
 }
 
 static void print_counter(void *arg, const char *name, uint64_t packets, uint64_t bytes)
 {
-	control_reply_line(arg, "nft_counter %s packets %llu bytes %llu", name,
-			   (unsigned long long)packets, (unsigned long long)bytes);
+	struct control_reply *rep = arg;
+	char key[96];
+
+	snprintf(key, sizeof(key), "nft_%s_packets", name);
+	control_reply_u64(rep, key, packets);
+	snprintf(key, sizeof(key), "nft_%s_bytes", name);
+	control_reply_u64(rep, key, bytes);
 }
 
-static void cmd_stats(struct jgwd *d, struct control_reply *rep)
+static void cmd_stats(struct jgwd *d, const struct control_req *req, struct control_reply *rep)
 {
 	struct relay_stats rs;
 	struct audit_stats as = { 0 };
@@ -634,55 +789,102 @@ static void cmd_stats(struct jgwd *d, struct control_reply *rep)
 	relay_get_stats(d->relay, &rs);
 	if (d->audit)
 		audit_get_stats(d->audit, &as);
-	control_reply_line(rep, "tunnels_open %llu", (unsigned long long)rs.tunnels_open);
-	control_reply_line(rep, "tunnels_opened %llu", (unsigned long long)rs.tunnels_total);
-	control_reply_line(rep, "tunnels_rejected %llu", (unsigned long long)rs.tunnels_rejected);
-	control_reply_line(rep, "frames_allowed %llu", (unsigned long long)rs.frames_allowed);
-	control_reply_line(rep, "frames_denied %llu", (unsigned long long)rs.frames_denied);
-	control_reply_line(rep, "bytes_allowed %llu", (unsigned long long)rs.bytes_allowed);
-	control_reply_line(rep, "bytes_denied %llu", (unsigned long long)rs.bytes_denied);
-	control_reply_line(rep, "bytes_in %llu", (unsigned long long)rs.bytes_in);
-	control_reply_line(rep, "bytes_out %llu", (unsigned long long)rs.bytes_out);
-	control_reply_line(rep, "buffered_bytes %zu", rs.buffered_bytes);
-	control_reply_line(rep, "quarantined %llu", (unsigned long long)d->quarantined);
-	control_reply_line(rep, "audit_records %llu", (unsigned long long)as.records);
-	control_reply_line(rep, "audit_spool_bytes %llu", (unsigned long long)as.spool_bytes);
+	control_reply_begin(rep, req->json);
+	control_reply_u64(rep, "tunnels_open", rs.tunnels_open);
+	control_reply_u64(rep, "tunnels_opened", rs.tunnels_total);
+	control_reply_u64(rep, "tunnels_rejected", rs.tunnels_rejected);
+	control_reply_u64(rep, "frames_allowed", rs.frames_allowed);
+	control_reply_u64(rep, "frames_denied", rs.frames_denied);
+	control_reply_u64(rep, "bytes_allowed", rs.bytes_allowed);
+	control_reply_u64(rep, "bytes_denied", rs.bytes_denied);
+	control_reply_u64(rep, "bytes_in", rs.bytes_in);
+	control_reply_u64(rep, "bytes_out", rs.bytes_out);
+	control_reply_u64(rep, "buffered_bytes", rs.buffered_bytes);
+	control_reply_u64(rep, "quarantined", d->quarantined);
+	control_reply_u64(rep, "audit_records", as.records);
+	control_reply_u64(rep, "audit_spool_bytes", as.spool_bytes);
 	audit_flags(rep, &as);
 	if (d->nflog)
-		control_reply_line(rep, "nflog_overruns %llu",
-				   (unsigned long long)nft_log_overruns(d->nflog));
+		control_reply_u64(rep, "nflog_overruns", nft_log_overruns(d->nflog));
 	if (d->fw_on && nft_counters(d->fw_table, print_counter, rep, err, sizeof(err)) < 0)
-		control_reply_line(rep, "nft_counters_error %s", err);
+		control_reply_str(rep, "nft_counters_error", err);
+	control_reply_end(rep);
 }
+
+struct peers_ctx {
+	struct control_reply *rep;
+	bool json;
+};
 
 static void print_tunnel(void *arg, const struct relay_tunnel_info *info)
 {
-	control_reply_line(arg, "tunnel %llu side %s state %s peer %s addr %s generation %llu "
-			   "bytes_in %llu bytes_out %llu frames_in %llu frames_out %llu age_ms %lld",
-			   (unsigned long long)info->id, info->side, info->state,
-			   info->peer[0] ? info->peer : "-", info->peer_addr,
-			   (unsigned long long)info->generation,
-			   (unsigned long long)info->bytes_in, (unsigned long long)info->bytes_out,
-			   (unsigned long long)info->frames_in, (unsigned long long)info->frames_out,
-			   (long long)info->age_ms);
+	struct peers_ctx *pc = arg;
+
+	control_reply_begin_line(pc->rep, pc->json);
+	control_reply_u64(pc->rep, "tunnel", info->id);
+	control_reply_str(pc->rep, "side", info->side);
+	control_reply_str(pc->rep, "state", info->state);
+	control_reply_str(pc->rep, "peer", info->peer[0] ? info->peer : "-");
+	control_reply_str(pc->rep, "addr", info->peer_addr);
+	control_reply_u64(pc->rep, "generation", info->generation);
+	control_reply_u64(pc->rep, "bytes_in", info->bytes_in);
+	control_reply_u64(pc->rep, "bytes_out", info->bytes_out);
+	control_reply_u64(pc->rep, "frames_in", info->frames_in);
+	control_reply_u64(pc->rep, "frames_out", info->frames_out);
+	control_reply_i64(pc->rep, "age_ms", info->age_ms);
+	control_reply_end(pc->rep);
+}
+
+/* One line (object) per configured address of a peer: the last tunnel
+ * that opened there and the last that failed (0 and "-": none yet). */
+static void print_address(struct jgwd *d, const char *node, const struct sockaddr *sa,
+			  struct control_reply *rep, bool json)
+{
+	const struct relay_addr_slot *s = relay_peer_addr(d->relay, node, sa);
+	char a[80];
+
+	control_reply_begin_line(rep, json);
+	control_reply_str(rep, "address", addr_sockaddr_str(sa, a, sizeof(a)));
+	control_reply_str(rep, "peer", node);
+	control_reply_i64(rep, "last_success", s ? s->ok_s : 0);
+	control_reply_str(rep, "last_success_side", s && s->ok_s ? (s->ok_ingress ? "wan" : "lan") : "-");
+	control_reply_i64(rep, "last_error", s ? s->err_s : 0);
+	control_reply_str(rep, "last_error_side", s && s->err_s ? (s->err_ingress ? "wan" : "lan") : "-");
+	control_reply_str(rep, "last_error_reason", s && s->err_reason ? s->err_reason : "-");
+	control_reply_end(rep);
 }
 
 /* Peers × tunnels would be millions of steps at a 機構 site: the relay keeps
  * per-peer counts. */
-static void cmd_peers(struct jgwd *d, struct control_reply *rep)
+static void cmd_peers(struct jgwd *d, const struct control_req *req, struct control_reply *rep)
 {
 	const struct jgw_config *cfg = relay_current(d->relay)->cfg;
+	struct peers_ctx pc = { rep, req->json };
 
 	for (size_t i = 0; i < cfg->n_peers; i++) {
 		const struct cfg_peer *p = &cfg->peers[i];
 		char a[80];
 
-		control_reply_line(rep, "peer %s role %s tunnels %zu addr %s", p->node,
-				   node_role_name(node_role((const uint8_t *)p->node)),
-				   relay_peer_tunnels(d->relay, p->node),
-				   p->n_addrs ? addr_sockaddr_str((const struct sockaddr *)&(p->addrs[0]).ss, a, sizeof(a)) : "-");
+		control_reply_begin_line(rep, req->json);
+		control_reply_str(rep, "peer", p->node);
+		control_reply_str(rep, "role", node_role_name(node_role((const uint8_t *)p->node)));
+		control_reply_u64(rep, "tunnels", relay_peer_tunnels(d->relay, p->node));
+		control_reply_str(rep, "addr", p->n_addrs ?
+				  addr_sockaddr_str((const struct sockaddr *)&p->addrs[0].ss, a, sizeof(a)) : "-");
+		control_reply_u64(rep, "addrs", p->n_addrs);
+		control_reply_end(rep);
+		for (size_t k = 0; k < p->n_addrs; k++)
+			print_address(d, p->node, (const struct sockaddr *)&p->addrs[k].ss, rep, req->json);
 	}
-	relay_foreach(d->relay, print_tunnel, rep);
+	relay_foreach(d->relay, print_tunnel, &pc);
+}
+
+static void cmd_version(const struct control_req *req, struct control_reply *rep)
+{
+	control_reply_begin(rep, req->json);
+	control_reply_str(rep, "version", JGWD_VERSION);
+	control_reply_str(rep, "openssl", OpenSSL_version(OPENSSL_VERSION));
+	control_reply_end(rep);
 }
 
 static void print_quarantined(void *arg, const struct addr_prefix *addr, uint64_t expires_ms)
@@ -693,7 +895,8 @@ static void print_quarantined(void *arg, const struct addr_prefix *addr, uint64_
 			   (unsigned long long)((expires_ms + 999) / 1000));
 }
 
-static void cmd_quarantine(struct jgwd *d, const struct control_req *req, struct control_reply *rep)
+static void cmd_quarantine(struct jgwd *d, const struct control_req *req, const struct operator *op,
+			   struct control_reply *rep)
 {
 	char err[256], a[64];
 	uint32_t timeout = req->timeout_s ? req->timeout_s : d->q_timeout_s;
@@ -712,10 +915,10 @@ static void cmd_quarantine(struct jgwd *d, const struct control_req *req, struct
 			control_reply_error(rep, "%s", err);
 			return;
 		}
-		audit_quarantine(d, &req->addr, NULL, "add", timeout, "manual");
+		audit_quarantine(d, &req->addr, NULL, "add", timeout, "manual", op);
 		quar_book(d, &req->addr, NULL, timeout);
-		log_info("quarantine add %s for %u s (control socket)",
-			 addr_prefix_str(&req->addr, a, sizeof(a)), timeout);
+		log_info("quarantine add %s for %u s by %s", addr_prefix_str(&req->addr, a, sizeof(a)),
+			 timeout, op->name);
 		return;
 	default:
 		if (nft_quarantine_del(d->fw_table, &req->addr, err, sizeof(err)) < 0) {
@@ -727,34 +930,220 @@ static void cmd_quarantine(struct jgwd *d, const struct control_req *req, struct
 		/* Its end is this removal, not a later expiry. */
 		if (quar_expiry_drop(d->qexp, &req->addr))
 			quar_timer_arm(d);
-		audit_quarantine(d, &req->addr, NULL, "remove", 0, "manual");
-		log_info("quarantine del %s (control socket)", addr_prefix_str(&req->addr, a, sizeof(a)));
+		audit_quarantine(d, &req->addr, NULL, "remove", 0, "manual", op);
+		log_info("quarantine del %s by %s", addr_prefix_str(&req->addr, a, sizeof(a)), op->name);
 		return;
 	}
 }
 
-static void on_control(void *arg, const struct control_req *req, struct control_reply *rep)
+static void cmd_reload(struct jgwd *d, const struct control_req *req, const struct operator *op,
+		       struct control_reply *rep)
+{
+	struct reload_req rq = { .action = "reload", .op = op, .confirm_s = req->confirm_s,
+				 .force = req->force };
+	char why[512], sha[65];
+
+	if (req->cmd == CONTROL_ROLLBACK) {
+		if (history_resolve(d->history_dir, req->ref, sha, why, sizeof(why)) != 0) {
+			control_reply_error(rep, "rollback: %s", why);
+			return;
+		}
+		rq.action = "rollback";
+		rq.expect_sha = sha;
+	}
+	if (reload(d, &rq, why, sizeof(why)) < 0) {
+		control_reply_error(rep, "%s rejected: %s", rq.action, why);
+		return;
+	}
+	control_reply_begin(rep, req->json);
+	control_reply_u64(rep, "generation", d->generation);
+	control_reply_str(rep, "config_sha256", relay_current(d->relay)->cfg->sha256);
+	if (req->confirm_s)
+		control_reply_u64(rep, "reverts_in_s", req->confirm_s);
+	control_reply_end(rep);
+}
+
+static void cmd_confirm(struct jgwd *d, const struct operator *op, struct control_reply *rep)
+{
+	const struct gen *gen = relay_current(d->relay);
+
+	if (!d->trial.prev) {
+		control_reply_error(rep, "nothing awaits confirmation");
+		return;
+	}
+	trial_end(d);
+	audit_config(d, "confirm", gen->cfg->sha256, gen->generation, op, NULL, NULL);
+	log_info("generation %llu confirmed by %s", (unsigned long long)gen->generation, op->name);
+	control_reply_line(rep, "generation %llu confirmed", (unsigned long long)gen->generation);
+}
+
+static void print_history(void *arg, const struct history_entry *e)
+{
+	const struct control_req *req = ((void **)arg)[0];
+	struct control_reply *rep = ((void **)arg)[1];
+
+	control_reply_begin_line(rep, req->json);
+	control_reply_u64(rep, "generation", e->generation);
+	control_reply_i64(rep, "time", e->time_s);
+	control_reply_str(rep, "sha256", e->sha);
+	control_reply_str(rep, "operator", e->operator);
+	control_reply_str(rep, "action", e->action);
+	control_reply_str(rep, "outcome", e->outcome);
+	control_reply_end(rep);
+}
+
+/* A configuration's files as lines: "file PATH BYTES", then its text, each
+ * line after "> " and cut after CHUNK bytes into "+ " continuations (a
+ * reply line has a bound); jgwctl puts them back and checks BYTES. */
+#define SHOW_CHUNK 900
+static void print_file(void *arg, const char *path, const char *data, size_t len)
+{
+	struct control_reply *rep = arg;
+	size_t i = 0;
+
+	control_reply_line(rep, "file %s %zu", path, len);
+	while (i < len) {
+		size_t eol = i;
+
+		while (eol < len && data[eol] != '\n')
+			eol++;
+		for (size_t at = i; at == i || at < eol; at += SHOW_CHUNK) {
+			size_t n = eol - at < SHOW_CHUNK ? eol - at : SHOW_CHUNK;
+
+			control_reply_line(rep, "%s%.*s", at == i ? "> " : "+ ", (int)n, data + at);
+		}
+		i = eol + 1;
+	}
+}
+
+static void cmd_history(struct jgwd *d, const struct control_req *req, struct control_reply *rep)
+{
+	char err[512], sha[65];
+	const void *ctx[2] = { req, rep };
+
+	if (req->cmd == CONTROL_HISTORY) {
+		if (history_list(d->history_dir, print_history, (void *)ctx, err, sizeof(err)) != 0)
+			control_reply_error(rep, "%s", err);
+		return;
+	}
+	if (history_resolve(d->history_dir, req->ref, sha, err, sizeof(err)) != 0) {
+		control_reply_error(rep, "%s", err);
+		return;
+	}
+	control_reply_line(rep, "config %s", sha);
+	if (history_files(d->history_dir, sha, print_file, rep, err, sizeof(err)) != 0)
+		control_reply_error(rep, "%s", err);
+}
+
+static void cmd_tunnel_close(struct jgwd *d, const struct control_req *req, const struct operator *op,
+			     struct control_reply *rep)
+{
+	if (!relay_close(d->relay, req->id, "operator-closed")) {
+		control_reply_error(rep, "no tunnel %llu", (unsigned long long)req->id);
+		return;
+	}
+	log_info("tunnel %llu closed by %s", (unsigned long long)req->id, op->name);
+}
+
+static void cmd_audit_epoch(struct jgwd *d, const struct operator *op, struct control_reply *rep)
+{
+	struct audit_stats as;
+
+	if (audit_epoch_now(d->audit) != 0) {
+		control_reply_error(rep, "the audit epoch could not move on (see the log; key_alarm "
+				    "in status)");
+		return;
+	}
+	audit_get_stats(d->audit, &as);
+	log_info("audit key epoch %u begun by %s", as.epoch, op->name);
+	control_reply_line(rep, "epoch %u", as.epoch);
+}
+
+/* What the system says for the audit trail: sshd's sessions (through
+ * jgw-sessions), accounts made or removed (jgw-operator). Root only: an
+ * operator must not be able to write the record of their own login. */
+static void cmd_note(struct jgwd *d, const struct control_req *req, const struct operator *op,
+		     struct control_reply *rep)
+{
+	struct audit_rec *rec;
+	char a[64];
+	bool session = req->cmd == CONTROL_SESSION;
+
+	if (!op->known || op->uid != 0) {
+		operator_record(d->audit, op, control_cmd_name(req->cmd), "refused",
+				"only root may send notes for the audit trail");
+		control_reply_error(rep, "only root may send %s notes", control_cmd_name(req->cmd));
+		return;
+	}
+	if (!d->audit || !(rec = audit_rec_begin(d->audit, session ? "session" : "admin"))) {
+		control_reply_error(rep, "no audit record could be written");
+		return;
+	}
+	if (session) {
+		audit_rec_str(rec, "action", req->action);
+		audit_rec_str(rec, "user", req->name);
+		audit_rec_str(rec, "addr", addr_prefix_str(&req->addr, a, sizeof(a)));
+		audit_rec_u64(rec, "port", req->port);
+		audit_rec_str(rec, "service", "ssh");
+	} else {
+		snprintf(a, sizeof(a), "account %s", req->action);
+		audit_rec_str(rec, "action", a);
+		audit_rec_str(rec, "account", req->name);
+		audit_rec_str(rec, "role", req->role);
+		operator_fields(rec, op);
+		audit_rec_str(rec, "outcome", "ok");
+	}
+	audit_rec_commit(rec);
+}
+
+/* The verb, with the caller's right to it checked and, when it changes
+ * state, its admin record: refused, failed or done. */
+static void on_control(void *arg, const struct control_req *req, const struct control_caller *caller,
+		       struct control_reply *rep)
 {
 	struct jgwd *d = arg;
-	char why[512];
+	struct operator op;
+	char why[256];
 
 	if (d->stopping) {
 		control_reply_error(rep, "stopping");
 		return;
 	}
-	switch (req->cmd) {
-	case CONTROL_STATUS: cmd_status(d, rep); break;
-	case CONTROL_STATS: cmd_stats(d, rep); break;
-	case CONTROL_PEERS: cmd_peers(d, rep); break;
-	case CONTROL_METRICS: mon_reply(d->mon, rep); break;
-	case CONTROL_RELOAD:
-		if (reload(d, why, sizeof(why)) < 0)
-			control_reply_error(rep, "reload rejected: %s", why);
-		else
-			control_reply_line(rep, "generation %llu", (unsigned long long)d->generation);
-		break;
-	default: cmd_quarantine(d, req, rep); break;
+	operator_of(caller, req, &op);
+	if (control_root_only(req->cmd)) {
+		cmd_note(d, req, &op, rep);
+		return;
 	}
+	if (control_changes_state(req->cmd) &&
+	    !operator_may_change(&op, relay_current(d->relay)->cfg->control_admin_group,
+				 why, sizeof(why))) {
+		operator_record(d->audit, &op, control_cmd_name(req->cmd), "refused", why);
+		log_warn("%s refused: %s", control_cmd_name(req->cmd), why);
+		control_reply_error(rep, "%s", why);
+		return;
+	}
+	switch (req->cmd) {
+	case CONTROL_STATUS: cmd_status(d, req, rep); break;
+	case CONTROL_STATS: cmd_stats(d, req, rep); break;
+	case CONTROL_PEERS: cmd_peers(d, req, rep); break;
+	case CONTROL_VERSION: cmd_version(req, rep); break;
+	case CONTROL_METRICS: mon_reply(d->mon, rep); break;
+	case CONTROL_HISTORY:
+	case CONTROL_SHOW: cmd_history(d, req, rep); break;
+	case CONTROL_RELOAD:
+	case CONTROL_ROLLBACK: cmd_reload(d, req, &op, rep); break;
+	case CONTROL_CONFIRM: cmd_confirm(d, &op, rep); break;
+	case CONTROL_TUNNEL_CLOSE: cmd_tunnel_close(d, req, &op, rep); break;
+	case CONTROL_QUAR_LIST:
+	case CONTROL_QUAR_ADD:
+	case CONTROL_QUAR_DEL: cmd_quarantine(d, req, &op, rep); break;
+	case CONTROL_AUDIT_EPOCH: cmd_audit_epoch(d, &op, rep); break;
+	case CONTROL_SESSION:
+	case CONTROL_ACCOUNT: break;   /* above */
+	}
+	if (control_changes_state(req->cmd))
+		operator_record(d->audit, &op, control_cmd_name(req->cmd),
+				control_reply_failed(rep) ? "error" : "ok", control_reply_message(rep));
 }
 
 /* ---- timers and signals ---- */
@@ -848,8 +1237,10 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)revents;
 	if (w->signum == SIGHUP) {
+		struct reload_req rq = { .action = "reload" };
+
 		if (!d->stopping)
-			(void)reload(d, why, sizeof(why));
+			(void)reload(d, &rq, why, sizeof(why));
 		return;
 	}
 	if (d->stopping)
@@ -1003,6 +1394,17 @@ static int monitor_start(struct jgwd *d, const struct jgw_config *cfg, char *err
 	return mon_configure(d->mon, cfg, err, errlen);
 }
 
+/* The control socket's group: `control { group }`, else the daemon's. A
+ * group that does not exist is the configuration's error (checked). */
+static gid_t control_gid(const struct jgw_config *cfg, gid_t daemon_gid)
+{
+	struct group *gr;
+
+	if (cfg->control_group && (gr = getgrnam(cfg->control_group)) != NULL)
+		return gr->gr_gid;
+	return cfg->group ? daemon_gid : (gid_t)-1;
+}
+
 static int start(struct jgwd *d)
 {
 	struct relay_hooks hooks = {
@@ -1036,7 +1438,7 @@ static int start(struct jgwd *d)
 	}
 	/* From here on a reject is recorded before jgwd exits. */
 	if (lookup_ids(d, cfg, &uid, &gid) < 0) {
-		audit_config(d, "reject", cfg->sha256, d->last_error);
+		audit_config(d, "reject", cfg->sha256, 1, NULL, cfg, d->last_error);
 		log_err("configuration %s invalid; not starting", d->conf_path);
 		cfg_free(cfg);
 		return -1;
@@ -1050,18 +1452,23 @@ static int start(struct jgwd *d)
 				 (unsigned long long)rl.rlim_cur, cfg->limits.tunnels,
 				 2 * cfg->limits.tunnels + 64);
 	}
+	history_dir(cfg, d->history_dir, sizeof(d->history_dir));
+	if (history_init(d->history_dir, uid, gid, err, sizeof(err)) != 0) {
+		log_warn("%s: the configurations loaded are not kept", err);
+		d->history_dir[0] = '\0';
+	}
 	d->generation = 1;
 	d->last_error[0] = '\0';
 	gen = gen_new(cfg, d->generation, first_error, d);
 	if (!gen) {
-		audit_config(d, "reject", cfg->sha256, d->last_error[0] ? d->last_error : "TLS context");
+		audit_config(d, "reject", cfg->sha256, 1, NULL, cfg, d->last_error[0] ? d->last_error : "TLS context");
 		log_err("configuration %s invalid; not starting", d->conf_path);
 		cfg_free(cfg);
 		return -1;
 	}
 	if (firewall_apply(cfg, err, sizeof(err)) < 0) {
 		log_err("firewall: %s", err);
-		audit_config(d, "reject", cfg->sha256, err);
+		audit_config(d, "reject", cfg->sha256, 1, NULL, cfg, err);
 		gen_put(gen);
 		return -1;
 	}
@@ -1073,7 +1480,7 @@ static int start(struct jgwd *d)
 		gen_put(gen);
 		return -1;
 	}
-	d->control = control_server_new(d->loop, cfg->control_path, uid, cfg->group ? gid : (gid_t)-1,
+	d->control = control_server_new(d->loop, cfg->control_path, uid, control_gid(cfg, gid),
 					on_control, d, err, sizeof(err));
 	if (!d->control) {
 		log_err("%s", err);
@@ -1090,8 +1497,8 @@ static int start(struct jgwd *d)
 		return -1;
 	}
 	relay_set_gen(d->relay, gen);
+	audit_config(d, "load", cfg->sha256, 1, NULL, cfg, NULL);
 	gen_put(gen);
-	audit_config(d, "load", cfg->sha256, NULL);
 	log_info("jgwd %s started: site %s, %zu peers, generation 1, sha256 %s", JGWD_VERSION,
 		 cfg->site, cfg->n_peers, cfg->sha256);
 
@@ -1130,6 +1537,16 @@ static void finish(struct jgwd *d)
 	if (d->relay && relay_current(d->relay) && relay_current(d->relay)->cfg->pid_file)
 		pid_copy = strdup(relay_current(d->relay)->cfg->pid_file);
 	pid_file = pid_copy;
+	if (d->trial.prev) {
+		/* The file on disk is what the next start loads: the trial is
+		 * kept by the stop, and the record says so. */
+		const struct gen *gen = relay_current(d->relay);
+
+		audit_config(d, "abandon", gen->cfg->sha256, gen->generation, &d->trial.op, NULL, NULL);
+		log_warn("stopping with generation %llu unconfirmed: the next start loads the file as it is",
+			 (unsigned long long)gen->generation);
+		trial_end(d);
+	}
 	ev_timer_stop(d->loop, &d->audit_timer);
 	if (ev_is_active(&d->audit_prep)) {
 		ev_ref(d->loop);
@@ -1174,6 +1591,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: jgwd [-c FILE] [-d] [-s]    run the gateway\n"
 		   "       jgwd -n [-c FILE]           check the configuration\n"
+		   "       jgwd --version\n"
 		   "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
 		   "  -d       debug log lines\n"
 		   "  -s       log to syslog instead of stderr\n");
@@ -1192,6 +1610,10 @@ int main(int argc, char **argv)
 	bool check = false, use_syslog = false;
 	int prio = LOG_INFO, c;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("jgwd %s\n", JGW_VERSION);
+		return 0;
+	}
 	while ((c = getopt(argc, argv, "c:dnsh")) != -1) {
 		switch (c) {
 		case 'c': d.conf_path = optarg; break;

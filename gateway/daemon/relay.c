@@ -129,6 +129,7 @@ struct relay {
 	struct relay_stats total, interval;
 	struct relay_tally rejects, denies;   /* by reason, since start (metrics) */
 	struct relay_type_tally types;        /* frames by type and verdict */
+	struct relay_addrs addrs;             /* per peer address: last success, error */
 	ev_tstamp last_accept_err;
 	ev_timer resume;             /* listeners paused after EMFILE */
 	int fd_high;                 /* a connection accepted on this descriptor
@@ -614,6 +615,7 @@ static void tunnel_open(struct tunnel *t)
 {
 	tunnel_set_state(t, TS_RELAY);
 	t->opened = true;
+	relay_addr_ok(&t->r->addrs, t->peer, (const struct sockaddr *)&t->wan.addr, t->ingress);
 	t->r->total.tunnels_total++;
 	t->r->interval.tunnels_total++;
 	audit_tunnel(t, "open");
@@ -764,6 +766,9 @@ static bool step_connect(struct tunnel *t)
 
 		log_info("tunnel %llu: connect to %s failed: %s", (unsigned long long)t->id,
 			 addr_str(&s->addr, a, sizeof(a)), strerror(err));
+		if (!t->ingress)
+			relay_addr_error(&t->r->addrs, t->peer, (const struct sockaddr *)&s->addr,
+					 false, "connect-failed");
 		side_close(t, s);
 		if (t->ingress) {
 			tunnel_end(t, "server-unreachable");
@@ -965,6 +970,7 @@ static void tunnel_end(struct tunnel *t, const char *reason)
 static void tunnel_finish(struct tunnel *t)
 {
 	struct relay *r = t->r;
+	char wa[80], la[80];
 
 	/* Best effort close_notify so the peer sees an orderly end. */
 	if (t->wan.tls && t->wan.open && !t->wan.shut)
@@ -975,15 +981,22 @@ static void tunnel_finish(struct tunnel *t)
 		r->total.tunnels_rejected++;
 		r->interval.tunnels_rejected++;
 		relay_tally_add(&r->rejects, t->reason ? t->reason : "unknown");
+		if (t->wan.addrlen)
+			relay_addr_error(&r->addrs, t->peer, (const struct sockaddr *)&t->wan.addr,
+					 t->ingress, t->reason ? t->reason : "unknown");
 		audit_tunnel(t, "reject");
 	}
 	r->total.bytes_in += t->down.bytes;
 	r->total.bytes_out += t->up.bytes;
 	r->interval.bytes_in += t->down.bytes;
 	r->interval.bytes_out += t->up.bytes;
-	log_info("tunnel %llu %s: %s peer %s reason %s in %llu out %llu bytes",
+	/* A reject names who and where: the peer, the address at the WAN side
+	 * (the peer's, when there was one), and the LAN side's. */
+	log_info("tunnel %llu %s: %s peer %s addr %s lan %s reason %s in %llu out %llu bytes",
 		 (unsigned long long)t->id, t->opened ? "closed" : "rejected",
 		 t->ingress ? "ingress" : "egress", t->peer[0] ? t->peer : "-",
+		 t->wan.addrlen ? addr_str(&t->wan.addr, wa, sizeof(wa)) : "-",
+		 t->lan.addrlen ? addr_str(&t->lan.addr, la, sizeof(la)) : "-",
 		 t->reason ? t->reason : "-", (unsigned long long)t->down.bytes,
 		 (unsigned long long)t->up.bytes);
 	/* The records of this tunnel are in the spool file before its
@@ -1399,6 +1412,26 @@ const struct relay_type_tally *relay_types(const struct relay *r)
 	return &r->types;
 }
 
+const struct relay_addr_slot *relay_peer_addr(const struct relay *r, const char *node,
+					      const struct sockaddr *sa)
+{
+	return relay_addr_get(&r->addrs, node, sa);
+}
+
+bool relay_close(struct relay *r, uint64_t id, const char *reason)
+{
+	for (struct tunnel *t = r->tunnels; t; t = t->next) {
+		if (t->id != id || t->dead)
+			continue;
+		log_info("tunnel %llu to %s closed by an operator", (unsigned long long)id,
+			 t->peer[0] ? t->peer : "-");
+		tunnel_end(t, reason);
+		tunnel_finish(t);
+		return true;
+	}
+	return false;
+}
+
 const struct gen *relay_current(const struct relay *r)
 {
 	return r->gen;
@@ -1449,6 +1482,7 @@ void relay_free(struct relay *r)
 		close(r->wan_fd);
 	gen_put(r->gen);
 	relay_count_free(&r->peers);
+	relay_addrs_free(&r->addrs);
 	relay_count_free(&r->sources);
 	free(r);
 	relay_buf_drain_spares();

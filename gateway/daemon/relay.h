@@ -117,6 +117,33 @@ struct relay_type_tally {
 };
 void relay_type_tally_add(struct relay_type_tally *t, uint16_t type, bool known, bool allowed);
 
+/* ---- Each peer address's last success and last error (relay_addr.c):
+ * a tunnel that opened, or one that ended before it did, with a known peer
+ * (egress: the peer it dialled; ingress: the peer its certificate named). */
+
+struct relay_addr_key {
+	char node[8];                  /* NUL-padded node code */
+	uint8_t family;                /* 4 or 6 */
+	uint8_t addr[16];
+};
+struct relay_addr_slot {
+	struct relay_addr_key key;
+	bool used;
+	bool ok_ingress, err_ingress;
+	int64_t ok_s, err_s;           /* wall clock; 0: never */
+	const char *err_reason;        /* the tunnel record's reason (static) */
+};
+struct relay_addrs {
+	struct relay_addr_slot *slot;
+	size_t cap, used;
+};
+void relay_addr_ok(struct relay_addrs *t, const char *node, const struct sockaddr *sa, bool ingress);
+void relay_addr_error(struct relay_addrs *t, const char *node, const struct sockaddr *sa,
+		      bool ingress, const char *reason);
+const struct relay_addr_slot *relay_addr_get(const struct relay_addrs *t, const char *node,
+					     const struct sockaddr *sa);
+void relay_addrs_free(struct relay_addrs *t);
+
 /* ---- The relay ---- */
 
 struct relay_hooks {
@@ -165,6 +192,12 @@ size_t relay_peer_tunnels(const struct relay *r, const char *node);
 const struct relay_tally *relay_rejects(const struct relay *r);
 const struct relay_tally *relay_denies(const struct relay *r);
 const struct relay_type_tally *relay_types(const struct relay *r);
+/* The last success and error at a peer's address (IP; the port is not
+ * compared); NULL when none was seen. */
+const struct relay_addr_slot *relay_peer_addr(const struct relay *r, const char *node,
+					      const struct sockaddr *sa);
+/* End one tunnel now (audited with reason); false when no tunnel has id. */
+bool relay_close(struct relay *r, uint64_t id, const char *reason);
 /* Stop accepting and end every tunnel now (TLS close_notify, a close
  * record each; frames in flight are not drained); then hooks->stopped. */
 void relay_stop(struct relay *r);

@@ -16,8 +16,24 @@ for cmd in status stats; do
 	echo "$out" | grep -q '^audit_key_alarm no$' || fail "$cmd: no audit_key_alarm no: $out"
 	echo "$out" | grep -q '^audit_spool_broken no$' || fail "$cmd: no audit_spool_broken no: $out"
 done
-ctl gw peers | grep -q '^peer 130001 role prefecture tunnels 0 addr 127.0.0.1:22192$' \
+ctl gw peers | grep -q "^peer 130001 role prefecture tunnels 0 addr 127.0.0.1:22192 addrs 1$" \
 	|| fail "peers: $(ctl gw peers)"
+ctl gw peers | grep -qx "address 127.0.0.1:22192 peer 130001 last_success 0 last_success_side - last_error 0 last_error_side - last_error_reason -" \
+	|| fail "peers: no address line: $(ctl gw peers)"
+# --json: one object per line, the text's keys and values, typed.
+for cmd in status stats peers version; do
+	out=$(ctl gw $cmd --json) || fail "$cmd --json failed"
+	jq -e . >/dev/null <<<"$out" || fail "$cmd --json is not JSON: $out"
+	[ "$(jq -c . <<<"$out" | wc -l)" = "$(wc -l <<<"$out")" ] || fail "$cmd --json: not one object per line"
+done
+ctl gw status --json | jq -e '.site == "131016" and .generation == 1 and .tunnels == 0 and
+	.audit_collector == "none" and .audit_key_alarm == false and (.config_sha256 | test("^[0-9a-f]{64}$"))' \
+	>/dev/null || fail "status --json: $(ctl gw status --json)"
+[ "$(ctl gw status | grep -c .)" = "$(ctl gw status --json | jq 'keys | length')" ] \
+	|| fail "status --json does not have a member per text line"
+ctl gw peers --json | jq -se '.[0].peer == "130001" and .[0].tunnels == 0 and .[1].address == "127.0.0.1:22192"
+	and .[1].last_success == 0' >/dev/null || fail "peers --json: $(ctl gw peers --json)"
+ctl gw version | grep -q "^version $("$JGWD" --version | cut -d' ' -f2)$" || fail "version differs from jgwd --version"
 out=$(ctl gw quarantine list 2>&1) && fail "quarantine without firewall succeeded"
 echo "$out" | grep -q 'firewall is not enabled' || fail "quarantine error: $out"
 "$JGWCTL" -s "$T/gw/control.sock" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] \

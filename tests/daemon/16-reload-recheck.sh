@@ -36,17 +36,30 @@ closed_with() {
 		|| fail "no close record with reason $1"
 }
 
-# 1. The CA file is replaced by another CA's.
+# 1. The CA file is replaced by another CA's (on the egress side, with an
+# own certificate of that CA: a CA that does not anchor the site's own
+# certificate is refused by the check before any tunnel is looked at).
 hold
-sed -i "s|\"$JGW_TEST_PKI/ca.crt\"|\"$JGW_TEST_PKI/bad/unknown-ca-ca.crt\"|" "$T/tokyo/jgw.conf"
-grep -q unknown-ca-ca.crt "$T/tokyo/jgw.conf" || fail "CA line not replaced"
-ctl tokyo reload >/dev/null || fail "reload with another CA rejected"
-closed_with unknown-ca
-grep -q 'closed by the new configuration: unknown-ca' "$T/tokyo/jgwd.log" || fail "no log line for the close"
+cp "$T/chiyoda/jgw.conf" "$T/chiyoda/good.conf"
+sed -i -e "s|\"$JGW_TEST_PKI/ca.crt\"|\"$JGW_TEST_PKI/bad/unknown-ca-ca.crt\"|" \
+	-e "s|\"$JGW_TEST_PKI/131016.crt\"|\"$JGW_TEST_PKI/bad/unknown-ca.crt\"|" \
+	-e "s|\"$JGW_TEST_PKI/131016.key\"|\"$JGW_TEST_PKI/bad/unknown-ca.key\"|" "$T/chiyoda/jgw.conf"
+grep -q unknown-ca-ca.crt "$T/chiyoda/jgw.conf" || fail "CA line not replaced"
+ctl chiyoda reload >/dev/null || fail "reload with another CA rejected"
+wait_for 50 bash -c "! '$JGWCTL' -s '$T/chiyoda/control.sock' peers | grep -q '^tunnel '" \
+	|| fail "the tunnel is still open after a reload whose CA does not anchor its peer"
+wait_for 30 audit_has chiyoda '"event":"tunnel".*"state":"close".*"peer":"130001".*"reason":"unknown-ca"' \
+	|| fail "no close record with reason unknown-ca"
+grep -q 'closed by the new configuration: unknown-ca' "$T/chiyoda/jgwd.log" || fail "no log line for the close"
+cp "$T/chiyoda/good.conf" "$T/chiyoda/jgw.conf"
+ctl chiyoda reload >/dev/null || fail "reload back to the good CA rejected"
+wait_for 50 bash -c "! '$JGWCTL' -s '$T/tokyo/control.sock' peers | grep -q '^tunnel '" \
+	|| fail "tokyo still holds the tunnel chiyoda closed"
 
-# 2. A stale CRL: fail-open keeps the tunnel, fail-closed ends it.
-cp "$T/tokyo/good.conf" "$T/tokyo/jgw.conf"
-ctl tokyo reload >/dev/null || fail "reload back to the good CA rejected"
+# 2. A stale CRL: fail-open keeps the tunnel; under fail-closed the reload
+# itself is refused (the check names the stale CRL), and the generation in
+# force, its tunnel with it, stays. (A CRL that goes stale while in force
+# ends the tunnels: 17-crl-goes-stale.)
 hold
 cp "$T/tokyo/good.conf" "$T/tokyo/jgw.conf"
 echo "tls { crl \"$JGW_TEST_PKI/bad/crl-stale.pem\"; crl-policy fail-open; }" >>"$T/tokyo/jgw.conf"
@@ -54,8 +67,21 @@ echo "tls { crl \"$JGW_TEST_PKI/bad/crl-stale.pem\"; crl-policy fail-open; }" >>
 ctl tokyo reload >/dev/null || fail "reload with a stale CRL (fail-open) rejected"
 [ "$(tunnels)" = 1 ] || fail "fail-open: the live tunnel was closed by a stale CRL"
 sed -i 's/crl-policy fail-open;/crl-policy fail-closed;/' "$T/tokyo/jgw.conf"
-ctl tokyo reload >/dev/null || fail "reload with a stale CRL (fail-closed) rejected"
-closed_with crl-stale
+out=$(ctl tokyo reload 2>&1) && fail "reload with a stale CRL (fail-closed) accepted"
+grep -q "went stale .*fail-closed" <<<"$out" || fail "the refusal does not name the stale CRL: $out"
+[ "$(tunnels)" = 1 ] || fail "a refused reload closed the live tunnel"
+"$JGWCTL" -s "$T/tokyo/control.sock" peers | grep -q '^tunnel .* generation [0-9]* ' || fail "peers"
+cp "$T/tokyo/good.conf" "$T/tokyo/jgw.conf"
+ctl tokyo reload >/dev/null || fail "reload back to the good configuration rejected"
+# One tunnel ended by hand: `tunnel close ID` (the ID as peers shows it).
+id=$("$JGWCTL" -s "$T/tokyo/control.sock" peers | awk '$1 == "tunnel" && / peer 131016 / { print $2; exit }')
+[ -n "$id" ] || fail "no tunnel id in peers"
+out=$(ctl tokyo tunnel close 12345 2>&1) && fail "closing a tunnel that does not exist succeeded"
+grep -q "no tunnel 12345" <<<"$out" || fail "tunnel close of an unknown id: $out"
+ctl tokyo tunnel close "$id" --comment "test: one tunnel by hand" || fail "tunnel close $id"
+closed_with operator-closed
+wait_for 30 audit_has tokyo "\"event\":\"admin\",\"epoch\":[0-9]*,\"action\":\"tunnel close\",\"operator\":\"$(id -un)\",\"uid\":$(id -u).*\"comment\":\"test: one tunnel by hand\",\"outcome\":\"ok\"" \
+	|| fail "no admin record of the tunnel close with its operator and comment: $(cat "$T"/tokyo/spool/* | grep -o "\"event\":\"admin\"[^}]*")"
 
 # 3. The peer's certificate expired since its handshake: a reload that
 # changes nothing closes the tunnel. A second 千代田区 gateway gets a

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include "jgw_version.h"
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
@@ -1796,6 +1797,7 @@ static void usage(void)
 		"       jgw-node frame --from CODE --to CODE --type NAME [--count N] [--records N]\n"
 		"                [--bad KIND] [--spoof CODE] [--marker TEXT] >FILE\n"
 		"       jgw-node types\n"
+		"       jgw-node --version\n"
 		"--bad KIND: check-digit sender unsolicited direction tlv-order magic flags seq skew\n"
 		"            oversize truncated\n");
 }
@@ -1808,6 +1810,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0) {
+		printf("jgw-node %s\n", JGW_VERSION);
+		return 0;
+	}
 	argc--;
 	argv++;
 	if (strcmp(cmd, "serve") == 0)

@@ -350,7 +350,7 @@ static void test_parse_quarantine(void **state)
 	assert_true(control_parse("quarantine add fd00:77::99 90s", &req, err, sizeof(err)));
 	assert_int_equal(req.addr.family, AF_INET6);
 	assert_int_equal(req.timeout_s, 90);
-	assert_true(control_parse("quarantine add 10.77.0.1 15m", &req, err, sizeof(err)));
+	assert_true(control_parse("quarantine add 10.77.0.1 15min", &req, err, sizeof(err)));
 	assert_int_equal(req.timeout_s, 900);
 	assert_true(control_parse("quarantine add 10.77.0.1 2h", &req, err, sizeof(err)));
 	assert_int_equal(req.timeout_s, 7200);
@@ -371,48 +371,101 @@ static void expect_error(const char *line, const char *fragment)
 
 static void test_parse_errors(void **state)
 {
-	char longline[400];
+	char longline[CONTROL_LINE_MAX + 8];
 
 	(void)state;
 	expect_error("", "empty");
 	expect_error("   \n", "empty");
 	expect_error("shutdown", "unknown command `shutdown'");
-	expect_error("status now", "takes no argument");
-	expect_error("quarantine", "needs add, del or list");
-	expect_error("quarantine flush", "unknown action `flush'");
-	expect_error("quarantine add", "needs an address");
+	expect_error("status now", "status takes no operand: `now'");
+	expect_error("quarantine", "quarantine needs one of: list, add, del");
+	expect_error("quarantine flush", "unknown action `flush' for quarantine");
+	expect_error("quarantine add", "quarantine add takes ADDR [DURATION]");
 	expect_error("quarantine add 10.77.0.300", "`10.77.0.300'");
 	expect_error("quarantine add example.org", "`example.org'");
 	expect_error("quarantine add 10.77.0.1 0", "`0'");
 	expect_error("quarantine add 10.77.0.1 -5", "`-5'");
 	expect_error("quarantine add 10.77.0.1 10x", "`10x'");
+	expect_error("quarantine add 10.77.0.1 15m", "`15m'");       /* minutes are min */
 	expect_error("quarantine add 10.77.0.1 31d", "`31d'");
-	expect_error("quarantine add 10.77.0.1 99999999999999999999", "timeout");
-	expect_error("quarantine add 10.77.0.1 10 extra", "too many");
-	expect_error("quarantine del 10.77.0.1 10", "one address");
-	expect_error("quarantine list all", "no argument");
+	expect_error("quarantine add 10.77.0.1 1500ms", "`1500ms'"); /* whole seconds */
+	expect_error("quarantine add 10.77.0.1 99999999999999999999", "duration");
+	expect_error("quarantine add 10.77.0.1 10 extra", "`extra'");
+	expect_error("quarantine del 10.77.0.1 10", "`10'");
+	expect_error("quarantine list all", "no operand");
 	expect_error("status\x01", "control");
 	expect_error("st\xc3\xa4tus", "non-ASCII");
+	expect_error("reload --confirm", "--confirm needs a value");
+	expect_error("reload --confirm 2d", "`2d'");
+	expect_error("quarantine add 10.0.0.1 --confirm 60", "--confirm is for reload");
+	expect_error("reload --now", "unknown option `--now'");
+	expect_error("tunnel close x1", "not a tunnel id: `x1'");
+	expect_error("config show", "config show takes SHA256|GENERATION");
+	expect_error("reload --", "empty comment");
+	expect_error("reload -- \x01", "comment must be UTF-8 text");
 	memset(longline, 'a', sizeof(longline) - 1);
 	longline[sizeof(longline) - 1] = '\0';
 	expect_error(longline, "longer than");
-	expect_error("a b c d e f g", "too many");
+	expect_error("a b c d e f g h i", "too many");
 }
 
-static void test_timeout_words(void **state)
+static void test_parse_changes(void **state)
+{
+	struct control_req req;
+	char err[256];
+
+	(void)state;
+	assert_true(control_parse("reload --confirm 5min --force --via 192.0.2.7 -- move mgmt to vlan 20",
+				  &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_RELOAD);
+	assert_int_equal(req.confirm_s, 300);
+	assert_true(req.force);
+	assert_string_equal(req.via, "192.0.2.7");
+	assert_string_equal(req.comment, "move mgmt to vlan 20");
+	assert_true(control_changes_state(req.cmd));
+	assert_true(control_parse("config rollback 3 --confirm 90", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_ROLLBACK);
+	assert_string_equal(req.ref, "3");
+	assert_int_equal(req.confirm_s, 90);
+	assert_true(control_parse("tunnel close 4611686018427387905", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_TUNNEL_CLOSE);
+	assert_true(req.id == 4611686018427387905ull);
+	assert_true(control_parse("status --json", &req, err, sizeof(err)));
+	assert_true(req.json);
+	assert_false(control_changes_state(req.cmd));
+	/* A comment is text: " -- " inside it is kept, words after it are not verbs. */
+	assert_true(control_parse("quarantine add 10.0.0.9 -- scan -- from 10.0.0.9; reload",
+				  &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_QUAR_ADD);
+	assert_string_equal(req.comment, "scan -- from 10.0.0.9; reload");
+	/* UTF-8 in a comment (a name in kanji) */
+	assert_true(control_parse("confirm -- \xe7\xa2\xba\xe8\xaa\x8d", &req, err, sizeof(err)));
+	assert_int_equal(req.cmd, CONTROL_CONFIRM);
+	assert_string_equal(control_cmd_name(CONTROL_QUAR_DEL), "quarantine del");
+}
+
+static void test_duration_words(void **state)
 {
 	uint32_t s = 0;
 
 	(void)state;
-	assert_true(control_parse_timeout("1", &s));
+	assert_true(control_parse_duration("1", CONTROL_TIMEOUT_MAX, &s));
 	assert_int_equal(s, 1);
-	assert_false(control_parse_timeout("30d", &s));   /* no day suffix */
-	assert_true(control_parse_timeout("720h", &s));
+	assert_true(control_parse_duration("30d", CONTROL_TIMEOUT_MAX, &s));
+	assert_int_equal(s, 30 * 86400);
+	assert_false(control_parse_duration("31d", CONTROL_TIMEOUT_MAX, &s));
+	assert_true(control_parse_duration("720h", CONTROL_TIMEOUT_MAX, &s));
 	assert_int_equal(s, 720 * 3600);
-	assert_false(control_parse_timeout("721h", &s));
-	assert_false(control_parse_timeout("", &s));
-	assert_false(control_parse_timeout("s", &s));
-	assert_false(control_parse_timeout("5ss", &s));
+	assert_true(control_parse_duration("10min", CONTROL_TIMEOUT_MAX, &s));
+	assert_int_equal(s, 600);
+	assert_true(control_parse_duration("2000ms", CONTROL_TIMEOUT_MAX, &s));
+	assert_int_equal(s, 2);
+	assert_false(control_parse_duration("0", CONTROL_TIMEOUT_MAX, &s));
+	assert_false(control_parse_duration("", CONTROL_TIMEOUT_MAX, &s));
+	assert_false(control_parse_duration("s", CONTROL_TIMEOUT_MAX, &s));
+	assert_false(control_parse_duration("5ss", CONTROL_TIMEOUT_MAX, &s));
+	assert_false(control_parse_duration("5m", CONTROL_TIMEOUT_MAX, &s));
+	assert_false(control_parse_duration("25h", CONTROL_CONFIRM_MAX, &s));
 }
 
 static void test_format(void **state)
@@ -437,13 +490,28 @@ static void test_format(void **state)
 
 static int handled;
 
-static void handler(void *arg, const struct control_req *req, struct control_reply *reply)
+static struct control_caller last_caller;
+
+static void handler(void *arg, const struct control_req *req, const struct control_caller *caller,
+		    struct control_reply *reply)
 {
 	(void)arg;
 	handled++;
+	last_caller = *caller;
 	if (req->cmd == CONTROL_STATUS) {
-		control_reply_line(reply, "site %s", "131016");
-		control_reply_line(reply, "tunnels %d", 3);
+		control_reply_begin(reply, req->json);
+		control_reply_str(reply, "site", "131016");
+		control_reply_u64(reply, "tunnels", 3);
+		control_reply_bool(reply, "audit_key_alarm", false);
+		control_reply_str(reply, "note", "a \"quoted\" \\ word");
+		control_reply_end(reply);
+	} else if (req->cmd == CONTROL_PEERS) {
+		for (int i = 0; i < 2; i++) {
+			control_reply_begin_line(reply, req->json);
+			control_reply_str(reply, "peer", i ? "130001" : "400009");
+			control_reply_i64(reply, "last_error", -i);
+			control_reply_end(reply);
+		}
 	} else if (req->cmd == CONTROL_RELOAD) {
 		control_reply_error(reply, "reload rejected: x.conf:3:1: bad\nline");
 	}
@@ -526,8 +594,23 @@ static void test_control_round_trip(void **state)
 
 	handled = 0;
 	assert_int_equal(round_trip(path, "status\n", out, sizeof(out), err, sizeof(err)), 0);
-	assert_string_equal(out, "site 131016\ntunnels 3\n");
+	assert_string_equal(out, "site 131016\ntunnels 3\naudit_key_alarm no\nnote a \"quoted\" \\ word\n");
 	assert_int_equal(handled, 1);
+	/* Who asked, as the kernel says. */
+	assert_true(last_caller.known);
+	assert_int_equal(last_caller.uid, getuid());
+	assert_true(last_caller.pid > 0);
+	/* The same object as one JSON line, keys in the same order. */
+	assert_int_equal(round_trip(path, "status --json\n", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "{\"site\":\"131016\",\"tunnels\":3,\"audit_key_alarm\":false,"
+			    "\"note\":\"a \\\"quoted\\\" \\\\ word\"}\n");
+	/* One line per object, in text and in JSON. */
+	assert_int_equal(round_trip(path, "peers\n", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "peer 400009 last_error 0\npeer 130001 last_error -1\n");
+	assert_int_equal(round_trip(path, "peers --json\n", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "{\"peer\":\"400009\",\"last_error\":0}\n"
+			    "{\"peer\":\"130001\",\"last_error\":-1}\n");
+	handled = 1;
 
 	/* An error answer: exit 1, message on stderr, on one line. */
 	assert_int_equal(round_trip(path, "reload\n", out, sizeof(out), err, sizeof(err)), 1);
@@ -583,7 +666,8 @@ int main(void)
 		cmocka_unit_test(test_parse_simple),
 		cmocka_unit_test(test_parse_quarantine),
 		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_timeout_words),
+		cmocka_unit_test(test_duration_words),
+		cmocka_unit_test(test_parse_changes),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_control_round_trip),
 		cmocka_unit_test(test_control_refuses_other_files),
