@@ -103,6 +103,11 @@ static void fill_audit(const struct mon *m, const struct jgw_config *cfg,
 	s->audit_write_failing = as.write_failing;
 	s->audit_key_alarm = as.key_alarm;
 	s->audit_spool_broken = as.spool_broken;
+	/* The kernel's clock discipline as the audit reads it (adjtimex): an
+	 * offset only while an NTP daemon keeps the clock synchronised; else
+	 * unknown, and the metric is left out. */
+	s->has_clock_offset = as.time_synced;
+	s->clock_offset_s = (double)as.time_offset_us / 1e6;
 }
 
 struct nft_fill {
@@ -159,7 +164,6 @@ static void fill_tls(const struct gen *gen, struct metrics_snapshot *s)
 	s->crl_remaining_s = crl;
 	s->has_cert = cert != INT64_MAX;
 	s->cert_remaining_s = cert;
-	/* s->has_clock_offset stays false: the NTP issue will fill it. */
 }
 
 static bool fill(const struct mon *m, struct metrics_snapshot *s)

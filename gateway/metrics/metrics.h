@@ -85,8 +85,9 @@ struct metrics_snapshot {
 	bool has_cert;
 	int64_t cert_remaining_s;              /* the own certificate's notAfter */
 
-	/* Clock offset from NTP. Not filled yet: the NTP issue will set it;
-	 * until then has_clock_offset stays false and the metric is left out. */
+	/* The system clock's offset from its NTP servers, as the kernel's
+	 * clock discipline has it; has_clock_offset false (the metric left
+	 * out) while the clock is not synchronised. */
 	bool has_clock_offset;
 	double clock_offset_s;
 };

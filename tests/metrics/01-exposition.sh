@@ -48,7 +48,14 @@ metric_is "$T/m.txt" jgw_peer_tunnels 'peer="130001"' 0
 metric_is "$T/m.txt" jgw_firewall_enabled '' 0
 metric "$T/m.txt" jgw_certificate_expiry_seconds >/dev/null || fail "no certificate expiry"
 metric "$T/m.txt" jgw_crl_expiry_seconds >/dev/null && fail "a CRL expiry without any CRL"
-metric "$T/m.txt" jgw_clock_offset_seconds >/dev/null && fail "a clock offset nobody measured"
+# The clock offset is there exactly when the kernel says the clock is
+# synchronised (jgwctl status), and then in microseconds as status has it.
+if [ "$(status_of chiyoda time_sync)" = yes ]; then
+	off=$(metric "$T/m.txt" jgw_clock_offset_seconds) || fail "synchronised, but no clock offset"
+	awk -v o="$off" 'BEGIN { exit !(o > -1000 && o < 1000) }' || fail "clock offset $off"
+else
+	metric "$T/m.txt" jgw_clock_offset_seconds >/dev/null && fail "a clock offset of an unsynchronised clock"
+fi
 metric "$T/m.txt" jgw_audit_mirrored_seq >/dev/null && fail "a mirrored seq without a collector"
 for pair in frames_allowed:jgw_frames_total:verdict=\"allow\" \
 	frames_denied:jgw_frames_total:verdict=\"deny\" \
