@@ -214,8 +214,10 @@ static void test_example_values(void **state)
 	assert_int_equal(cfg->firewall.n_ntp, 1);
 	assert_string_equal(ep(&cfg->firewall.ntp[0]), "10.99.0.123:123");
 	assert_string_equal(cfg->audit.spool_dir, "/var/lib/jgw/audit");
-	assert_int_equal(cfg->audit.rotate_bytes, 64u * 1024 * 1024);
+	assert_int_equal(cfg->audit.rotate_bytes, 16u * 1024 * 1024);
 	assert_int_equal(cfg->audit.commit_ms, 100);
+	assert_int_equal(cfg->audit.stats_interval_s, 15 * 60);
+	assert_int_equal(cfg->audit.retain_s, 90 * 86400);
 	assert_int_equal(cfg->limits.tunnels, 1024);
 	assert_int_equal(cfg->limits.buffer_bytes, 256 * 1024);
 	assert_int_equal(cfg->limits.skew_ms, 300000);
@@ -283,9 +285,12 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->firewall.drop_interval_s, 60);
 	assert_string_equal(cfg->audit.spool_dir, "/var/lib/jgw/audit");
 	assert_string_equal(cfg->audit.key_file, "/var/lib/jgw/audit.key");
-	assert_int_equal(cfg->audit.rotate_bytes, 64u * 1024 * 1024);
+	assert_int_equal(cfg->audit.rotate_bytes, 16u * 1024 * 1024);
 	assert_int_equal(cfg->audit.commit_ms, 100);
-	assert_int_equal(cfg->audit.stats_interval_s, 60);
+	assert_int_equal(cfg->audit.stats_interval_s, 15 * 60);
+	assert_int_equal(cfg->audit.retain_s, 90 * 86400);
+	assert_int_equal(cfg->audit.retain_bytes, 0);
+	assert_false(cfg->audit.require_archive);
 	assert_false(cfg->audit.has_collector);
 	assert_int_equal(cfg->audit.disk_alarm_pct, 80);
 	assert_int_equal(cfg->audit.disk_limit_pct, 95);
@@ -788,6 +793,27 @@ static void test_firewall_interfaces(void **state)
 	cfg_free(cfg);
 }
 
+/* audit retention: the window, a size, the archive requirement, and their
+ * ranges (docs/configuration.md, audit.md Retention). */
+static void test_audit_retention(void **state)
+{
+	struct jgw_config *cfg;
+	const char *path;
+
+	(void)state;
+	write_site("retain.gen", "firewall { enabled no; }\n"
+		   "audit { retain 30d; retain-size 64MiB; require-archive yes; }\n");
+	cfg = load_ok("good/retain.gen");
+	assert_int_equal(cfg->audit.retain_s, 30 * 86400);
+	assert_int_equal(cfg->audit.retain_bytes, 64u * 1024 * 1024);
+	assert_true(cfg->audit.require_archive);
+	cfg_free(cfg);
+	path = write_site("retain-short.gen", "firewall { enabled no; }\naudit { retain 10min; }\n");
+	expect_one_error(path, "7:16", "audit retain: '10min' out of range");
+	path = write_site("retain-bool.gen", "firewall { enabled no; }\naudit { require-archive maybe; }\n");
+	expect_one_error(path, "7:25", "require-archive");
+}
+
 static void test_collector_name(void **state)
 {
 	static const char *const bad[] = {
@@ -925,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_relative_top_file),
 		cmocka_unit_test(test_ctl_check),
 		cmocka_unit_test(test_firewall_interfaces),
+		cmocka_unit_test(test_audit_retention),
 		cmocka_unit_test(test_collector_name),
 	};
 
