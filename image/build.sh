@@ -114,7 +114,10 @@ install -d "$root/data" "$root/boot/jgw" "$root/etc/jgw" "$root/var/lib/jgw"
 rm -f "$root/var/lib/dbus/machine-id"
 printf 'jgw\n' > "$root/etc/hostname"
 install -d "$root/etc/systemd/journald.conf.d"
-printf '[Journal]\nStorage=volatile\nForwardToConsole=no\n' > "$root/etc/systemd/journald.conf.d/jgw.conf"
+# The journal on the data partition, within a cap that the audit budget
+# counts (docs/audit.md, Capacity): operator and system events survive a reboot.
+printf '[Journal]\nStorage=persistent\nSystemMaxUse=64M\nSystemKeepFree=32M\nForwardToConsole=no\n' \
+	> "$root/etc/systemd/journald.conf.d/jgw.conf"
 # Removed: what an appliance does not need.
 chroot "$root" apt-get purge -y -qq --allow-remove-essential e2fsprogs-l10n >/dev/null 2>&1 || true
 find "$root/usr/share/doc" -mindepth 2 ! -name copyright ! -path '*/jgw/*' -delete 2>/dev/null || true
@@ -138,7 +141,7 @@ mkfs() { # name dir mib uuid [mkfs.ext4 options]
 		-d "$2" "$work/$1.fs" "${3}M" >/dev/null
 }
 # The data partition starts with the layout the bind mounts in fstab need.
-install -d -m 0755 "$work/data/etc" "$work/data/ssh"
+install -d -m 0755 "$work/data/etc" "$work/data/ssh" "$work/data/journal"
 install -d -m 0750 "$work/data/etc/jgw" "$work/data/state"
 # The root file system is as large as its content needs (plus room for
 # inodes and metadata), not as large as the slot: every block of it is
