@@ -157,13 +157,14 @@ struct metrics_http *metrics_http_start(struct ev_loop *loop, const struct socka
 	h->loop = loop;
 	h->fn = fn;
 	h->arg = arg;
+	/* The logger first: MHD logs the options that follow through it. */
 	h->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_SOCK_ADDR, addr,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_CONNECTIONS,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_PER_SOURCE,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_HTTP_TIMEOUT_S,
 				  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)METRICS_HTTP_CONNECTIONS,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_END);
 	info = h->mhd ? MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {

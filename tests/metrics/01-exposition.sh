@@ -34,7 +34,7 @@ wait_for 50 stat_is tokyo stats tunnels_rejected -ge 1 || fail "tokyo did not co
 # ---- the control verb: promtool, the known counts, jgwctl stats ----
 ctl chiyoda metrics >"$T/m.txt" || fail "jgwctl metrics"
 promtool_ok "$T/m.txt"
-metric_is "$T/m.txt" jgw_info 'site="131016",version="1.0"' 1
+metric_is "$T/m.txt" jgw_info "site=\"131016\",version=\"$(status_of chiyoda version)\"" 1
 metric_is "$T/m.txt" jgw_frames_total 'verdict="allow"' 6          # 3 out, 3 acks in
 metric_is "$T/m.txt" jgw_frames_total 'verdict="deny"' 1
 metric_is "$T/m.txt" jgw_frames_denied_by_reason_total 'reason="bad-value"' 1

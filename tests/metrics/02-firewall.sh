@@ -65,12 +65,18 @@ ctl gw metrics >"$T/m.txt" || fail "jgwctl metrics"
 promtool_ok "$T/m.txt"
 metric_is "$T/m.txt" jgw_quarantine_addresses '' "$(ctl gw quarantine list | grep -c '^quarantined ')"
 metric_is "$T/m.txt" jgw_quarantine_addresses '' 1
-ctl gw stats | awk '$1 == "nft_counter" { print $2, $4, $6 }' >"$T/stats-counters"
-[ -s "$T/stats-counters" ] || fail "jgwctl stats lists no nft counter"
-while read -r name packets bytes; do
-	metric_is "$T/m.txt" jgw_nft_packets_total "counter=\"$name\"" "$packets"
-	metric_is "$T/m.txt" jgw_nft_bytes_total "counter=\"$name\"" "$bytes"
-done <"$T/stats-counters"
+# jgwctl stats: nft_NAME_packets N and nft_NAME_bytes N per named counter.
+ctl gw stats >"$T/stats" || fail "jgwctl stats"
+sed -n 's/^nft_\(.*\)_packets [0-9]*$/\1/p' "$T/stats" >"$T/counters"
+[ "$(wc -l <"$T/counters")" -ge 5 ] || fail "jgwctl stats lists $(wc -l <"$T/counters") nft counters"
+while read -r name; do
+	metric_is "$T/m.txt" jgw_nft_packets_total "counter=\"$name\"" \
+		"$(awk -v k="nft_${name}_packets" '$1 == k { print $2 }' "$T/stats")"
+	metric_is "$T/m.txt" jgw_nft_bytes_total "counter=\"$name\"" \
+		"$(awk -v k="nft_${name}_bytes" '$1 == k { print $2 }' "$T/stats")"
+done <"$T/counters"
+[ "$(grep -c '^jgw_nft_packets_total{' "$T/m.txt")" = "$(wc -l <"$T/counters")" ] \
+	|| fail "the metrics and jgwctl stats list different nft counters"
 [ "$(metric "$T/m.txt" jgw_nft_packets_total 'counter="accept_mgmt"')" -ge 1 ] \
 	|| fail "the management scrape is not counted in accept_mgmt"
 [ "$(metric "$T/m.txt" jgw_nft_packets_total 'counter="drop_input"')" -ge 1 ] \
