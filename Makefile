@@ -62,6 +62,7 @@ TEST_SRCS :=
 #   tunnels           TLS 1.3 mutual authentication
 #   gateway/audit     audit records, chain, spool, mirror, verify
 #   gateway/control   the control socket's protocol, client and server
+#   gateway/sessions  sshd's sessions into the audit trail, operator accounts
 #   gateway/metrics   metrics exposition, HTTP, textfile, jgw-snmp
 #   gateway/daemon    jgwd: generations, relay, firewall and audit glue
 #   gateway/ctl       jgwctl
@@ -75,6 +76,7 @@ include filters/replay/module.mk
 include tunnels/module.mk
 include gateway/audit/module.mk
 include gateway/control/module.mk
+include gateway/sessions/module.mk
 include gateway/metrics/module.mk
 include gateway/daemon/module.mk
 include gateway/ctl/module.mk
