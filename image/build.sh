@@ -49,7 +49,7 @@ mirror=${IMAGE_MIRROR:-${mirror:-http://deb.debian.org/debian}}
 
 packages=systemd,systemd-sysv,udev,dbus,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common
 packages=$packages,openssh-server,nftables,iproute2,kmod,e2fsprogs,util-linux,mount,ca-certificates
-packages=$packages,openssl,dosfstools,cryptsetup-bin,zstd
+packages=$packages,openssl,dosfstools,cryptsetup-bin,zstd,chrony
 
 step() { printf '[image %4ds] %s\n' "$SECONDS" "$*"; }
 
@@ -108,6 +108,12 @@ install -m 0755 "$top/image/rootfs/jgw-update" "$root/usr/sbin/jgw-update"
 install -m 0644 "$top/image/systemd/jgw-update-confirm.service" \
 	"$top/image/systemd/jgw-update-deadline.service" "$root/lib/systemd/system/"
 chroot "$root" systemctl enable jgw-update-confirm.service jgw-update-deadline.service >/dev/null 2>&1
+# The clock: chrony with the site configuration's ntp servers (docs/audit.md, Time).
+install -m 0644 "$top/image/rootfs/chrony.conf" "$root/etc/chrony/chrony.conf"
+install -D -m 0755 "$top/image/rootfs/ntp-sources" "$root/usr/lib/jgw/ntp-sources"
+install -m 0644 "$top/image/systemd/jgw-ntp-sources.service" "$top/image/systemd/jgw-ntp-sources.path" \
+	"$root/lib/systemd/system/"
+chroot "$root" systemctl enable chrony.service jgw-ntp-sources.service jgw-ntp-sources.path >/dev/null 2>&1
 rm -f "$root"/etc/ssh/ssh_host_*
 install -d "$root/data" "$root/boot/jgw" "$root/etc/jgw" "$root/var/lib/jgw"
 : > "$root/etc/machine-id"
