@@ -55,8 +55,21 @@ if command -v jq >/dev/null; then
 	wait_for 30 stats_has chiyoda bytes_allowed || fail "chiyoda: no stats record with bytes_allowed"
 	wait_for 30 stats_has chiyoda bytes_denied || fail "chiyoda: no stats record with bytes_denied"
 fi
-stop_jgwd chiyoda || fail "chiyoda exited non-zero"
+# peers: each address's last success, on both sides (lan: dialled out,
+# wan: dialled in), and no error yet.
+ok_at() { ctl "$1" peers | grep -q "^address 127.0.0.1:$2 peer $3 last_success [1-9][0-9]* last_success_side $4 last_error 0 "; }
+ok_at chiyoda 22212 130001 lan || fail "chiyoda peers: no last success at 130001's address: $(ctl chiyoda peers)"
+ok_at tokyo 22202 131016 wan || fail "tokyo peers: no last success from 131016's address: $(ctl tokyo peers)"
+# With tokyo gone the next tunnel fails at its address: last error, its
+# reason, and a log line naming peer, address and reason.
 stop_jgwd tokyo || fail "tokyo exited non-zero"
+"$JGW_NODE" send --connect 127.0.0.1:22201 --from 131016 --to 130001 \
+	--type honnin-tsuchi --expect close --timeout 10 >/dev/null || fail "a tunnel to a stopped peer was not closed"
+wait_for 30 bash -c "'$JGWCTL' -s '$T/chiyoda/control.sock' peers | grep -q '^address 127.0.0.1:22212 peer 130001 last_success [1-9][0-9]* last_success_side lan last_error [1-9][0-9]* last_error_side lan last_error_reason connect-failed$'" \
+	|| fail "chiyoda peers: no last error at 130001's address: $(ctl chiyoda peers)"
+grep -Eq 'tunnel [0-9]+ rejected: egress peer 130001 addr 127\.0\.0\.1:22212 lan 127\.0\.0\.1:[0-9]+ reason connect-failed' \
+	"$T/chiyoda/jgwd.log" || fail "the reject's log line does not name peer, address and reason"
+stop_jgwd chiyoda || fail "chiyoda exited non-zero"
 "$JGWCTL" audit verify --key "$T/chiyoda/k0" "$T/chiyoda/spool" >/dev/null || fail "chiyoda chain"
 "$JGWCTL" audit verify --key "$T/tokyo/k0" "$T/tokyo/spool" >/dev/null || fail "tokyo chain"
 # With the last interval written at stop, the stats records add up to the
