@@ -200,14 +200,38 @@ mem_seen=$tmp/mem-summaries
 memcount=$top/$B/tests/libmemcount.so
 MEM_SLACK=8192
 MEM_GROWTH=$((2 * 2 * 1024 * 24))
-real_run() {   # OUT ARG...: run with the counter; echo the growth (or "none")
+# Under ASan (make check SAN=1) nothing can be preloaded before its runtime:
+# the real-memory comparisons are not made, and that is reported as a skip
+# (which fails a CI run: tests/skips.allowed does not name it).
+measure=yes
+mkdir -p "$(dirname "$res")"
+: >"${res%.res}.skips"
+if want memory/outcomes || [[ ${JGW_ONLY:-} == replay/memory* ]]; then
+	if grep -q __asan_init "$replay" 2>/dev/null; then
+		measure=no
+		skipped=$((skipped + 1))
+		echo "replay/memory-real" >>"${res%.res}.skips"
+		echo "SKIP  replay/memory-real: jgw-replay is built with ASan, whose runtime must come first: the heap counter cannot be preloaded"
+	fi
+fi
+real_run() {   # OUT ARG...: run with the counter; the growth goes to real
 	local out=$1 mc=$tmp/memcount rc
 	shift
+	if [ "$measure" = no ]; then
+		"$@" >"$out" 2>/dev/null; rc=$?
+		real=unmeasured
+		return $rc
+	fi
 	rm -f "$mc"
 	JGW_MEMCOUNT=$mc LD_PRELOAD=$memcount "$@" >"$out" 2>/dev/null; rc=$?
 	real=$(sed -n 's/^growth_peak //p' "$mc" 2>/dev/null)
 	[ -n "$real" ] || real=none
 	return $rc
+}
+# real_exceeds LIMIT: the growth was not counted, or is above LIMIT.
+real_exceeds() {
+	[ "$real" = unmeasured ] && return 1
+	[ "$real" = none ] || [ "$real" -gt "$1" ]
 }
 mem_case() {   # NAME CAPTURE [ARG...]: the bound on one capture
 	local name=$1 pcap=$2 out=$tmp/mem-$1 rc rc0 peak bound bad errs="" real
@@ -220,13 +244,12 @@ mem_case() {   # NAME CAPTURE [ARG...]: the bound on one capture
 		return
 	fi
 	# What the tool says it held at most, against what it really held.
-	if [ "$real" = none ] || [ "$real" -gt $((peak + MEM_SLACK)) ]; then
+	if real_exceeds $((peak + MEM_SLACK)); then
 		errs="$errs real-memory:$real-bytes-grown,held_peak-says-$peak"
 	fi
 	real_run "$out.p" "${cmd[@]}" --total-bytes "$peak"; rc=$?
 	{ [ "$rc" = "$rc0" ] && cmp -s "$out.0" "$out.p"; } || errs="$errs at-peak(exit $rc)"
-	[ "$real" != none ] && [ "$real" -le $((peak + MEM_SLACK)) ] ||
-		errs="$errs at-peak-real-memory:$real-over-$peak"
+	! real_exceeds $((peak + MEM_SLACK)) || errs="$errs at-peak-real-memory:$real-over-$peak"
 	# Coarse from the peak down, then fine where the flows' own state
 	# (flow, engine, search buffers) meets the bound. All outputs go to one
 	# stream, each after a {"event":"bound"} line, for one jq to check.
@@ -235,8 +258,7 @@ mem_case() {   # NAME CAPTURE [ARG...]: the bound on one capture
 		     $(seq 4096 -128 640) 256 1; do
 		real_run "$out.b" "${cmd[@]}" --total-bytes "$bound"; rc=$?
 		case $rc in 0|1|3) ;; *) errs="$errs $bound:exit-$rc" ;; esac
-		[ "$real" != none ] && [ "$real" -le $((bound + MEM_SLACK + MEM_GROWTH)) ] ||
-			errs="$errs $bound:real-memory-$real"
+		! real_exceeds $((bound + MEM_SLACK + MEM_GROWTH)) || errs="$errs $bound:real-memory-$real"
 		private_data "$out.b" && errs="$errs $bound:private-data"
 		printf '{"event":"bound","bound":%d}\n' "$bound" >>"$out.all"
 		cat "$out.b" >>"$out.all"
