@@ -36,6 +36,7 @@
 #include "gateway/daemon/monitor.h"
 #include "gateway/daemon/operator.h"
 #include "gateway/daemon/relay.h"
+#include "gateway/daemon/selftest.h"
 #include "tunnels/tls.h"
 #include "jgw_version.h"
 
@@ -1631,6 +1632,17 @@ int main(int argc, char **argv)
 	if (check)
 		return check_mode(d.conf_path);
 	log_init("jgwd", use_syslog, prio);
+	{
+		char err[256];
+
+		/* Before anything is built on the cryptography: a provider that
+		 * gives a wrong answer must not run the gateway. */
+		if (selftest_run(err, sizeof(err)) != 0) {
+			log_msg(LOG_CRIT, "crypto self-test failed: %s; not starting", err);
+			return 1;
+		}
+		log_info("crypto self-test passed (sha256, hmac-sha256, aes-gcm, ed25519, ecdsa-p256)");
+	}
 	no_core_dumps();
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);

@@ -3,7 +3,7 @@
 # the daemon itself (jgwd.c: start, reload, firewall, audit, control).
 DEBS          += libev-dev libsystemd-dev libcap-ng-dev
 DAEMON_SRCS   := gateway/daemon/gen.c gateway/daemon/relay.c gateway/daemon/relay_buf.c \
-                 gateway/daemon/relay_count.c gateway/daemon/relay_addr.c gateway/daemon/operator.c gateway/daemon/history.c gateway/daemon/relay_tally.c \
+                 gateway/daemon/relay_count.c gateway/daemon/relay_addr.c gateway/daemon/selftest.c gateway/daemon/operator.c gateway/daemon/history.c gateway/daemon/relay_tally.c \
                  gateway/daemon/monitor.c
 LIB_DAEMON    := $(B)/gateway/daemon/libdaemon.a
 

@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "gateway/selftest.h"
+#include "gateway/daemon/selftest.h"
 
 enum fault {
 	F_NONE, F_DIGEST, F_MAC, F_CIPHERTEXT, F_TAG, F_ANY_TAG, F_SIGN, F_VERIFY_YES,
@@ -139,12 +139,12 @@ static void passes_on_this_openssl(void **state)
 	char err[256] = "untouched";
 
 	(void)state;
-	assert_int_equal(jgw_selftest(err, sizeof(err)), 0);
+	assert_int_equal(selftest_run(err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	/* Twice in a row: nothing is left behind that changes the answer. */
-	assert_int_equal(jgw_selftest(err, sizeof(err)), 0);
+	assert_int_equal(selftest_run(err, sizeof(err)), 0);
 	/* No room for a message is allowed. */
-	assert_int_equal(jgw_selftest(NULL, 0), 0);
+	assert_int_equal(selftest_run(NULL, 0), 0);
 }
 
 /* The fault, and the start of the message that must name it. */
@@ -153,7 +153,7 @@ static void expect_failure(enum fault f, const char *prefix, const char *words)
 	char err[256] = "";
 
 	fault = f;
-	assert_int_equal(jgw_selftest(err, sizeof(err)), -1);
+	assert_int_equal(selftest_run(err, sizeof(err)), -1);
 	fault = F_NONE;
 	if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, words))
 		fail_msg("fault %d: message '%s' does not start with '%s' and name '%s'",
@@ -227,7 +227,7 @@ static void short_buffer_terminated(void **state)
 	(void)state;
 	memset(err, 'x', sizeof(err));
 	fault = F_DIGEST;
-	assert_int_equal(jgw_selftest(err, sizeof(err)), -1);
+	assert_int_equal(selftest_run(err, sizeof(err)), -1);
 	fault = F_NONE;
 	assert_int_equal(strnlen(err, sizeof(err)), sizeof(err) - 1);
 	assert_memory_equal(err, "sha256:", 7);

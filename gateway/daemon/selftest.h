@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 /*
- * jgw_selftest() runs, through OpenSSL's EVP interfaces (the same providers
+ * selftest_run() runs, through OpenSSL's EVP interfaces (the same providers
  * the TLS layer and the audit chain use):
  *   sha256       SHA-256 of "abc" (FIPS 180-2) and of the empty string
  *   hmac-sha256  EVP_MAC "HMAC" with digest SHA256, as the audit chain
@@ -25,6 +25,6 @@
  * the first test that failed and what went wrong in err (always
  * NUL-terminated when errlen > 0).
  */
-int jgw_selftest(char *err, size_t errlen);
+int selftest_run(char *err, size_t errlen);
 
 #endif

@@ -7,7 +7,7 @@
  * Everything goes through EVP, so the test covers the provider that the TLS
  * layer and the audit chain fetch at run time.
  */
-#include "gateway/selftest.h"
+#include "gateway/daemon/selftest.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -292,7 +292,7 @@ static int ecdsa_kat(struct st *st)
 	return rc;
 }
 
-int jgw_selftest(char *err, size_t errlen)
+int selftest_run(char *err, size_t errlen)
 {
 	struct st st = { err, errlen };
 	static const unsigned char rfc4231_k1[20] = {
