@@ -34,6 +34,21 @@ ctl gw status --json | jq -e '.site == "131016" and .generation == 1 and .tunnel
 ctl gw peers --json | jq -se '.[0].peer == "130001" and .[0].tunnels == 0 and .[1].address == "127.0.0.1:22192"
 	and .[1].last_success == 0' >/dev/null || fail "peers --json: $(ctl gw peers --json)"
 ctl gw version | grep -q "^version $("$JGWD" --version | cut -d' ' -f2)$" || fail "version differs from jgwd --version"
+# -c: every verb takes the configuration from it; the daemon is asked even
+# when the file on disk has an error now (the running state is what counts).
+cp "$T/gw/jgw.conf" "$T/gw/good.conf"
+echo "this is not a statement" >>"$T/gw/jgw.conf"
+out=$("$JGWCTL" -c "$T/gw/jgw.conf" status) || fail "status through -c of a file with an error: $out"
+grep -qx "site 131016" <<<"$out" || fail "-c status: $out"
+"$JGWCTL" status -c "$T/gw/jgw.conf" --json | jq -e '.site == "131016"' >/dev/null || fail "-c after the verb"
+"$JGWCTL" -c "$T/gw/jgw.conf" check >/dev/null 2>&1 && fail "check -c of a file with an error passed"
+cp "$T/gw/good.conf" "$T/gw/jgw.conf"
+"$JGWCTL" -c "$T/gw/jgw.conf" check >/dev/null || fail "check with -c as its file"
+sed 's/firewall { enabled no; }/firewall { enabled yes; }/' "$T/gw/jgw.conf" >"$T/gw/fw.conf"
+printf 'interface lan lan0;\ninterface wan wan0;\n' >>"$T/gw/fw.conf"
+"$JGWCTL" -c "$T/gw/fw.conf" nft print >"$T/nft-c" || fail "nft print with -c"
+"$JGWCTL" nft print "$T/gw/fw.conf" | cmp -s - "$T/nft-c" || fail "nft print -c differs from its file argument"
+grep -q '^table inet ' "$T/nft-c" || fail "nft print -c printed no table"
 out=$(ctl gw quarantine list 2>&1) && fail "quarantine without firewall succeeded"
 echo "$out" | grep -q 'firewall is not enabled' || fail "quarantine error: $out"
 "$JGWCTL" -s "$T/gw/control.sock" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] \
