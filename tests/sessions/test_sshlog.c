@@ -271,6 +271,66 @@ static void test_not_session_messages(void **state)
 	expect_result("User child is on pid 1234", SSHLOG_NONE);
 }
 
+/* What sshd 9.2 (Debian 12) said under `sshd -e` with the appliance's
+ * drop-in, in tests/sessions/01-ssh-sessions.sh: every line, in order,
+ * and the events they are. */
+static void test_real_transcript(void **state)
+{
+	static const struct {
+		const char *line;
+		enum sshlog_result r;
+		enum sshlog_kind kind;
+		const char *user, *addr;
+		unsigned port;
+	} t[] = {
+		{ "Server listening on fd00:99::1 port 24022.\r\n", SSHLOG_NONE, 0, 0, 0, 0 },
+		{ "Connection from 10.99.0.2 port 55600 on 10.99.0.1 port 24022 rdomain \"\"\r\n",
+		  SSHLOG_NONE, 0, 0, 0, 0 },
+		{ "Accepted key ED25519 SHA256:in8EHxsdW97WZnUHvM7wkheKPCV8JNQP/68gX52CMdQ found at "
+		  "/tmp/jg-daemon.wawuPr/home/alice/.ssh/authorized_keys:1\r\n", SSHLOG_NONE, 0, 0, 0, 0 },
+		{ "Postponed publickey for alice from 10.99.0.2 port 55600 ssh2 [preauth]\r\n",
+		  SSHLOG_NONE, 0, 0, 0, 0 },
+		{ "Accepted publickey for alice from 10.99.0.2 port 55600 ssh2: ED25519 "
+		  "SHA256:in8EHxsdW97WZnUHvM7wkheKPCV8JNQP/68gX52CMdQ\r\n", SSHLOG_EVENT, SSHLOG_OPEN,
+		  "alice", "10.99.0.2", 55600 },
+		{ "User child is on pid 28328\r\n", SSHLOG_NONE, 0, 0, 0, 0 },
+		{ "Starting session: command for alice from 10.99.0.2 port 55600 id 0\r\n", SSHLOG_NONE,
+		  0, 0, 0, 0 },
+		{ "Received disconnect from 10.99.0.2 port 55600:11: disconnected by user\r\n",
+		  SSHLOG_NONE, 0, 0, 0, 0 },
+		{ "Disconnected from user alice 10.99.0.2 port 55600\r\n", SSHLOG_EVENT, SSHLOG_CLOSE,
+		  "alice", "10.99.0.2", 55600 },
+		{ "Close session: user bob from 10.99.0.2 port 55620 id 0\r\n", SSHLOG_NONE, 0, 0, 0, 0 },
+		{ "Failed publickey for alice from 10.99.0.2 port 55636 ssh2: ED25519 "
+		  "SHA256:dofRuG7L1H5lNbGdae2rmSl9q4+5bl1L3HCWWAHihNc\r\n", SSHLOG_EVENT, SSHLOG_FAILED,
+		  "alice", "10.99.0.2", 55636 },
+		{ "Connection closed by authenticating user alice 10.99.0.2 port 55636 [preauth]\r\n",
+		  SSHLOG_EVENT, SSHLOG_FAILED, "alice", "10.99.0.2", 55636 },
+		{ "Invalid user \\343\\202\\262\\343\\202\\271\\343\\203\\210 from 10.99.0.2 port "
+		  "55650\r\n", SSHLOG_EVENT, SSHLOG_FAILED, "-", "10.99.0.2", 55650 },
+		/* the monitor escapes the child's escapes once more */
+		{ "Connection closed by invalid user \\\\343\\\\202\\\\262\\\\343\\\\202\\\\271\\\\343"
+		  "\\\\203\\\\210 10.99.0.2 port 55650 [preauth]\r\n", SSHLOG_EVENT, SSHLOG_FAILED, "-",
+		  "10.99.0.2", 55650 },
+		{ "Invalid user x from 6.6.6.6 port 1 from fd00:99::2 port 32970\r\n", SSHLOG_EVENT,
+		  SSHLOG_FAILED, "-", "fd00:99::2", 32970 },
+		{ "Connection closed by invalid user x from 6.6.6.6 port 1 fd00:99::2 port 32970 "
+		  "[preauth]\r\n", SSHLOG_EVENT, SSHLOG_FAILED, "-", "fd00:99::2", 32970 },
+		{ "User carol from 10.99.0.2 not allowed because none of user's groups are listed in "
+		  "AllowGroups\r\n", SSHLOG_NONE, 0, 0, 0, 0 },
+		{ "Connection closed by invalid user carol 10.99.0.2 port 55662 [preauth]\r\n",
+		  SSHLOG_EVENT, SSHLOG_FAILED, "carol", "10.99.0.2", 55662 },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i].r == SSHLOG_EVENT)
+			expect(t[i].line, t[i].kind, t[i].user, t[i].addr, t[i].port);
+		else
+			expect_result(t[i].line, t[i].r);
+	}
+}
+
 static void test_account_names(void **state)
 {
 	(void)state;
@@ -298,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_control_bytes_and_length),
 		cmocka_unit_test(test_addresses_and_ports),
 		cmocka_unit_test(test_not_session_messages),
+		cmocka_unit_test(test_real_transcript),
 		cmocka_unit_test(test_account_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
