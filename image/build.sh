@@ -104,6 +104,12 @@ chroot "$root" apt-get clean
 step "appliance layout"
 install -m 0644 "$top/image/rootfs/fstab" "$root/etc/fstab"
 install -m 0644 "$top/image/rootfs/sshd_config" "$root/etc/ssh/sshd_config"
+# Named operators (docs/operators-sessions.md): their sshd policy, the
+# banner, and jgw-sessions (from the package) recording every session.
+install -d "$root/etc/ssh/sshd_config.d"
+install -m 0644 "$top/image/rootfs/sshd_config.d/jgw-operators.conf" "$root/etc/ssh/sshd_config.d/"
+install -m 0644 "$top/image/rootfs/issue.net" "$root/etc/issue.net"
+chroot "$root" systemctl enable jgw-sessions.service >/dev/null 2>&1
 install -m 0755 "$top/image/rootfs/jgw-update" "$root/usr/sbin/jgw-update"
 install -m 0644 "$top/image/systemd/jgw-update-confirm.service" \
 	"$top/image/systemd/jgw-update-deadline.service" "$root/lib/systemd/system/"

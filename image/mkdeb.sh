@@ -26,6 +26,7 @@ make -C "$top" --no-print-directory install DESTDIR="$pkg" PREFIX=/usr >/dev/nul
 rm -f "$pkg/usr/bin/jgw-node" "$pkg/usr/share/man/man1/jgw-node.1"
 # Debian ships stripped binaries (the build keeps -g for the tests).
 for b in "$pkg"/usr/sbin/* "$pkg"/usr/bin/*; do
+	[ "$(head -c4 "$b" | od -An -c | tr -d ' ')" = '177ELF' ] || continue   # jgw-operator: sh
 	strip --strip-unneeded --remove-section=.comment --remove-section=.note "$b"
 done
 gzip -9n "$pkg"/usr/share/man/man*/*
@@ -33,14 +34,16 @@ install -d "$pkg/lib/systemd/system" "$pkg/usr/lib/jgw" "$doc/examples" "$pkg/us
 	"$pkg/usr/share/lintian/overrides"
 # The A/B update units come with the image (build.sh), where jgw-update is.
 install -m 0644 "$top"/image/systemd/jgwd.service "$top"/image/systemd/jgw-firstboot.service \
-	"$pkg/lib/systemd/system/"
+	"$top"/image/systemd/jgw-sessions.service "$pkg/lib/systemd/system/"
 install -m 0755 "$top/image/rootfs/firstboot" "$pkg/usr/lib/jgw/firstboot"
 cp -r "$top"/conf/. "$doc/examples/"
 find "$doc/examples" -type f -exec chmod 0644 {} +
 cp "$top"/docs/*.md "$doc/"
 install -m 0644 "$top/image/debian/copyright" "$doc/copyright"
 install -m 0644 "$top/image/debian/lintian-overrides" "$pkg/usr/share/lintian/overrides/jgw"
-echo 'u jgw - "jgw gateway" /var/lib/jgw' > "$pkg/usr/lib/sysusers.d/jgw.conf"
+# jgwd's account, and the operators' groups (docs/operators-sessions.md).
+printf '%s\n' 'u jgw - "jgw gateway" /var/lib/jgw' 'g jgw-admin -' 'g jgw-read -' \
+	> "$pkg/usr/lib/sysusers.d/jgw.conf"
 
 # The changelog: an entry for this build on top of the released history.
 {
