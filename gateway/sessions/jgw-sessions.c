@@ -469,8 +469,12 @@ static int run_journal(struct sessions *s, const char *state, const char *sshd)
 			goto next;
 		from.pid = field_num(j, "_PID", &have_pid);
 		from.uid = (unsigned long)field_num(j, "_UID", &from.have_uid);
-		if (!from.have_uid || !field(j, "_EXE", exe, sizeof(exe), NULL) ||
-		    strcmp(exe, sshd) != 0) {
+		/* _UID is the kernel's (SCM_CREDENTIALS). _EXE is read from /proc
+		 * by journald and is missing when the process exited first (a
+		 * session's process logs its Disconnected line and exits): then
+		 * the _UID rule of handle() alone decides. */
+		if (!from.have_uid || (field(j, "_EXE", exe, sizeof(exe), NULL) &&
+				       strcmp(exe, sshd) != 0)) {
 			/* Another program calling itself sshd: its words are not sshd's. */
 			if (sshlog_parse(msg, len, &(struct sshlog_event){ 0 }) != SSHLOG_NONE) {
 				s->untrusted++;
