@@ -3,7 +3,7 @@
 # NFLOG drop summaries; the quarantine decisions (quar.c).
 DEBS            += libnftnl-dev libmnl-dev nftables
 FIREWALL_SRCS   := filters/firewall/nft.c filters/firewall/nft_rules.c \
-                   filters/firewall/nftlog.c filters/firewall/quar.c
+                   filters/firewall/nftlog.c filters/firewall/quar.c filters/firewall/nft_ha.c
 LIB_FIREWALL    := $(B)/filters/firewall/libfirewall.a
 LDLIBS_FIREWALL := -lnftnl -lmnl
 

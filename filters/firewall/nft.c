@@ -520,6 +520,13 @@ static bool emit_rule(struct nftnl_rule *r, const struct nftp_rule *pr, uint16_t
 		    !e_cmp(r, NFT_CMP_EQ, name, sizeof name))
 			return false;
 	}
+	if (pr->oifname) {
+		char name[IFNAMSIZ] = { 0 };
+		snprintf(name, sizeof name, "%s", pr->oifname);
+		if (!e_meta(r, NFT_META_OIFNAME, NFT_REG_1) ||
+		    !e_cmp(r, NFT_CMP_EQ, name, sizeof name))
+			return false;
+	}
 	if (pr->iif_lo || pr->oif_lo) {
 		uint32_t lo = 1;     /* the loopback device is ifindex 1 in every netns */
 		if (!e_meta(r, pr->iif_lo ? NFT_META_IIF : NFT_META_OIF, NFT_REG_1) ||
@@ -542,6 +549,13 @@ static bool emit_rule(struct nftnl_rule *r, const struct nftp_rule *pr, uint16_t
 		    !e_lookup(r, pr->saddr_set))
 			return false;
 	}
+	if (pr->saddr) {
+		if (!e_nfproto(r, pr->saddr_family) || !e_saddr_load(r, pr->saddr_family) ||
+		    !e_cmp(r, NFT_CMP_EQ, pr->saddr->addr, (uint32_t)addr_bytes(pr->saddr_family)))
+			return false;
+	}
+	if (pr->meta_l4proto && !e_l4proto(r, pr->meta_l4proto))
+		return false;
 	if (pr->concat_set) {
 		bool v4 = pr->concat_family == AF_INET;
 		/* 32-bit registers: the address fills 1 (4) or 4 (16) of them */

@@ -50,6 +50,12 @@ struct nft_policy {
 	 * metrics_addr as lan_addr (unspecified: any local address). */
 	uint16_t metrics_port;
 	struct addr_prefix metrics_addr;
+	/* Two appliances per site (nft_ha.c): VRRP (IP protocol 112) and the
+	 * quarantine sync (TCP ha_sync_port) admitted on ha_if only, from the
+	 * partner's addresses only, and sent to them. n_ha_partners 0: none. */
+	const char *ha_if;
+	const struct addr_prefix *ha_partners; size_t n_ha_partners;
+	uint16_t ha_sync_port;
 };
 
 /* Fixed parts of the ruleset (limits on essential ICMP, dynamic set sizes). */

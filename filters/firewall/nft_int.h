@@ -50,6 +50,7 @@ enum nftp_dynset { NFTP_DYN_NONE, NFTP_DYN_RATE_OVER, NFTP_DYN_CONN_OVER };
 struct nftp_rule {
 	const char *chain;
 	const char *iifname;               /* iifname "x" */
+	const char *oifname;               /* oifname "x" */
 	bool iif_lo, oif_lo;               /* iif "lo" / oif "lo" */
 	bool ct_original;                  /* ct direction original */
 	int daddr_family;                  /* ip/ip6 daddr PREFIX ... */
@@ -58,6 +59,8 @@ struct nftp_rule {
 	uint16_t dport;
 	int saddr_family;                  /* ip/ip6 saddr @set */
 	const char *saddr_set;
+	const struct addr_prefix *saddr;   /* ip/ip6 saddr ADDR (saddr_family) */
+	uint8_t meta_l4proto;              /* meta l4proto N, no port */
 	int concat_family;                 /* ip daddr . meta l4proto . th dport @set */
 	const char *concat_set;
 	uint32_t ct_state;                 /* ct state mask, 0: none */
@@ -82,10 +85,11 @@ struct nftp_chain {
 	bool policy_accept;
 };
 
+#define NFTP_PROTO_VRRP 112            /* IP protocol of VRRP (RFC 5798) */
 #define NFTP_MAX_SETS 20
-#define NFTP_MAX_RULES 64
+#define NFTP_MAX_RULES 96
 #define NFTP_N_CHAINS 4
-#define NFTP_N_COUNTERS 11
+#define NFTP_N_COUNTERS 12
 
 struct nftp_plan {
 	const struct nft_policy *pol;
@@ -110,5 +114,10 @@ int nftp_addr_len(int family);
 /* a + 1 in place; false when it wraps (a was all ones). */
 bool nftp_addr_inc(uint8_t *a, int len);
 bool nftp_valid_name(const char *s, size_t max);
+
+/* Two appliances per site (nft_ha.c): the partner's VRRP and quarantine
+ * sync, added to chain (input or output) of the plan; checks first. */
+bool nftp_ha_check(const struct nft_policy *pol, char *err, size_t errlen);
+void nftp_plan_ha(struct nftp_plan *pl, const char *chain);
 
 #endif

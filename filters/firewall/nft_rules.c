@@ -18,7 +18,7 @@
 const char *const nftp_counters[NFTP_N_COUNTERS] = {
 	"drop_quarantine", "drop_invalid", "drop_wan_rate", "drop_wan_conn",
 	"drop_input", "drop_forward", "drop_output",
-	"accept_wan", "accept_lan", "accept_mgmt", "accept_out",
+	"accept_wan", "accept_lan", "accept_mgmt", "accept_out", "accept_ha",
 };
 
 /* The quarantine chain runs after conntrack (-200) so that it can tell who
@@ -235,7 +235,7 @@ static bool check_policy(const struct nft_policy *pol, char *err, size_t errlen)
 		snprintf(err, errlen, "rate or connection limit too large");
 		return false;
 	}
-	return true;
+	return nftp_ha_check(pol, err, errlen);
 }
 
 static struct nftp_set *add_set(struct nftp_plan *pl, const char *name,
@@ -419,6 +419,7 @@ static void plan_input(struct nftp_plan *pl)
 		r->counter = "accept_mgmt";
 		r->accept = true;
 	}
+	nftp_plan_ha(pl, "input");
 	r = add_rule(pl, "input");
 	set_log_drop(r, "drop_input", "input");
 }
@@ -451,6 +452,7 @@ static void plan_output(struct nftp_plan *pl)
 		r->counter = "accept_out";
 		r->accept = true;
 	}
+	nftp_plan_ha(pl, "output");
 	/* Networks (not single hosts) as destinations are rare: one rule each. */
 	for (size_t i = 0; i < pol->n_out; i++) {
 		if (dest_is_host(&pol->out[i]))
@@ -711,6 +713,8 @@ static void print_rule(FILE *out, const struct nftp_rule *r, uint16_t group)
 		return;
 	if (r->iifname)
 		fprintf(m, " iifname \"%s\"", r->iifname);
+	if (r->oifname)
+		fprintf(m, " oifname \"%s\"", r->oifname);
 	if (r->iif_lo)
 		fprintf(m, " iif \"lo\"");
 	if (r->oif_lo)
@@ -726,6 +730,13 @@ static void print_rule(FILE *out, const struct nftp_rule *r, uint16_t group)
 		fprintf(m, " %s dport %u", proto_name(r->l4proto), r->dport);
 	if (r->saddr_set)
 		fprintf(m, " %s saddr @%s", ipkw(r->saddr_family), r->saddr_set);
+	if (r->saddr) {
+		char a[64];
+		fprintf(m, " %s saddr %s", ipkw(r->saddr_family),
+			addr_prefix_str(r->saddr, a, sizeof a));
+	}
+	if (r->meta_l4proto)
+		fprintf(m, " meta l4proto %s", r->meta_l4proto == NFTP_PROTO_VRRP ? "vrrp" : "?");
 	if (r->concat_set)
 		fprintf(m, " %s daddr . meta l4proto . th dport @%s",
 			ipkw(r->concat_family), r->concat_set);

@@ -70,6 +70,7 @@ void cfg_free(struct jgw_config *cfg)
 	free(cfg->audit.collector_key);
 	free(cfg->audit.collector_name);
 	free(cfg->metrics.textfile);
+	cfgi_ha_free(cfg);
 	free(full->peer_prefixes);
 	free(full->out);
 	for (int i = 0; i < CFG_TLS_CRL; i++)
@@ -283,5 +284,6 @@ bool cfg_nft_policy(const struct jgw_config *cfg, struct nft_policy *out)
 		addr_from_sockaddr((const struct sockaddr *)&cfg->metrics.listen.ss,
 				   &out->metrics_addr);
 	}
+	cfgi_ha_nft_policy(cfg, out);
 	return true;
 }

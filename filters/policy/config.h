@@ -135,6 +135,19 @@ struct jgw_config {
 		char *textfile;               /* NULL: none */
 		uint32_t interval_s;
 	} metrics;
+
+	/* ha { }: this appliance as one member of a site's pair (or farm): its
+	 * name in the audit records, its partner's addresses (VRRP and the
+	 * quarantine sync are admitted from them only, on ifname) and the port
+	 * of the quarantine sync (config_ha.c, docs/operations.md). */
+	struct {
+		bool enabled;
+		char *member;                 /* [a-z0-9-], 1-15 characters */
+		struct addr_prefix *partners; /* single addresses; none: a farm member */
+		size_t n_partners;
+		char *ifname;                 /* required with partners */
+		uint16_t sync_port;
+	} ha;
 };
 
 /* A message of a load or check: an error ("file:line:col: message"), or a

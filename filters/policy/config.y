@@ -60,10 +60,11 @@ enum cfg_key {
 	CFG_K_A_RETAIN, CFG_K_A_RETAIN_SIZE, CFG_K_A_REQUIRE_ARCHIVE,
 	CFG_K_C_PORT, CFG_K_C_CA, CFG_K_C_CERT, CFG_K_C_KEY, CFG_K_C_NAME,
 	CFG_K_M_TEXTFILE, CFG_K_M_INTERVAL,
+	CFG_K_HA_MEMBER, CFG_K_HA_IF, CFG_K_HA_SYNC_PORT,
 	/* Set by their own calls, listed so duplicates are caught the same way. */
 	CFG_K_SITE, CFG_K_LAN_LISTEN, CFG_K_WAN_LISTEN, CFG_K_LAN_IF, CFG_K_WAN_IF,
 	CFG_K_JUKI, CFG_K_FUHYO, CFG_K_FW_QUARANTINE, CFG_K_C_HOST,
-	CFG_K_M_LISTEN,
+	CFG_K_M_LISTEN, CFG_K_HA,
 	CFG_K_MAX
 };
 
@@ -133,6 +134,9 @@ void cfgp_collector_host(struct cfg_file *f, const CFGYYLTYPE *loc, char *addr);
 void cfgp_firewall(struct cfg_file *f, const CFGYYLTYPE *loc);
 void cfgp_metrics_listen(struct cfg_file *f, const CFGYYLTYPE *loc,
 			 const CFGYYLTYPE *addr_loc, char *addr, long port);
+/* ha { } (config_ha.c). */
+void cfgp_ha(struct cfg_file *f, const CFGYYLTYPE *loc);
+void cfgp_ha_partner(struct cfg_file *f, const CFGYYLTYPE *loc, char *addr);
 }
 
 %code {
@@ -179,6 +183,7 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 %token STATS_INTERVAL "stats-interval" COLLECTOR "collector" HOST "host" NAME "name"
 %token METRICS "metrics" TEXTFILE "textfile" INTERVAL "interval"
 %token RETAIN "retain" RETAIN_SIZE "retain-size" REQUIRE_ARCHIVE "require-archive"
+%token HA "ha" MEMBER "member" PARTNER "partner" SYNC_PORT "sync-port"
 %token DISK_ALARM "disk-alarm" DISK_LIMIT "disk-limit" DISK_POLICY "disk-policy"
 
 %type <str> name
@@ -245,6 +250,8 @@ stmt		: INCLUDE STRING ';'	{ cfgp_include(f, &@2, $2); }
 		| AUDIT '{' audit_stmts '}' opt_semi
 		| AUDIT '{' audit_stmts error '}' opt_semi
 					{ yyerrok; cfgp_recover(f, 0); }
+		| HA			{ cfgp_ha(f, &@1); }
+		  '{' ha_stmts fw_end
 		| METRICS '{' metrics_stmts '}' opt_semi
 		| METRICS '{' metrics_stmts error '}' opt_semi
 					{ yyerrok; cfgp_recover(f, 0); }
@@ -381,6 +388,17 @@ audit_stmt	: SPOOL STRING ';'	{ cfgp_string(f, &@2, CFG_K_A_SPOOL, $2); }
 					{ cfgp_string(f, &@2, CFG_K_A_REQUIRE_ARCHIVE, $2); }
 		| COLLECTOR		{ cfgp_collector(f, &@1); }
 		  '{' collector_stmts collector_end
+		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
+		;
+
+ha_stmts	: %empty
+		| ha_stmts ha_stmt
+		;
+
+ha_stmt		: MEMBER name ';'	{ cfgp_string(f, &@2, CFG_K_HA_MEMBER, $2); }
+		| PARTNER ADDR ';'	{ cfgp_ha_partner(f, &@2, $2); }
+		| INTERFACE name ';'	{ cfgp_string(f, &@2, CFG_K_HA_IF, $2); }
+		| SYNC_PORT NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_HA_SYNC_PORT, &$2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }
 		;
 

@@ -367,6 +367,9 @@ static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_C_NAME]      = { "audit collector name", KIND_DNS_NAME, F(audit.collector_name), 0, 0 },
 	[CFG_K_M_TEXTFILE]  = { "metrics textfile", KIND_PATH, F(metrics.textfile), 0, 0 },
 	[CFG_K_M_INTERVAL]  = { "metrics interval", KIND_SEC, F(metrics.interval_s), 1, 3600 },
+	[CFG_K_HA_MEMBER]   = { "ha member", KIND_NAME, F(ha.member), 0, 0 },
+	[CFG_K_HA_IF]       = { "ha interface", KIND_NAME, F(ha.ifname), 0, 0 },
+	[CFG_K_HA_SYNC_PORT] = { "ha sync-port", KIND_PORT, F(ha.sync_port), 1, 65535 },
 	[CFG_K_SITE]        = { "site", KIND_NAME, 0, 0, 0 },
 	[CFG_K_LAN_LISTEN]  = { "listen lan", KIND_NAME, 0, 0, 0 },
 	[CFG_K_WAN_LISTEN]  = { "listen wan", KIND_NAME, 0, 0, 0 },
@@ -377,6 +380,7 @@ static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_FW_QUARANTINE] = { "firewall quarantine", KIND_NAME, 0, 0, 0 },
 	[CFG_K_C_HOST]      = { "audit collector host", KIND_NAME, 0, 0, 0 },
 	[CFG_K_M_LISTEN]    = { "metrics listen", KIND_NAME, 0, 0, 0 },
+	[CFG_K_HA]          = { "ha", KIND_NAME, 0, 0, 0 },
 };
 
 static void *field(struct cfg_build *b, enum cfg_key key)

@@ -441,6 +441,7 @@ void cfgi_check_all(struct cfg_build *b)
 	check_limits(b);
 	check_firewall(b);
 	check_metrics(b);
+	cfgi_check_ha(b);
 	/* The catalog is read whenever it can be, so its own errors show
 	 * beside the configuration's in a single run. */
 	if (b->seen[CFG_K_CATALOG].file == NULL && !b->parsed_clean)

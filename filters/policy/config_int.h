@@ -113,6 +113,10 @@ void cfgi_at_warning(struct cfg_build *b, const struct cfg_where *at, const char
 void cfgi_parse_top(struct cfg_build *b, const char *path);
 bool cfgi_set_defaults(struct jgw_config *c);
 void cfgi_check_all(struct cfg_build *b);
+/* ha { } (config_ha.c): its checks, its firewall part, freeing it. */
+void cfgi_check_ha(struct cfg_build *b);
+void cfgi_ha_nft_policy(const struct jgw_config *cfg, struct nft_policy *out);
+void cfgi_ha_free(struct jgw_config *cfg);
 bool cfgi_finish(struct cfg_build *b);
 /* The peer rule of a site: NULL when peer may be its peer, else why (with
  * the audit reason in *reason). */

@@ -4,7 +4,8 @@
 # and what is recorded of each frame. The relay and replay both use it.
 DEBS          += bison flex libssl-dev
 POLICY_SRCS   := filters/policy/config.c filters/policy/config_build.c \
-                 filters/policy/config_check.c filters/policy/policy.c
+                 filters/policy/config_check.c filters/policy/config_ha.c \
+                 filters/policy/policy.c
 POLICY_GEN    := $(B)/filters/policy/config.tab.c $(B)/filters/policy/config.lex.c
 LIB_POLICY    := $(B)/filters/policy/libpolicy.a
 LDLIBS_POLICY := -lcrypto

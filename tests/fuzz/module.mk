@@ -18,7 +18,8 @@ FUZZ_SRCS_config  := $(filter-out filters/base/log.c,$(BASE_SRCS)) \
                      $(filter-out filters/policy/policy.c,$(POLICY_SRCS)) $(POLICY_GEN)
 FUZZ_SRCS_replay  := $(filter-out filters/base/log.c,$(BASE_SRCS)) $(REPLAY_SRCS)
 FUZZ_SRCS_audit   := gateway/audit/verify.c gateway/audit/spool.c gateway/audit/chain.c
-FUZZ_SRCS_nft     := $(filter-out filters/base/log.c,$(BASE_SRCS)) filters/firewall/nft_rules.c
+FUZZ_SRCS_nft     := $(filter-out filters/base/log.c,$(BASE_SRCS)) filters/firewall/nft_rules.c \
+                     filters/firewall/nft_ha.c
 FUZZ_SRCS_sshlog  := $(SESSIONS_SRCS)
 FUZZ_LIBS_inspect := -lcrypto
 FUZZ_LIBS_catalog := -lcrypto

@@ -8,6 +8,7 @@ CHECKS  += check-nft
 BENCHES += bench-nft
 
 NFT_OBJS := $(B)/filters/firewall/nft.o $(B)/filters/firewall/nft_rules.o \
+            $(B)/filters/firewall/nft_ha.o \
             $(B)/filters/firewall/nftlog.o $(LIB_BASE)
 
 CHECKS  += check-nft
@@ -33,7 +34,8 @@ $(B)/tests/test_quar: $(B)/tests/unit/test_quar.o $(B)/filters/firewall/quar.o $
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lnftnl -lmnl -lcmocka
 
 # The summariser's test includes nftlog.c itself (its static parts).
-$(B)/tests/test_nftlog: $(B)/tests/nft/test_nftlog.o $(B)/filters/firewall/nft_rules.o $(LIB_BASE)
+$(B)/tests/test_nftlog: $(B)/tests/nft/test_nftlog.o $(B)/filters/firewall/nft_rules.o \
+		$(B)/filters/firewall/nft_ha.o $(LIB_BASE)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lnftnl -lmnl -lcmocka
 

@@ -345,6 +345,71 @@ static void test_bad_policies(void **state)
 	assert_int_equal(nft_print(NULL, stdout), -1);
 }
 
+/* Two appliances per site: VRRP and the quarantine sync from the partner
+ * only, on the HA interface only, IPv4 and IPv6, in and out; nothing of it
+ * without a partner; a bad partner list refused. */
+static void test_ha_rules(void **state)
+{
+	struct addr_prefix partners[2] = { pfx("10.16.0.3"), pfx("fe80::3") };
+	struct nft_policy pol = base();
+	char err[256], *t;
+	(void)state;
+
+	t = print(&pol);
+	lacks(t, "vrrp");
+	lacks(t, "oifname");
+	has(t, "\tcounter accept_ha {\n");      /* always there: stats list it */
+	free(t);
+
+	pol.ha_if = "lan0";
+	pol.ha_partners = partners;
+	pol.n_ha_partners = 2;
+	pol.ha_sync_port = 7444;
+	t = print(&pol);
+	assert_non_null(t);
+	has(t, "\t\tiifname \"lan0\" ip saddr 10.16.0.3 meta l4proto vrrp counter name "
+	       "\"accept_ha\" accept\n"
+	       "\t\tiifname \"lan0\" tcp dport 7444 ip saddr 10.16.0.3 counter name "
+	       "\"accept_ha\" accept\n"
+	       "\t\tiifname \"lan0\" ip6 saddr fe80::3 meta l4proto vrrp counter name "
+	       "\"accept_ha\" accept\n"
+	       "\t\tiifname \"lan0\" tcp dport 7444 ip6 saddr fe80::3 counter name "
+	       "\"accept_ha\" accept\n"
+	       "\t\tcounter name \"drop_input\"");
+	has(t, "\t\toifname \"lan0\" ip daddr 10.16.0.3 meta l4proto vrrp counter name "
+	       "\"accept_ha\" accept\n");
+	has(t, "\t\toifname \"lan0\" ip6 daddr fe80::3 tcp dport 7444 counter name "
+	       "\"accept_ha\" accept\n");
+	/* Never without the interface or from anyone but the partner. */
+	lacks(t, "\t\tmeta l4proto vrrp");
+	lacks(t, "\t\tip saddr 10.16.0.3");
+	/* The output's last rule is still the logged drop. */
+	const char *last = strstr(t, "log prefix \"output\"");
+	assert_non_null(last);
+	assert_true(strncmp(strchr(last, '\n'), "\n\t}\n", 4) == 0);
+	free(t);
+
+	struct nftp_plan *pl = nftp_compile(&pol, err, sizeof err);
+	assert_non_null(pl);
+	size_t ha = 0;
+	for (size_t i = 0; i < pl->n_rules; i++)
+		ha += pl->rules[i].counter && strcmp(pl->rules[i].counter, "accept_ha") == 0;
+	assert_int_equal(ha, 8);
+	nftp_free(pl);
+
+	partners[1] = pfx("fd00::/64");
+	assert_null(nftp_compile(&pol, err, sizeof err));
+	has(err, "HA partner 2: not a single");
+	partners[1] = pfx("fe80::3");
+	pol.ha_if = "bad name";
+	assert_null(nftp_compile(&pol, err, sizeof err));
+	has(err, "HA interface");
+	pol.ha_if = "lan0";
+	pol.ha_sync_port = 0;
+	assert_null(nftp_compile(&pol, err, sizeof err));
+	has(err, "HA sync port");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_ranges_merged),
 		cmocka_unit_test(test_out_hosts_and_networks),
 		cmocka_unit_test(test_bad_policies),
+		cmocka_unit_test(test_ha_rules),
 	};
 	return cmocka_run_group_tests_name("nft", tests, NULL, NULL);
 }
