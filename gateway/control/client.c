@@ -1,6 +1,7 @@
 /* client.c — jgwctl's side of the control socket: send one request line,
  * copy the answer's data lines out, and report its status line. */
 #include "gateway/control/control.h"
+#include "filters/base/fdio.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -32,21 +33,6 @@ static int connect_unix(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
-}
-
-static bool write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
 }
 
 /* Read the whole answer (the server closes after it). */
@@ -103,7 +89,7 @@ int control_call(const char *path, const char *line, int out_fd, int err_fd,
 
 	if (fd < 0)
 		return -1;
-	if (!write_all(fd, line, strlen(line))) {
+	if (!fd_write_all(fd, line, strlen(line))) {
 		snprintf(err, errlen, "sending the request: %s", strerror(errno));
 		close(fd);
 		return -1;
@@ -121,7 +107,7 @@ int control_call(const char *path, const char *line, int out_fd, int err_fd,
 	ans[len - 1] = '\0';
 	last = strrchr(ans, '\n');
 	last = last ? last + 1 : ans;
-	if (last > ans && !write_all(out_fd, ans, (size_t)(last - ans))) {
+	if (last > ans && !fd_write_all(out_fd, ans, (size_t)(last - ans))) {
 		free(ans);
 		snprintf(err, errlen, "writing the answer: %s", strerror(errno));
 		return -1;

@@ -208,46 +208,38 @@ void control_reply_str(struct control_reply *r, const char *key, const char *val
 	obj_put(r, "\"", 1);
 }
 
-void control_reply_u64(struct control_reply *r, const char *key, uint64_t value)
+/* A member whose value is written as it is: a number, true or false. */
+static void put_raw(struct control_reply *r, const char *key, const char *text, const char *json)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
-
-	if (oneline_put(r, key, num))
+	if (oneline_put(r, key, text))
 		return;
 	if (!r->json) {
-		control_reply_line(r, "%s %s", key, num);
+		control_reply_line(r, "%s %s", key, text);
 		return;
 	}
 	obj_key(r, key);
-	obj_put(r, num, (size_t)n);
+	obj_put(r, json, strlen(json));
+}
+
+void control_reply_u64(struct control_reply *r, const char *key, uint64_t value)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
+	put_raw(r, key, num, num);
 }
 
 void control_reply_i64(struct control_reply *r, const char *key, int64_t value)
 {
 	char num[24];
-	int n = snprintf(num, sizeof(num), "%lld", (long long)value);
 
-	if (oneline_put(r, key, num))
-		return;
-	if (!r->json) {
-		control_reply_line(r, "%s %s", key, num);
-		return;
-	}
-	obj_key(r, key);
-	obj_put(r, num, (size_t)n);
+	snprintf(num, sizeof(num), "%lld", (long long)value);
+	put_raw(r, key, num, num);
 }
 
 void control_reply_bool(struct control_reply *r, const char *key, bool value)
 {
-	if (oneline_put(r, key, value ? "yes" : "no"))
-		return;
-	if (!r->json) {
-		control_reply_line(r, "%s %s", key, value ? "yes" : "no");
-		return;
-	}
-	obj_key(r, key);
-	obj_put(r, value ? "true" : "false", value ? 4 : 5);
+	put_raw(r, key, value ? "yes" : "no", value ? "true" : "false");
 }
 
 void control_reply_end(struct control_reply *r)

@@ -48,26 +48,34 @@ static void tls_params_of(const struct jgw_config *cfg, uint64_t generation,
 }
 
 
-/* One error of a generation, as cfg_load reports its own: at the statement
- * that named the file when the configuration knows it, else at the file. */
+/* One message of a generation's checks, as cfg_load reports its own: at
+ * the statement that named the file when the configuration knows it, else
+ * at the file; kind is "" for an error, "warning: " for a warning. */
+static void gen_vmsg(const struct jgw_config *cfg, const char *at, const char *kind,
+		     cfg_error_fn err, void *arg, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int n = snprintf(msg, sizeof(msg), "%s: %s", at ? at : cfg->path ? cfg->path : "-", kind);
+
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	if (err)
+		err(arg, msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
 static void gen_error(const struct jgw_config *cfg, const char *at, cfg_error_fn err, void *arg,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void gen_error(const struct jgw_config *cfg, const char *at, cfg_error_fn err, void *arg,
 		      const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
-	int n = snprintf(msg, sizeof(msg), "%s: ", at ? at : cfg->path ? cfg->path : "-");
 
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	gen_vmsg(cfg, at, "", err, arg, fmt, ap);
 	va_end(ap);
-	if (err)
-		err(arg, msg);
-	else
-		fprintf(stderr, "%s\n", msg);
 }
 
 static const char *fault_where(const struct jgw_config *cfg, const struct tls_fault *f)
@@ -108,19 +116,11 @@ static void gen_warning(const struct jgw_config *cfg, const char *at, cfg_error_
 static void gen_warning(const struct jgw_config *cfg, const char *at, cfg_error_fn err, void *arg,
 			const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
-	int n = snprintf(msg, sizeof(msg), "%s: warning: ", at ? at : cfg->path ? cfg->path : "-");
 
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	gen_vmsg(cfg, at, "warning: ", err, arg, fmt, ap);
 	va_end(ap);
-	if (err)
-		err(arg, msg);
-	else
-		fprintf(stderr, "%s\n", msg);
 }
 
 /* "3d 4h", "5h 2min", "40s": a span for a human. */

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filters/base/fdio.h"
+
 #define MAX_KEPT_FILE ((size_t)4 << 20)   /* the loader reads no more per file */
 
 void history_dir(const struct jgw_config *cfg, char *out, size_t len)
@@ -31,21 +33,6 @@ static bool is_sha(const char *s)
 	return n == 64 && s[64] == '\0';
 }
 
-static int write_all_fd(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_file(const char *path, const char *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -53,7 +40,7 @@ static int write_file(const char *path, const char *data, size_t len)
 
 	if (fd < 0)
 		return -1;
-	rc = write_all_fd(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : -1;
+	rc = fd_write_all(fd, data, len) && fsync(fd) == 0 ? 0 : -1;
 	close(fd);
 	return rc;
 }
@@ -185,7 +172,7 @@ int history_note(const char *dir, const struct history_entry *e, char *err, size
 		snprintf(err, errlen, "configuration history %s: %s", path, strerror(errno));
 		return -1;
 	}
-	rc = write_all_fd(fd, line, (size_t)n) == 0 && fdatasync(fd) == 0 ? 0 : -1;
+	rc = fd_write_all(fd, line, (size_t)n) && fdatasync(fd) == 0 ? 0 : -1;
 	if (rc != 0)
 		snprintf(err, errlen, "configuration history %s: %s", path, strerror(errno));
 	close(fd);

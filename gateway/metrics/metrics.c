@@ -9,6 +9,7 @@
  * that `promtool check metrics` has nothing to say.
  */
 #include "gateway/metrics/metrics.h"
+#include "filters/base/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -344,21 +345,6 @@ char *metrics_render_text(const struct metrics_snapshot *s, size_t *len)
 
 /* ---- the textfile ---- */
 
-static bool write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* node-exporter reads *.prom only, so the temporary name (".tmp" after
  * ".prom") is never read half-written; rename() replaces the old file in
  * one step. No fsync: after a crash the next interval writes it anew. */
@@ -378,7 +364,7 @@ int metrics_write_file(const char *path, const char *text, size_t len, char *err
 	}
 	/* node-exporter reads it as another account, whatever jgwd's umask
 	 * (the unit's is 0077): counts only, nothing to hide. */
-	if (fchmod(fd, 0644) < 0 || !write_all(fd, text, len)) {
+	if (fchmod(fd, 0644) < 0 || !fd_write_all(fd, text, len)) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno ? errno : EIO));
 		close(fd);
 		unlink(tmp);
