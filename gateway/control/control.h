@@ -18,6 +18,7 @@
  *   audit epoch
  *   session open|close|failed USER ADDR PORT  notes for the audit trail,
  *   account add|del NAME admin|read           from root only
+ *   ha state MASTER|BACKUP|FAULT|STOP         (keepalived's notify script)
  *
  * Options anywhere after the verb: --json (status, stats, peers, config
  * history: one JSON object per line), --via HOST:PORT (the SSH client the
@@ -64,6 +65,7 @@ enum control_cmd {
 	 * (control_root_only) */
 	CONTROL_SESSION,
 	CONTROL_ACCOUNT,
+	CONTROL_HA_STATE,             /* keepalived's state of this pair member */
 };
 
 struct control_req {
@@ -73,7 +75,8 @@ struct control_req {
 	uint32_t confirm_s;           /* reload/rollback --confirm; 0: none */
 	uint64_t id;                  /* tunnel close */
 	char ref[72];                 /* config show/rollback: a sha256 or generation */
-	char action[8];               /* session: open, close, failed; account: add, del */
+	char action[8];               /* session: open, close, failed; account: add, del;
+	                               * ha state: MASTER, BACKUP, FAULT, STOP */
 	char name[CONTROL_NAME_MAX + 1];   /* session: user; account: its name */
 	char role[8];                 /* account: admin or read */
 	uint16_t port;                /* session: the client's port */

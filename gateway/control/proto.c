@@ -27,7 +27,7 @@ bool control_changes_state(enum control_cmd cmd)
 
 bool control_root_only(enum control_cmd cmd)
 {
-	return cmd == CONTROL_SESSION || cmd == CONTROL_ACCOUNT;
+	return cmd == CONTROL_SESSION || cmd == CONTROL_ACCOUNT || cmd == CONTROL_HA_STATE;
 }
 
 /* An account name as useradd makes them, or a name an SSH client tried
@@ -68,6 +68,7 @@ static const struct verb {
 	{ "audit", "epoch", CONTROL_AUDIT_EPOCH, 0, 0, "no operand" },
 	{ "session", NULL, CONTROL_SESSION, 4, 4, "open|close|failed USER ADDR PORT" },
 	{ "account", NULL, CONTROL_ACCOUNT, 3, 3, "add|del NAME admin|read" },
+	{ "ha", "state", CONTROL_HA_STATE, 1, 1, "MASTER|BACKUP|FAULT|STOP" },
 };
 
 const char *control_cmd_name(enum control_cmd cmd)
@@ -240,6 +241,13 @@ static bool take_operands(const struct verb *v, int n, char **w, struct control_
 	case CONTROL_SESSION:
 	case CONTROL_ACCOUNT:
 		return take_note(v->cmd, w, req, err, errlen);
+	case CONTROL_HA_STATE:
+		if (!one_of(w[0], "MASTER", "BACKUP", "FAULT") && strcmp(w[0], "STOP") != 0) {
+			snprintf(err, errlen, "ha state is MASTER, BACKUP, FAULT or STOP: `%s'", w[0]);
+			return false;
+		}
+		memcpy(req->action, w[0], strlen(w[0]) + 1);
+		return true;
 	case CONTROL_TUNNEL_CLOSE:
 		req->id = strtoull(w[0], &end, 10);
 		if (*w[0] < '0' || *w[0] > '9' || *end) {

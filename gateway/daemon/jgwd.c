@@ -42,6 +42,7 @@
 #include "tunnels/tls.h"
 #include "gateway/daemon/jgwd.h"
 #include "gateway/daemon/gen.h"
+#include "gateway/daemon/ha.h"
 
 #define DEFAULT_CONFIG "/etc/jgw/jgw.conf"
 
@@ -365,6 +366,7 @@ static int start(struct jgwd *d)
 	struct relay_hooks hooks = {
 		.failure = jgwd_on_failure, .stopped = on_stopped, .admit = on_admit, .arg = d,
 	};
+	struct ha_hooks ha_hooks = { .quarantine = jgwd_ha_quarantine, .arg = d };
 	struct jgw_config *cfg;
 	struct gen *gen;
 	char err[512];
@@ -433,6 +435,12 @@ static int start(struct jgwd *d)
 	d->relay = relay_new(d->loop, d->audit, &hooks);
 	if (!d->relay || relay_listen(d->relay, cfg, err, sizeof(err)) < 0) {
 		log_err("%s", d->relay ? err : "out of memory");
+		gen_put(gen);
+		return -1;
+	}
+	if (!(d->ha = ha_new(d->loop, d->audit, d->relay, &ha_hooks)) ||
+	    ha_configure(d->ha, gen, err, sizeof(err)) < 0) {
+		log_err("%s", d->ha ? err : "out of memory");
 		gen_put(gen);
 		return -1;
 	}
@@ -527,6 +535,7 @@ static void finish(struct jgwd *d)
 		nft_log_close(d->nflog);
 		d->nflog = NULL;
 	}
+	ha_free(d->ha);
 	relay_free(d->relay);
 	if (d->fw_on && !d->keep_on_stop) {
 		if (nft_table_delete(d->fw_table, err, sizeof(err)) < 0) {

@@ -33,6 +33,7 @@ struct jgwd {
 	struct audit *audit;
 	struct control_server *control;
 	struct mon *mon;             /* metrics: HTTP, textfile, `jgwctl metrics` */
+	struct ha *ha;               /* a member of a pair: keepalived, quarantine sync */
 	struct nft_log *nflog;
 	struct quar *quar;
 	struct quar_params quar_params;
@@ -104,6 +105,10 @@ void jgwd_quar_book(struct jgwd *d, const struct addr_prefix *addr, const char *
 void jgwd_quar_release_all(struct jgwd *d, const char *cause);
 void jgwd_quar_timer_arm(struct jgwd *d);
 void jgwd_quar_update(struct jgwd *d, const struct jgw_config *cfg);
+/* The partner's quarantine change (ha.h hook): the kernel set and the
+ * booking of its end, as for one made here. */
+int jgwd_ha_quarantine(void *arg, bool add, const struct addr_prefix *addr, uint32_t timeout_s,
+		       char *err, size_t errlen);
 
 /* jgwd_control.c */
 void jgwd_on_control(void *arg, const struct control_req *req, const struct control_caller *caller,

@@ -17,6 +17,7 @@
 #include "filters/firewall/nft.h"
 #include "gateway/audit/audit.h"
 #include "gateway/daemon/gen.h"
+#include "gateway/daemon/ha.h"
 #include "gateway/daemon/history.h"
 #include "gateway/daemon/jgwd.h"
 #include "gateway/daemon/monitor.h"
@@ -41,6 +42,8 @@ void jgwd_audit_config(struct jgwd *d, const char *action, const char *sha256,
 		if (generation)
 			audit_rec_u64(rec, "generation", generation);
 		operator_fields(rec, op);
+		if (cfg && cfg->ha.enabled && cfg->ha.member)
+			audit_rec_str(rec, "member", cfg->ha.member);
 		if (error)
 			audit_rec_str(rec, "error", error);
 		audit_rec_commit(rec);
@@ -137,6 +140,8 @@ static void gen_activate(struct jgwd *d, struct gen *gen)
 	jgwd_quar_update(d, gen->cfg);
 	if (mon_configure(d->mon, gen->cfg, err, sizeof(err)) < 0)
 		log_warn("metrics: %s", err);
+	if (ha_configure(d->ha, gen, err, sizeof(err)) < 0)
+		log_warn("ha: %s", err);
 	relay_set_gen(d->relay, gen);
 }
 

@@ -13,6 +13,7 @@
 #include "filters/firewall/nft.h"
 #include "gateway/audit/audit.h"
 #include "gateway/daemon/gen.h"
+#include "gateway/daemon/ha.h"
 #include "gateway/daemon/history.h"
 #include "gateway/daemon/jgwd.h"
 #include "gateway/daemon/monitor.h"
@@ -81,6 +82,7 @@ static void cmd_status(struct jgwd *d, const struct control_req *req, struct con
 	control_reply_i64(rep, "time_offset_us", as.time_offset_us);
 	control_reply_u64(rep, "time_maxerror_us", as.time_maxerror_us);
 	control_reply_u64(rep, "time_steps", as.time_steps);
+	ha_status(d->ha, rep);
 	audit_flags(rep, &as);
 	control_reply_end(rep);
 }
@@ -237,6 +239,7 @@ static void cmd_quarantine(struct jgwd *d, const struct control_req *req, const 
 			return;
 		}
 		jgwd_audit_quarantine(d, &req->addr, NULL, "add", timeout, "manual", op);
+		ha_quarantine_local(d->ha, true, &req->addr, timeout, "manual");
 		jgwd_quar_book(d, &req->addr, NULL, timeout);
 		log_info("quarantine add %s for %u s by %s", addr_prefix_str(&req->addr, a,
 									     sizeof(a)),
@@ -253,6 +256,7 @@ static void cmd_quarantine(struct jgwd *d, const struct control_req *req, const 
 		if (quar_expiry_drop(d->qexp, &req->addr))
 			jgwd_quar_timer_arm(d);
 		jgwd_audit_quarantine(d, &req->addr, NULL, "remove", 0, "manual", op);
+		ha_quarantine_local(d->ha, false, &req->addr, 0, NULL);
 		log_info("quarantine del %s by %s", addr_prefix_str(&req->addr, a, sizeof(a)),
 			 op->name);
 		return;
@@ -435,6 +439,10 @@ void jgwd_on_control(void *arg, const struct control_req *req, const struct cont
 		return;
 	}
 	operator_of(caller, req, &op);
+	if (req->cmd == CONTROL_HA_STATE) {
+		ha_note(d->ha, &op, req->action, rep);
+		return;
+	}
 	if (control_root_only(req->cmd)) {
 		cmd_note(d, req, &op, rep);
 		return;

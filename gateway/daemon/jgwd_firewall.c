@@ -12,6 +12,7 @@
 #include "filters/firewall/nft.h"
 #include "gateway/audit/audit.h"
 #include "gateway/daemon/gen.h"
+#include "gateway/daemon/ha.h"
 #include "gateway/daemon/history.h"
 #include "gateway/daemon/jgwd.h"
 #include "gateway/daemon/monitor.h"
@@ -311,6 +312,7 @@ void jgwd_on_failure(void *arg, const struct sockaddr *src, bool lan, const char
 	log_warn("quarantined %s for %u s after repeated failures (last: %s)",
 		 addr_prefix_str(&addr, a, sizeof(a)), d->q_timeout_s, cause);
 	jgwd_audit_quarantine(d, &addr, peer, "add", d->q_timeout_s, cause, NULL);
+	ha_quarantine_local(d->ha, true, &addr, d->q_timeout_s, cause);
 	jgwd_quar_book(d, &addr, peer, d->q_timeout_s);
 }
 
@@ -342,4 +344,30 @@ void jgwd_quar_update(struct jgwd *d, const struct jgw_config *cfg)
 	d->quar = quar_new(&qp, err, sizeof(err));
 	if (!d->quar)
 		log_warn("automatic quarantine off: %s", err);
+}
+
+/* The partner's quarantine change (ha.c writes its record): the kernel set
+ * and the booking of its end, as for one made here. */
+int jgwd_ha_quarantine(void *arg, bool add, const struct addr_prefix *addr, uint32_t timeout_s,
+		       char *err, size_t errlen)
+{
+	struct jgwd *d = arg;
+
+	if (!d->fw_on) {
+		snprintf(err, errlen, "the firewall is not enabled");
+		return -1;
+	}
+	if (add) {
+		if (nft_quarantine_add(d->fw_table, addr, timeout_s, err, errlen) < 0)
+			return -1;
+		jgwd_quar_book(d, addr, NULL, timeout_s);
+		return 0;
+	}
+	if (nft_quarantine_del(d->fw_table, addr, err, errlen) < 0)
+		return -1;
+	if (d->quar)
+		quar_forget(d->quar, addr);
+	if (quar_expiry_drop(d->qexp, addr))
+		jgwd_quar_timer_arm(d);
+	return 0;
 }

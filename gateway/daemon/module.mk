@@ -7,7 +7,7 @@ DEBS          += libev-dev libsystemd-dev libcap-ng-dev
 DAEMON_SRCS   := gateway/daemon/gen.c gateway/daemon/relay.c gateway/daemon/relay_buf.c \
                  gateway/daemon/relay_count.c gateway/daemon/relay_addr.c gateway/daemon/relay_tally.c \
                  gateway/daemon/selftest.c gateway/daemon/operator.c gateway/daemon/history.c \
-                 gateway/daemon/monitor.c
+                 gateway/daemon/monitor.c gateway/daemon/ha.c
 JGWD_SRCS     := gateway/daemon/jgwd.c gateway/daemon/jgwd_config.c gateway/daemon/jgwd_firewall.c \
                  gateway/daemon/jgwd_control.c
 LIB_DAEMON    := $(B)/gateway/daemon/libdaemon.a

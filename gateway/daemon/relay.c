@@ -1284,7 +1284,10 @@ struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
 	return r;
 }
 
-static int listen_on(const struct cfg_endpoint *ep, const char *what, char *err, size_t errlen)
+/* freebind: the address may not be here yet (a pair's virtual address,
+ * which keepalived brings when this member becomes the master). */
+static int listen_on(const struct cfg_endpoint *ep, const char *what, bool freebind,
+		     char *err, size_t errlen)
 {
 	int fd = socket(ep->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
@@ -1295,6 +1298,8 @@ static int listen_on(const struct cfg_endpoint *ep, const char *what, char *err,
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (freebind)
+		setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&ep->ss, ep->len) < 0 || listen(fd, 511) < 0) {
 		snprintf(err, errlen, "%s listener %s: %s", what,
 			 addr_str(&ep->ss, a, sizeof(a)), strerror(errno));
@@ -1323,10 +1328,10 @@ static int fd_high_mark(void)
 int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_t errlen)
 {
 	r->fd_high = fd_high_mark();
-	r->lan_fd = listen_on(&cfg->lan_listen, "LAN", err, errlen);
+	r->lan_fd = listen_on(&cfg->lan_listen, "LAN", cfg->ha.n_partners > 0, err, errlen);
 	if (r->lan_fd < 0)
 		return -1;
-	r->wan_fd = listen_on(&cfg->wan_listen, "WAN", err, errlen);
+	r->wan_fd = listen_on(&cfg->wan_listen, "WAN", false, err, errlen);
 	if (r->wan_fd < 0) {
 		close(r->lan_fd);
 		r->lan_fd = -1;
@@ -1334,6 +1339,26 @@ int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_
 	}
 	ev_io_set(&r->lan_io, r->lan_fd, EV_READ);
 	ev_io_set(&r->wan_io, r->wan_fd, EV_READ);
+	return 0;
+}
+
+int relay_wan_listen(struct relay *r, bool on, char *err, size_t errlen)
+{
+	if (!on) {
+		if (r->wan_fd >= 0) {
+			ev_io_stop(r->loop, &r->wan_io);
+			close(r->wan_fd);
+			r->wan_fd = -1;
+		}
+		return 0;
+	}
+	if (r->wan_fd >= 0 || !r->gen || r->stopping)
+		return 0;
+	r->wan_fd = listen_on(&r->gen->cfg->wan_listen, "WAN", false, err, errlen);
+	if (r->wan_fd < 0)
+		return -1;
+	ev_io_set(&r->wan_io, r->wan_fd, EV_READ);
+	ev_io_start(r->loop, &r->wan_io);
 	return 0;
 }
 

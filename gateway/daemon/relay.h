@@ -175,6 +175,11 @@ struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
 			const struct relay_hooks *hooks);
 /* Bind and listen on the LAN and WAN listeners of gen's configuration. */
 int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_t errlen);
+/* Close (on false) or open again the WAN listener: a member of a pair in
+ * FAULT takes no tunnels from the WAN, so that a peer's connect is refused
+ * at once and it dials the pair's next address. 0, or -1 (err) when it
+ * cannot be bound again. */
+int relay_wan_listen(struct relay *r, bool on, char *err, size_t errlen);
 /* Make gen current (takes a reference); close the tunnels it no longer
  * allows (audited). The first call starts accepting. */
 void relay_set_gen(struct relay *r, struct gen *gen);
