@@ -4,7 +4,7 @@
 E2E_CASES := $(sort $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh)))
 CHECKS  += check-e2e
 BENCHES += bench-relay
-DEBS    += jq bc iproute2 nftables openssl stunnel4 haproxy procps tcpdump rsyslog rsyslog-relp \
+DEBS    += jq bc iproute2 nftables openssl stunnel4 haproxy procps tcpdump rsyslog rsyslog-relp keepalived \
            openssh-server openssh-client
 
 check-e2e: binaries
