@@ -2,7 +2,8 @@
 #   check-config   cmocka tests: the conf/ examples load, every bad file in
 #                  tests/config/bad/ gives exactly its expected errors; and
 #                  group config-verdicts (tests/config/t-*.sh): every fixture
-#                  gets one verdict from jgwctl check, jgwd -n and a start
+#                  gets one verdict from jgwctl check, jgwd -n and a start;
+#                  t-mkpki.sh: conf/mkpki.sh (issue, refusals, usage)
 CHECKS  += check-config
 DEBS    += libcmocka-dev openssl
 
