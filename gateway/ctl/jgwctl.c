@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"files:\n"
 		"  check [FILE]                      judge a configuration as jgwd would\n"
 		"  nft print [FILE]                  the firewall ruleset of a configuration\n"
-		"  audit init|verify|tail ...        audit key and records (jgwctl audit -h)\n"
+		"  audit init|verify|tail|archive .. audit key, records, archive (jgwctl audit -h)\n"
 		"the running jgwd (read-only: any member of the control group):\n"
 		"  status | stats | peers | version  state, counters, peers and tunnels\n"
 		"  metrics                           the Prometheus exposition\n"

@@ -77,8 +77,8 @@ static void cmd_status(struct jgwd *d, const struct control_req *req, struct con
 	control_reply_u64(rep, "audit_mirror_lag",
 			  as.last_seq - (as.mirrored_seq < as.last_seq ? as.mirrored_seq : as.last_seq));
 	control_reply_i64(rep, "audit_forecast_s", as.forecast_s);
-	control_reply_str(rep, "audit_forecast_alarm", as.forecast_alarm ? "yes" : "no");
-	control_reply_str(rep, "time_sync", as.time_synced ? "yes" : "no");
+	control_reply_bool(rep, "audit_forecast_alarm", as.forecast_alarm);
+	control_reply_bool(rep, "time_sync", as.time_synced);
 	control_reply_i64(rep, "time_offset_us", as.time_offset_us);
 	control_reply_u64(rep, "time_maxerror_us", as.time_maxerror_us);
 	control_reply_u64(rep, "time_steps", as.time_steps);
