@@ -111,6 +111,14 @@ static int call_once(struct sessions *s, const char *line, char *err, size_t err
 	return rc;
 }
 
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + 1;          /* never 0: 0 is "not waiting" below */
+}
+
 /* Send one note, waiting for jgwd as long as it takes (or until a stop):
  * true once jgwd acknowledged it. */
 static bool send_note(struct sessions *s, const char *line)
@@ -121,7 +129,7 @@ static bool send_note(struct sessions *s, const char *line)
 
 	for (;;) {
 		int rc = call_once(s, line, err, sizeof(err));
-		time_t now = time(NULL);
+		time_t now = mono_s();
 
 		if (rc == 0) {
 			if (waiting_since)
@@ -131,8 +139,8 @@ static bool send_note(struct sessions *s, const char *line)
 			return true;
 		}
 		if (!waiting_since || now - last_log >= WAIT_LOG_EVERY_S) {
-			log_warn("%s: %s: %s; the event waits (nothing is dropped), retrying",
-				 rc == 1 ? "jgwd refused the note" : "jgwd not reachable", s->socket,
+			log_warn("%s (%s); the event waits (nothing is dropped), retrying",
+				 rc == 1 ? "jgwd refused the note" : "jgwd not reachable",
 				 err[0] ? err : "?");
 			if (!waiting_since)
 				waiting_since = now;
