@@ -49,7 +49,7 @@ mirror=${IMAGE_MIRROR:-${mirror:-http://deb.debian.org/debian}}
 
 packages=systemd,systemd-sysv,udev,dbus,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common
 packages=$packages,openssh-server,nftables,iproute2,kmod,e2fsprogs,util-linux,mount,ca-certificates
-packages=$packages,openssl,dosfstools,cryptsetup-bin,zstd,chrony
+packages=$packages,openssl,dosfstools,cryptsetup-bin,zstd,chrony,keepalived
 
 step() { printf '[image %4ds] %s\n' "$SECONDS" "$*"; }
 

@@ -36,6 +36,8 @@ install -d "$pkg/lib/systemd/system" "$pkg/usr/lib/jgw" "$doc/examples" "$pkg/us
 install -m 0644 "$top"/image/systemd/jgwd.service "$top"/image/systemd/jgw-firstboot.service \
 	"$top"/image/systemd/jgw-sessions.service "$pkg/lib/systemd/system/"
 install -m 0755 "$top/image/rootfs/firstboot" "$pkg/usr/lib/jgw/firstboot"
+# A pair member: keepalived's notify and check scripts (conf/ha/, docs/operations.md).
+install -m 0755 "$top/conf/ha/jgw-ha-notify" "$top/conf/ha/jgw-ha-check" "$pkg/usr/lib/jgw/"
 cp -r "$top"/conf/. "$doc/examples/"
 find "$doc/examples" -type f -exec chmod 0644 {} +
 cp "$top"/docs/*.md "$doc/"
@@ -75,6 +77,7 @@ Architecture: $(dpkg --print-architecture)
 Maintainer: $maintainer
 Installed-Size: $size
 Depends: ${deps:+$deps, }adduser, nftables, openssl
+Suggests: keepalived
 Section: net
 Priority: optional
 Description: gateway appliance for the Juki-Net and the Fuhyo linkage system

@@ -14,4 +14,9 @@ check-e2e: binaries
 bench-relay: binaries
 	JGW_BUILD=$(abspath $(B)) RELAY_SECONDS=$(or $(RELAY_SECONDS),5) tests/bench/relay.sh
 
-.PHONY: check-e2e bench-relay
+# The pair's failover, HA_RUNS times (default 5): median and worst.
+BENCHES += bench-ha
+bench-ha: binaries
+	JGW_BUILD=$(abspath $(B)) HA_RUNS=$(or $(HA_RUNS),5) tests/bench/ha-failover.sh
+
+.PHONY: check-e2e bench-relay bench-ha
