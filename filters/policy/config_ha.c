@@ -24,7 +24,9 @@
 
 #define HA_DEFAULT_SYNC_PORT 7444
 #define HA_MAX_PARTNERS 8
-#define HA_MEMBER_MAX 15
+/* The member goes after the site in every record's gw ("131016-a"), which
+ * is a word of at most 15 bytes (the spool's and the collector's rule). */
+#define HA_MEMBER_MAX 8
 
 static struct cfg_where ha_where(const struct cfg_file *f, const CFGYYLTYPE *loc)
 {

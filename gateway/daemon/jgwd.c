@@ -304,8 +304,12 @@ static int write_pid_file(const char *path)
 
 static struct audit *open_audit(const struct jgw_config *cfg)
 {
+	/* A member of a pair or farm keeps its own chain: every record says
+	 * which member wrote it (gw "131016-a"), the collector files each
+	 * member's mirror apart, and a spool is never shared between them. */
+	static char gw[16];
 	struct audit_params ap = {
-		.gw = cfg->site,
+		.gw = gw,
 		.spool_dir = cfg->audit.spool_dir,
 		.key_file = cfg->audit.key_file,
 		.rotate_bytes = cfg->audit.rotate_bytes,
@@ -325,7 +329,11 @@ static struct audit *open_audit(const struct jgw_config *cfg)
 		.collector_name = cfg->audit.collector_name,
 	};
 	char err[512];
-	struct audit *a = audit_open(&ap, err, sizeof(err));
+	struct audit *a;
+
+	snprintf(gw, sizeof(gw), "%s%s%s", cfg->site, cfg->ha.member ? "-" : "",
+		 cfg->ha.member ? cfg->ha.member : "");
+	a = audit_open(&ap, err, sizeof(err));
 
 	if (!a)
 		log_err("audit: %s", err);

@@ -121,6 +121,9 @@ for m in a b; do
 		>"$NS_WORK/$m.verify" 2>&1 || { cat "$NS_WORK/$m.verify"; fail "member $m's chain"; }
 	has_rec "$NS_WORK/$m.audit" ".event == \"config\" and .action == \"load\" and .member == \"$m\"" ||
 		fail "member $m's config record does not name it"
+	# Every record says which member wrote it: gw is the site and the member.
+	others=$(jq -r "select(.gw != \"131016-$m\") | .gw" "$NS_WORK/$m.audit" | sort -u)
+	[ -z "$others" ] || fail "member $m's records with another gw: $others"
 	has_rec "$NS_WORK/$m.audit" ".event == \"ha\" and .state == \"MASTER\" and .member == \"$m\"" ||
 		fail "member $m has no ha MASTER record"
 done
