@@ -8,12 +8,17 @@
 #   haproxy  haproxy (ssl to server) → haproxy (ssl bind)   (no inspection)
 #
 # Measured per pair with jgw-node load: frames/s and MB/s (pipelined, realistic
-# mix, RELAY_CONNS connections), new tunnels/s (connect, one frame, answer,
-# close: the handshake included), full handshakes/s at the server end
-# (openssl s_time -new), and memory per idle tunnel (RSS of both
+# mix, RELAY_CONNS connections), the CPU both relay processes spent per GB
+# relayed in that run (user + system, requests and answers counted), the
+# latency of one frame at a time (one connection, window 1: p50 and p99 from
+# queueing the frame to reading its answer), new tunnels/s (connect, one
+# frame, answer, close: the handshake included), full handshakes/s at the
+# server end (openssl s_time -new), and memory per idle tunnel (RSS of both
 # relay processes with RELAY_IDLE idle tunnels, minus before, divided by N).
 # Results: a table on stdout and $B/bench/relay.{txt,json}. RELAY_PERF=DIR
-# also records a perf profile of each pair during its throughput run.
+# also records a perf profile of each pair during its throughput run;
+# RELAY_BASE=DIR also measures the jgwd of another build tree (an earlier
+# commit's) as the pair "base", first, for a before/after in one run.
 #
 # The bench raises the firewall's per-source rate and connection limits of
 # the example configuration (20/s, 64) — they would otherwise be what is
@@ -71,6 +76,17 @@ ns_wait_tcp "$SRV_T" 10.13.0.10 7101 5 || die "server did not start"
 
 LOAD=(ip netns exec "$SRV_C" "$B/jgw-node" load --from 131016 --to 130001)
 
+cpu_ticks() {   # user + system clock ticks of the given pids, all their threads
+	local p t=0 v
+	for p in "$@"; do
+		# Fields after the command's closing parenthesis: utime is the 12th, stime the 13th.
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+HZ=$(getconf CLK_TCK)
+
 rss_kb() {   # sum of VmRSS of the given pids
 	local p t=0 v
 	for p in "$@"; do
@@ -98,7 +114,7 @@ full_handshakes() {
 declare -A R
 measure() {
 	local name=$1 target=$2 wan=$3; shift 3
-	local pids=("$@") j before after
+	local pids=("$@") j before after c0 c1
 	echo "--- $name ($target)" >&2
 	"${LOAD[@]}" --connect "$target" --frames 200 --mix "$MIX" --timeout 10 >/dev/null ||
 		die "$name: warm-up failed"
@@ -110,12 +126,21 @@ measure() {
 		perf record -q -g -o "$RELAY_PERF/$name.perf.data" -p "$(IFS=,; echo "${pids[*]}")" \
 			-- sleep "$SECONDS_RUN" >/dev/null 2>&1 & perf_pid=$!
 	fi
+	c0=$(cpu_ticks "${pids[@]}")
 	j=$("${LOAD[@]}" --connect "$target" --duration "$SECONDS_RUN" --mix "$MIX" \
 		--conns "$CONNS" --window 64 --timeout 10) || die "$name: throughput run failed: $j"
+	c1=$(cpu_ticks "${pids[@]}")
 	[ -z "$perf_pid" ] || wait "$perf_pid"
 	echo "$j" >&2
 	R[$name.fps]=$(jq -r .frames_per_s <<<"$j")
 	R[$name.mbps]=$(jq -r .mb_per_s <<<"$j")
+	R[$name.cpu_gb]=$(echo "scale=2; ($c1 - $c0) / $HZ / (($(jq -r '.bytes_sent + .bytes_received' <<<"$j")) / 1000000000)" | bc)
+	echo "CPU of both relay processes: $(( (c1 - c0) * 1000 / HZ )) ms = ${R[$name.cpu_gb]} s per GB relayed" >&2
+	j=$("${LOAD[@]}" --connect "$target" --duration "$SECONDS_RUN" --mix "$MIX" \
+		--conns 1 --window 1 --timeout 10) || die "$name: latency run failed: $j"
+	echo "$j" >&2
+	R[$name.p50]=$(jq -r .latency_p50_us <<<"$j")
+	R[$name.p99]=$(jq -r .latency_p99_us <<<"$j")
 	j=$("${LOAD[@]}" --connect "$target" --duration "$SECONDS_RUN" --connect-only \
 		--mix tenshutsu-kakutei --timeout 10) || die "$name: connection run failed: $j"
 	echo "$j" >&2
@@ -138,15 +163,29 @@ measure() {
 }
 
 # ---- jgw ----
-ns_jgwd_start tokyo || die "jgwd tokyo did not start"
-ns_jgwd_start chiyoda || die "jgwd chiyoda did not start"
-measure jgw 10.16.0.1:7000 10.77.0.13:7443 "$(cat "$NS_WORK/chiyoda/jgwd.pid")" "$(cat "$NS_WORK/tokyo/jgwd.pid")"
+# jgw_pair NAME BUILD: jgwd of that build tree at both ends, measured as NAME.
+jgw_pair() {
+	local name=$1
+	B=$2 ns_jgwd_start tokyo || die "jgwd tokyo did not start"
+	B=$2 ns_jgwd_start chiyoda || die "jgwd chiyoda did not start"
+	measure "$name" 10.16.0.1:7000 10.77.0.13:7443 "$(cat "$NS_WORK/chiyoda/jgwd.pid")" \
+		"$(cat "$NS_WORK/tokyo/jgwd.pid")"
+	ns_jgwd_stop chiyoda; ns_jgwd_stop tokyo
+	# keep-on-stop leaves jgw's table in force; the other pairs run without it.
+	ip netns exec "$GW_C" nft delete table inet jgw 2>/dev/null
+	ip netns exec "$GW_T" nft delete table inet jgw 2>/dev/null
+}
+# RELAY_BASE=DIR: also measure the jgwd of another build tree (an earlier
+# commit's), first, as the pair "base": a before/after in one run.
+PAIRS=(jgw stunnel haproxy)
+if [ -n "${RELAY_BASE:-}" ]; then
+	[ -x "$RELAY_BASE/jgwd" ] || die "$RELAY_BASE/jgwd is not built"
+	PAIRS=(base jgw stunnel haproxy)
+	jgw_pair base "$(cd "$RELAY_BASE" && pwd)"
+fi
+jgw_pair jgw "$B"
 resumed=$(ns_audit tokyo | jq -r 'select(.event == "tunnel" and .state == "open") | .resumed' | sort | uniq -c |
 	awk '{printf "%s%s=%s", sep, $2, $1; sep=" "}')
-ns_jgwd_stop chiyoda; ns_jgwd_stop tokyo
-# keep-on-stop leaves jgw's table in force; the other pairs run without it.
-ip netns exec "$GW_C" nft delete table inet jgw 2>/dev/null
-ip netns exec "$GW_T" nft delete table inet jgw 2>/dev/null
 
 # ---- stunnel4 ----
 P=$NS_WORK/pki
@@ -231,31 +270,47 @@ ratio() { echo "scale=2; $1 / $2" | bc 2>/dev/null || echo "-"; }
 	echo "bench-relay: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${SECONDS_RUN}s per run," \
 		"$CONNS connections x window 64, mix $MIX (realistic: R batches of 1-100 records + T notices)," \
 		"$IDLE idle tunnels"
-	printf '%-8s %12s %10s %14s %14s %16s\n' pair frames/s MB/s tunnels/s handshakes/s kB/idle-tunnel
-	for n in jgw stunnel haproxy; do
-		printf '%-8s %12s %10s %14s %14s %16s\n' "$n" "${R[$n.fps]}" "${R[$n.mbps]}" "${R[$n.cps]}" \
-			"${R[$n.hs]}" "${R[$n.idle_kb]}"
+	printf '%-8s %12s %8s %10s %8s %8s %11s %13s %14s\n' pair frames/s MB/s CPU-s/GB \
+		p50-us p99-us tunnels/s handshakes/s kB/idle-tunnel
+	for n in "${PAIRS[@]}"; do
+		printf '%-8s %12s %8s %10s %8s %8s %11s %13s %14s\n' "$n" "${R[$n.fps]}" "${R[$n.mbps]}" \
+			"${R[$n.cpu_gb]}" "${R[$n.p50]}" "${R[$n.p99]}" "${R[$n.cps]}" "${R[$n.hs]}" \
+			"${R[$n.idle_kb]}"
 	done
 	echo "ratios jgw/stunnel: frames $(ratio "${R[jgw.fps]}" "${R[stunnel.fps]}")," \
+		"CPU per GB $(ratio "${R[jgw.cpu_gb]}" "${R[stunnel.cpu_gb]}")," \
 		"tunnels $(ratio "${R[jgw.cps]}" "${R[stunnel.cps]}")," \
 		"full handshakes $(ratio "${R[jgw.hs]}" "${R[stunnel.hs]}")," \
 		"memory $(ratio "${R[jgw.idle_kb]}" "${R[stunnel.idle_kb]}")"
+	echo "added latency per frame, jgw - stunnel: p50 $((R[jgw.p50] - R[stunnel.p50])) us," \
+		"p99 $((R[jgw.p99] - R[stunnel.p99])) us"
 	echo "ratios jgw/haproxy: frames $(ratio "${R[jgw.fps]}" "${R[haproxy.fps]}")," \
+		"CPU per GB $(ratio "${R[jgw.cpu_gb]}" "${R[haproxy.cpu_gb]}")," \
 		"tunnels $(ratio "${R[jgw.cps]}" "${R[haproxy.cps]}")," \
 		"full handshakes $(ratio "${R[jgw.hs]}" "${R[haproxy.hs]}")," \
 		"memory $(ratio "${R[jgw.idle_kb]}" "${R[haproxy.idle_kb]}")"
+	[ -z "${RELAY_BASE:-}" ] || echo "ratios jgw/base ($RELAY_BASE):" \
+		"frames $(ratio "${R[jgw.fps]}" "${R[base.fps]}")," \
+		"CPU per GB $(ratio "${R[jgw.cpu_gb]}" "${R[base.cpu_gb]}")," \
+		"p50 $(ratio "${R[jgw.p50]}" "${R[base.p50]}"), p99 $(ratio "${R[jgw.p99]}" "${R[base.p99]}")"
 	echo "jgw tunnels opened at tokyo, by resumed: ${resumed:-none}"
 	echo "tunnels/s: relayed connections (connect, frame, answer, close), session resumption as each pair does it"
 	echo "handshakes/s: full mutual-TLS 1.3 handshakes at the pair's server end (openssl s_time -new)"
 	echo "memory: RSS of both relay processes of a pair (both ends), per idle tunnel"
+	echo "CPU-s/GB: user + system seconds of both relay processes during the throughput run, per GB relayed (frames and answers)"
+	echo "p50/p99-us: one connection, one frame at a time: from queueing a frame to reading its answer"
 } | tee "$OUT/relay.txt"
-jq -n --arg s "$SECONDS_RUN" \
-	--arg jf "${R[jgw.fps]}" --arg jm "${R[jgw.mbps]}" --arg jc "${R[jgw.cps]}" --arg ji "${R[jgw.idle_kb]}" \
-	--arg sf "${R[stunnel.fps]}" --arg sm "${R[stunnel.mbps]}" --arg sc "${R[stunnel.cps]}" --arg si "${R[stunnel.idle_kb]}" \
-	--arg hf "${R[haproxy.fps]}" --arg hm "${R[haproxy.mbps]}" --arg hc "${R[haproxy.cps]}" --arg hi "${R[haproxy.idle_kb]}" \
-	--arg jh "${R[jgw.hs]}" --arg sh "${R[stunnel.hs]}" --arg hh "${R[haproxy.hs]}" \
-	'{seconds: ($s|tonumber),
-	  jgw: {frames_per_s: ($jf|tonumber), mb_per_s: ($jm|tonumber), tunnels_per_s: ($jc|tonumber), full_handshakes_per_s: ($jh|tonumber), kb_per_idle_tunnel: ($ji|tonumber)},
-	  stunnel: {frames_per_s: ($sf|tonumber), mb_per_s: ($sm|tonumber), tunnels_per_s: ($sc|tonumber), full_handshakes_per_s: ($sh|tonumber), kb_per_idle_tunnel: ($si|tonumber)},
-	  haproxy: {frames_per_s: ($hf|tonumber), mb_per_s: ($hm|tonumber), tunnels_per_s: ($hc|tonumber), full_handshakes_per_s: ($hh|tonumber), kb_per_idle_tunnel: ($hi|tonumber)}}' \
-	>"$OUT/relay.json"
+pair_json() {   # NAME: one pair's figures as a JSON object
+	jq -n --arg f "${R[$1.fps]}" --arg m "${R[$1.mbps]}" --arg g "${R[$1.cpu_gb]}" \
+		--arg p50 "${R[$1.p50]}" --arg p99 "${R[$1.p99]}" --arg c "${R[$1.cps]}" \
+		--arg h "${R[$1.hs]}" --arg i "${R[$1.idle_kb]}" \
+		'{frames_per_s: ($f|tonumber), mb_per_s: ($m|tonumber), cpu_s_per_gb: ($g|tonumber),
+		  latency_p50_us: ($p50|tonumber), latency_p99_us: ($p99|tonumber),
+		  tunnels_per_s: ($c|tonumber), full_handshakes_per_s: ($h|tonumber),
+		  kb_per_idle_tunnel: ($i|tonumber)}'
+}
+{
+	echo "{\"seconds\": $SECONDS_RUN"
+	for n in "${PAIRS[@]}"; do echo ", \"$n\": $(pair_json "$n")"; done
+	echo "}"
+} | jq . >"$OUT/relay.json"

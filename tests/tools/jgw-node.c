@@ -1406,6 +1406,10 @@ struct lconn {
 	struct buf in, out;
 	uint64_t seq, outstanding;
 	bool dead;
+	/* Throughput runs: when each outstanding frame was queued (a ring of
+	 * window entries; answers come back in order), for its latency. */
+	double *sent_at;
+	uint64_t at_head;
 };
 
 struct load {
@@ -1424,7 +1428,9 @@ struct load {
 	struct template tpl[LOAD_TEMPLATES];
 	size_t n_tpl;
 	/* results */
-	uint64_t sent, acked, bytes_sent, closed, nacked;
+	uint64_t sent, acked, bytes_sent, bytes_received, closed, nacked;
+	uint32_t *lat_us;            /* one per answer: queued to answered */
+	size_t n_lat, cap_lat;
 };
 
 /*
@@ -1486,15 +1492,52 @@ static bool lconn_queue(struct load *ld, struct lconn *c, int64_t tms)
 	size_t at = c->out.len - t->len;
 	jmsg_put64(c->out.data + at + JMSG_OFF_SEQ, ++c->seq);
 	jmsg_put64(c->out.data + at + JMSG_OFF_TIME, (uint64_t)tms);
+	if (c->sent_at != NULL)
+		c->sent_at[(c->at_head + c->outstanding) % ld->window] = mono_s();
 	c->outstanding++;
 	ld->sent++;
 	ld->bytes_sent += t->len;
 	return true;
 }
 
+/* An answer's latency: from when its frame was queued until now. */
+static void lconn_latency(struct load *ld, struct lconn *c, double now)
+{
+	double us = (now - c->sent_at[c->at_head]) * 1e6;
+
+	c->at_head = (c->at_head + 1) % ld->window;
+	if (ld->n_lat == ld->cap_lat) {
+		size_t cap = ld->cap_lat ? ld->cap_lat * 2 : 65536;
+		uint32_t *p = realloc(ld->lat_us, cap * sizeof(*p));
+		if (p == NULL)
+			return;
+		ld->lat_us = p;
+		ld->cap_lat = cap;
+	}
+	ld->lat_us[ld->n_lat++] = us < 0 ? 0 : us > 4e9 ? UINT32_MAX : (uint32_t)us;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The q-quantile of the answers' latencies (sorts them), 0 with none. */
+static uint32_t latency_quantile(struct load *ld, double q)
+{
+	if (ld->n_lat == 0)
+		return 0;
+	qsort(ld->lat_us, ld->n_lat, sizeof(*ld->lat_us), cmp_u32);
+	return ld->lat_us[(size_t)(q * (double)(ld->n_lat - 1))];
+}
+
 /* Count the answers that arrived; false when the peer broke the stream. */
 static bool lconn_drain(struct load *ld, struct lconn *c)
 {
+	double now = mono_s();
+
 	for (;;) {
 		struct hdr_view h;
 		size_t total = 0;
@@ -1505,11 +1548,14 @@ static bool lconn_drain(struct load *ld, struct lconn *c)
 			return true;
 		if (!(h.flags & JMSG_FLAG_RESPONSE) || c->outstanding == 0)
 			return false;
+		if (c->sent_at != NULL)
+			lconn_latency(ld, c, now);
 		c->outstanding--;
 		if (h.type == 0x0002)
 			ld->nacked++;
 		else
 			ld->acked++;
+		ld->bytes_received += total;
 		buf_consume(&c->in, total);
 	}
 }
@@ -1533,6 +1579,9 @@ static int run_throughput(struct load *ld)
 	if (c == NULL || pfd == NULL || !load_templates(ld))
 		return EXIT_LOCAL;
 	for (uint64_t i = 0; i < ld->conns; i++) {
+		c[i].sent_at = calloc(ld->window, sizeof(*c[i].sent_at));
+		if (c[i].sent_at == NULL)
+			return EXIT_LOCAL;
 		c[i].fd = dial(&ld->ss, ld->sslen, tmo, &why);
 		if (c[i].fd < 0) {
 			fprintf(stderr, "jgw-node load: connect %s: %s\n", ld->connect_text, why);
@@ -1595,14 +1644,19 @@ static int run_throughput(struct load *ld)
 			close(c[i].fd);
 		buf_free(&c[i].in);
 		buf_free(&c[i].out);
+		free(c[i].sent_at);
 	}
+	uint32_t p50 = latency_quantile(ld, 0.50), p99 = latency_quantile(ld, 0.99);
 	printf("{\"mode\":\"throughput\",\"conns\":%" PRIu64 ",\"window\":%" PRIu64
 	       ",\"seconds\":%.3f,\"frames_sent\":%" PRIu64 ",\"frames_acked\":%" PRIu64
-	       ",\"frames_nacked\":%" PRIu64 ",\"bytes_sent\":%" PRIu64 ",\"closed\":%" PRIu64
-	       ",\"frames_per_s\":%.1f,\"mb_per_s\":%.2f}\n",
+	       ",\"frames_nacked\":%" PRIu64 ",\"bytes_sent\":%" PRIu64
+	       ",\"bytes_received\":%" PRIu64 ",\"closed\":%" PRIu64
+	       ",\"frames_per_s\":%.1f,\"mb_per_s\":%.2f,\"latency_p50_us\":%" PRIu32
+	       ",\"latency_p99_us\":%" PRIu32 "}\n",
 	       ld->conns, ld->window, secs, ld->sent, ld->acked, ld->nacked, ld->bytes_sent,
-	       ld->closed, secs > 0 ? (double)ld->acked / secs : 0,
-	       secs > 0 ? (double)ld->bytes_sent / secs / 1e6 : 0);
+	       ld->bytes_received, ld->closed, secs > 0 ? (double)ld->acked / secs : 0,
+	       secs > 0 ? (double)ld->bytes_sent / secs / 1e6 : 0, p50, p99);
+	free(ld->lat_us);
 	free(c);
 	free(pfd);
 	load_free_templates(ld);
