@@ -637,6 +637,10 @@ static bool load_crls(struct tls_ctx *ctx, const struct tls_params *p, char *err
 	return true;
 }
 
+/* The read buffer of a busy connection (given back when it is empty,
+ * SSL_MODE_RELEASE_BUFFERS): four full records. */
+#define TLS_READ_BUFFER ((size_t)4 * (16384 + 256))
+
 static bool setup_ssl_ctx(struct tls_ctx *ctx, const struct tls_params *p, char *err, size_t errlen,
 			  struct tls_fault *fault)
 {
@@ -657,6 +661,10 @@ static bool setup_ssl_ctx(struct tls_ctx *ctx, const struct tls_params *p, char 
 			       SSL_OP_NO_COMPRESSION | SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 			    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Read ahead: one read(2) takes in as many records as the buffer
+	 * holds, not a header and then a body for each record. */
+	SSL_CTX_set_read_ahead(s, 1);
+	SSL_CTX_set_default_read_buffer_len(s, TLS_READ_BUFFER);
 
 	fault_at(fault, TLS_FAULT_CERT, 0);
 	if (SSL_CTX_use_certificate_chain_file(s, p->cert_file) != 1) {

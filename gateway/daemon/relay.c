@@ -364,7 +364,9 @@ static void flow_fail(struct tunnel *t, struct flow *f, const char *cause)
 				    f->dir == INSP_FROM_WAN && t->peer[0] ? t->peer : NULL, cause);
 }
 
-static bool flow_read(struct tunnel *t, struct flow *f)
+/* One read from the flow's source: true when it made progress (bytes, in
+ * *got, or the end of the stream). */
+static bool flow_read_once(struct tunnel *t, struct flow *f, size_t *got)
 {
 	struct side *s = f->src;
 	uint8_t *p;
@@ -378,6 +380,7 @@ static bool flow_read(struct tunnel *t, struct flow *f)
 		return false;
 	n = side_read(s, p, room);
 	if (n > 0) {
+		*got = (size_t)n;
 		relay_buf_commit(&f->buf, (size_t)n);
 		s->rd_wait = EV_READ;
 		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t)) {
@@ -414,6 +417,27 @@ static bool flow_read(struct tunnel *t, struct flow *f)
 		tunnel_end(t, s == &t->wan ? "peer-reset" : "lan-reset");
 	}
 	return false;
+}
+
+/* Read until the source would block, the buffer is full or
+ * RELAY_READ_BUDGET bytes came in: frames that arrived together are
+ * inspected together and leave together, in whole TLS records and one
+ * write toward the destination, their records in one write to the spool.
+ * A TLS source that reads ahead holds records the socket no longer
+ * signals; reading to WANT_READ leaves none behind. */
+static bool flow_read(struct tunnel *t, struct flow *f)
+{
+	size_t total = 0, got = 0;
+	bool progress = false;
+
+	while (total < RELAY_READ_BUDGET && flow_read_once(t, f, &got)) {
+		progress = true;
+		if (got == 0 || t->dead)
+			break;   /* the end of the stream */
+		total += got;
+		got = 0;
+	}
+	return progress;
 }
 
 static bool flow_write(struct tunnel *t, struct flow *f)

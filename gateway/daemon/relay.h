@@ -57,8 +57,10 @@ void relay_buf_free(struct relay_buf *b);   /* wipes */
 /* Free the wiped blocks kept for reuse (at relay_free). */
 void relay_buf_drain_spares(void);
 
-/* Bytes read from a socket at a time. */
+/* Bytes read from a socket at a time, and at most in one turn of a flow
+ * (several reads) before its allowed bytes are written on. */
 #define RELAY_READ_CHUNK ((size_t)64 * 1024)
+#define RELAY_READ_BUDGET ((size_t)256 * 1024)
 
 /* Largest frame a buffer must be able to hold whole (4 MiB body + header):
  * the engine denies longer ones when it reads their header. */
