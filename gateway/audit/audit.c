@@ -459,7 +459,7 @@ int aw_append(struct audit *a, const char *event, const char *fields, size_t fie
 		aw_sync_spool(a);
 	rotate_if_due(a);
 	/* A burst fills a small disk faster than the timer looks at it. */
-	if (a->unchecked_bytes >= DISK_CHECK_BYTES)
+	if (a->unchecked_bytes >= a->check_bytes)
 		aw_disk_check(a, now);
 	return 0;
 }
@@ -500,6 +500,7 @@ void aw_disk_check(struct audit *a, int64_t now_ms)
 	struct statvfs vfs;
 	a->last_disk_ms = now_ms;
 	a->unchecked_bytes = 0;
+	a->check_bytes = DISK_CHECK_BYTES;
 	if (statvfs(a->spool_dir, &vfs) != 0 || vfs.f_blocks == 0)
 		return;
 	unsigned pct = (unsigned)((vfs.f_blocks - vfs.f_bavail) * 100 / vfs.f_blocks);
@@ -511,6 +512,8 @@ void aw_disk_check(struct audit *a, int64_t now_ms)
 	uint64_t reserve = (uint64_t)vfs.f_blocks * (100 - a->p.disk_alarm_pct) / 100;
 	uint64_t room = vfs.f_bavail > reserve ? (vfs.f_bavail - reserve) * vfs.f_frsize : 0;
 	a->batch_room = room > a->wlen ? (room - a->wlen) / 2 : 0;
+	a->check_bytes = room / 16 < DISK_CHECK_BYTES ? DISK_CHECK_BYTES :
+	                 room / 16 > DISK_CHECK_BYTES_MAX ? DISK_CHECK_BYTES_MAX : room / 16;
 	bool alarm = pct >= a->p.disk_alarm_pct, full = pct >= a->p.disk_limit_pct;
 	if (alarm != a->disk_alarm) {
 		a->disk_alarm = alarm;

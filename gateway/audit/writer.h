@@ -20,7 +20,11 @@
 #define AUDIT_MAGIC      0x4a415544u   /* "JAUD" */
 #define FIELDS_MAX       (AUDIT_LINE_MAX - 256)
 #define DISK_CHECK_MS    1000
-#define DISK_CHECK_BYTES (64 * 1024)   /* and after this much written */
+/* And after this much written: a sixteenth of the room below the alarm
+ * level, within these bounds (a small disk is looked at every 64 KiB, a
+ * large one not hundreds of times a second under load). */
+#define DISK_CHECK_BYTES     (64 * 1024)
+#define DISK_CHECK_BYTES_MAX (4 * 1024 * 1024)
 #define DEFAULT_ROTATE   (16ull << 20)
 #define DEFAULT_RETAIN_S (90u * 86400)
 #define DEFAULT_FORECAST_ALARM_S (7u * 86400)
@@ -62,6 +66,7 @@ struct audit {
 	int dir_fd, fd;
 	uint64_t file_first;             /* first seq of the open spool file */
 	uint64_t file_bytes, spool_bytes, unchecked_bytes;
+	uint64_t check_bytes;            /* unchecked_bytes that call a disk check */
 	uint64_t synced_bytes;           /* the file's size at its last good fdatasync */
 	uint64_t seq, durable_seq;
 	uint8_t prev_mac[AUDIT_MAC_LEN];
