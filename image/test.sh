@@ -292,7 +292,9 @@ say "muni: $refused bad payloads refused before writing (slot b and grubenv unch
 # --- update to slot B, then roll back -----------------------------------
 reboot_to() { # slot what [seconds]
 	local before; before=$(ready_count muni "$1")
-	ssh_to "$sshport_muni" "$2 && (sleep 1; systemctl reboot) >/dev/null 2>&1 &" || fail "muni: $2 failed"
+	# The reboot is a unit of its own (systemd-run): it must not belong to
+	# the SSH session, which ends (and is cleaned up) before it runs.
+	ssh_to "$sshport_muni" "$2 && systemd-run --quiet --on-active=2 systemctl reboot" || fail "muni: $2 failed"
 	for i in $(seq 1 "${3:-600}"); do [ "$(ready_count muni "$1")" -gt "$before" ] && return 0; sleep 1; done
 	fail "muni: gateway not ready on slot $1 after: $2"
 }
