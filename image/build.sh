@@ -49,7 +49,7 @@ mirror=${IMAGE_MIRROR:-${mirror:-http://deb.debian.org/debian}}
 
 packages=systemd,systemd-sysv,udev,dbus,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common
 packages=$packages,openssh-server,nftables,iproute2,kmod,e2fsprogs,util-linux,mount,ca-certificates
-packages=$packages,openssl,dosfstools,cryptsetup-bin,zstd,chrony,keepalived
+packages=$packages,openssl,dosfstools,cryptsetup-bin,zstd,chrony,keepalived,libnss-extrausers
 
 step() { printf '[image %4ds] %s\n' "$SECONDS" "$*"; }
 
@@ -110,6 +110,12 @@ install -d "$root/etc/ssh/sshd_config.d"
 install -m 0644 "$top/image/rootfs/sshd_config.d/jgw-operators.conf" "$root/etc/ssh/sshd_config.d/"
 install -m 0644 "$top/image/rootfs/issue.net" "$root/etc/issue.net"
 chroot "$root" systemctl enable jgw-sessions.service >/dev/null 2>&1
+# The operators' accounts live on the data partition (the root is read-only
+# and replaced by updates): NSS reads /var/lib/extrausers after /etc, and
+# jgw-operator writes there (docs/operators-sessions.md).
+sed -i -e 's/^\(passwd\|group\|shadow\):\([[:space:]]*\)files\b/\1:\2files extrausers/' "$root/etc/nsswitch.conf"
+grep -q '^passwd:.*extrausers' "$root/etc/nsswitch.conf" || { echo "build.sh: nsswitch.conf not set for extrausers" >&2; exit 1; }
+rm -rf "$root/var/lib/extrausers"; ln -s /data/extrausers "$root/var/lib/extrausers"
 install -m 0755 "$top/image/rootfs/jgw-update" "$root/usr/sbin/jgw-update"
 install -m 0644 "$top/image/systemd/jgw-update-confirm.service" \
 	"$top/image/systemd/jgw-update-deadline.service" "$root/lib/systemd/system/"

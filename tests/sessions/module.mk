@@ -2,7 +2,7 @@
 # of the sshd message parser (group sessions-unit); scenarios with a real
 # sshd in a network namespace, operator accounts, jgw-sessions and jgwd
 # (group sessions; loopback ports 24000-24999, namespaces js-*).
-DEBS   += openssh-server openssh-client jq libcmocka-dev adduser procps
+DEBS   += openssh-server openssh-client jq libcmocka-dev adduser procps libnss-extrausers util-linux
 CHECKS += check-sessions
 
 $(B)/tests/test_sshlog: $(B)/tests/sessions/test_sshlog.o $(LIB_SESSIONS) $(LIB_BASE)
