@@ -1,21 +1,20 @@
 /*
- * mirror.c — the mirror thread: reads the spool (the source of truth)
+ * audit_mirror.c — the mirror thread: reads the spool (the source of truth)
  * and sends each durable record to the collector over RELP with TLS
- * (relp.c), one syslog message per record: APP-NAME jgw, MSGID = event,
- * MSG = the JSON line. Up to RELP_WINDOW records are in flight, many to a
- * TLS record.
+ * (librelp), one syslog message per record: APP-NAME jgw, MSGID = event,
+ * MSG = the JSON line.
  *
- * Delivery is at-least-once. Each record's command is answered by its own
- * transaction number, so the mirror knows the last record up to which
- * every one is acknowledged. That seq is persisted (AUDIT_ACK_FILE in the
- * spool directory) and a new connection or a restart resumes right after
- * it; the collector drops duplicates by seq.
+ * Delivery is at-least-once. librelp has no per-message ack callback, but
+ * a send only returns once the window has room, so after sending seq s with
+ * window W every record up to s - W has been acknowledged. That bound is
+ * persisted (AUDIT_ACK_FILE in the spool directory) and a new connection or
+ * a restart resumes right after it; the collector drops duplicates by seq.
  *
- * The collector is authenticated by name: its certificate must chain to
- * the configured CA *and* carry the collector's name (CN or subjectAltName
- * DNS name). Chain validity alone would let any holder of a certificate of
- * that CA — another gateway — pose as the collector and receive (and drop)
- * the audit trail.
+ * The collector is authenticated by name (librelp auth mode "name"): its
+ * certificate must chain to the configured CA *and* carry the collector's
+ * name (CN or subjectAltName). Chain validity alone ("certvalid") would let
+ * any holder of a certificate of that CA — another gateway — pose as the
+ * collector and receive (and drop) the audit trail.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,7 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stddef.h>
+#include <stddef.h>   /* librelp.h needs it first */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +30,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <librelp.h>
+
 #include "gateway/audit/audit.h"
 #include "gateway/audit/chain.h"
-#include "gateway/audit/mirror.h"
-#include "gateway/audit/relp.h"
 #include "gateway/audit/spool.h"
+#include "gateway/audit/mirror.h"
 #include "filters/base/log.h"
 
+#define MIRROR_WINDOW    16
 #define BACKOFF_MIN_MS   200
 #define BACKOFF_MAX_MS   10000
-#define CONNECT_MS       3000       /* TCP connect, TLS handshake */
-#define ANSWER_MS        5000       /* a write that does not move, a full window */
-#define IDLE_ANSWER_MS   100        /* waiting for answers with nothing to send */
-#define PUMP_RECORDS     1024       /* records read from the spool per turn */
 #define ACK_SAVE_MS      500
 #define READ_CHUNK       (64 * 1024)
 
@@ -60,46 +57,132 @@ struct audit_mirror {
 
 	char *dir, *host, *name, *ca, *cert, *key;
 	char port[8], hostname[64];
-	struct relp *relp;        /* the session, while the collector is up */
+	relpEngine_t *engine;
+	relpClt_t *clt;
+	bool refused;             /* the last connect refused the collector's certificate */
 
 	/* Reading position. */
 	int fd;
 	uint64_t file_first;
 	char *buf;
 	size_t off, len;          /* unread bytes: buf[off..len) */
-	uint64_t sent;            /* last seq queued for the collector */
+	uint64_t sent;            /* last seq handed to librelp */
 	uint64_t ack_saved;
 	int64_t ack_saved_ms;
 	bool warned_bad_line;
 };
 
-static void disconnect(struct audit_mirror *m, bool orderly)
+static void on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 {
-	relp_free(m->relp, orderly);
-	m->relp = NULL;
+	(void)usr;
+	log_warn("audit mirror: %s: %s (relp %d)", objinfo ? objinfo : "-",
+	         errmsg ? errmsg : "-", code);
+}
+
+/* librelp's auth messages span lines ("...depth: 0 \n\tissuer = ..."): one
+ * log line each, control characters as single spaces, no trailing "; ". */
+static void one_line(char *dst, size_t len, const char *src)
+{
+	size_t n = 0;
+	for (; src && *src && n + 1 < len; src++) {
+		bool space = (unsigned char)*src < 0x20 || *src == ' ';
+		if (space && (n == 0 || dst[n - 1] == ' '))
+			continue;
+		dst[n++] = space ? ' ' : *src;
+	}
+	while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == ';'))
+		n--;
+	dst[n] = '\0';
+}
+
+/* The collector's certificate was refused (wrong name, invalid chain, none):
+ * librelp calls this during relpCltConnect, in the mirror thread; usr is the
+ * mirror (relpCltSetUsrPtr). The connect then fails and nothing is sent, so
+ * the records stay in the spool until the right collector answers. */
+static void on_auth_err(void *usr, char *authinfo, char *errmsg, relpRetVal code)
+{
+	struct audit_mirror *m = usr;
+	const char *host = m ? m->host : "?", *port = m ? m->port : "?";
+	char info[512], why[512];
+	if (m)
+		m->refused = true;
+	one_line(info, sizeof(info), authinfo && *authinfo ? authinfo : "nothing");
+	if (code == RELP_RET_AUTH_ERR_NAME) {
+		/* info lists the certificate's names ("DNSname: a; b"). */
+		log_warn("audit mirror: refused the collector at %s port %s: its certificate "
+		         "does not name \"%s\" (it names %s); records stay in the spool",
+		         host, port, m ? m->name : "?", info);
+		return;
+	}
+	one_line(why, sizeof(why), errmsg ? errmsg : "-");
+	log_warn("audit mirror: refused the collector at %s port %s: %s (%s, relp %d); "
+	         "records stay in the spool", host, port, why, info, code);
+}
+
+static void on_generic_err(char *objinfo, char *errmsg, relpRetVal code)
+{
+	on_err(NULL, objinfo, errmsg, code);
+}
+
+/* librelp calls its debug printer unconditionally (a NULL one crashes). */
+static void __attribute__((format(printf, 1, 2)))
+no_debug(char *fmt, ...)
+{
+	(void)fmt;
+}
+
+static void disconnect(struct audit_mirror *m)
+{
+	if (m->clt)
+		relpEngineCltDestruct(m->engine, &m->clt);
+	m->clt = NULL;
 	atomic_store(&m->up, false);
 }
 
-/* A refused collector (its chain or its name): nothing is sent and the
- * records stay in the spool until the right collector answers. */
+/*
+ * The client is made once and kept across failed connects: librelp (1.11)
+ * leaks its permitted-peer list with every client it destructs, which a
+ * collector away for days would turn into a steady leak. A failed
+ * relpCltConnect has already dropped its session, so the same client may
+ * connect again; only a client whose session was up is destructed.
+ */
+static int make_client(struct audit_mirror *m)
+{
+	relpRetVal r;
+	if ((r = relpEngineCltConstruct(m->engine, &m->clt)) != RELP_RET_OK) {
+		m->clt = NULL;
+		log_warn("audit mirror: cannot make a RELP client (%d)", r);
+		return -1;
+	}
+	if ((r = relpCltSetTimeout(m->clt, 5)) != RELP_RET_OK ||
+	    (r = relpCltSetConnTimeout(m->clt, 3)) != RELP_RET_OK ||
+	    (r = relpCltSetWindowSize(m->clt, MIRROR_WINDOW)) != RELP_RET_OK ||
+	    (r = relpCltSetUsrPtr(m->clt, m)) != RELP_RET_OK ||
+	    (r = relpCltEnableTLS(m->clt)) != RELP_RET_OK ||
+	    (r = relpCltSetAuthMode(m->clt, (char *)"name")) != RELP_RET_OK ||
+	    (r = relpCltAddPermittedPeer(m->clt, m->name)) != RELP_RET_OK ||
+	    (m->ca && (r = relpCltSetCACert(m->clt, m->ca)) != RELP_RET_OK) ||
+	    (m->cert && (r = relpCltSetOwnCert(m->clt, m->cert)) != RELP_RET_OK) ||
+	    (m->key && (r = relpCltSetPrivKey(m->clt, m->key)) != RELP_RET_OK)) {
+		log_warn("audit mirror: cannot set up the RELP client (%d)", r);
+		disconnect(m);
+		return -1;
+	}
+	return 0;
+}
+
 static int connect_collector(struct audit_mirror *m)
 {
-	struct relp_params p = {
-		.host = m->host, .port = m->port, .name = m->name,
-		.ca = m->ca, .cert = m->cert, .key = m->key,
-		.connect_ms = CONNECT_MS, .io_ms = ANSWER_MS,
-	};
-	enum relp_outcome outcome;
-	char why[512];
-
-	m->relp = relp_open(&p, &outcome, why, sizeof(why));
-	if (!m->relp) {
-		if (outcome == RELP_REFUSED)
-			log_warn("audit mirror: refused the collector at %s port %s: %s; records stay "
-			         "in the spool", m->host, m->port, why);
-		else
-			log_warn("audit mirror: no collector at %s port %s: %s", m->host, m->port, why);
-		return -1;   /* m->up stays false */
+	relpRetVal r;
+	m->refused = false;
+	if (!m->clt && make_client(m) != 0)
+		return -1;
+	r = relpCltConnect(m->clt, AF_UNSPEC, (unsigned char *)m->port, (unsigned char *)m->host);
+	if (r != RELP_RET_OK) {
+		if (!m->refused)   /* a refusal has been logged with its reason */
+			log_warn("audit mirror: no collector at %s port %s (relp %d)", m->host,
+			         m->port, r);
+		return -1;   /* m->up stays false: nothing is sent on this client */
 	}
 	atomic_store(&m->up, true);
 	log_info("audit mirror: connected to %s port %s (certificate names %s)", m->host, m->port,
@@ -241,21 +324,25 @@ static void consume(struct audit_mirror *m, size_t len)
 	m->off += len + 1;
 }
 
-/* Queue one record for the collector; false when the session has no room
- * for it now (the caller pumps first). */
-static bool queue_record(struct audit_mirror *m, const struct audit_line *l)
+static int send_record(struct audit_mirror *m, const struct audit_line *l)
 {
 	char msg[AUDIT_LINE_MAX + 256];
 	/* RFC 5424: <PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG; facility 13 (log audit). */
 	int n = snprintf(msg, sizeof(msg), "<110>1 %.27s %s jgw - %s - ", l->text + 7,
 	                 m->hostname, l->event);
 	if (n < 0 || (size_t)n + l->len > sizeof(msg))
-		return true;   /* cannot happen: records are bounded; skipped */
+		return 0;   /* cannot happen: records are bounded */
 	memcpy(msg + n, l->text, l->len);
-	if (!relp_queue(m->relp, msg, (size_t)n + l->len, l->seq))
-		return false;
+	relpRetVal r = relpCltSendSyslog(m->clt, (unsigned char *)msg, (size_t)n + l->len);
+	if (r != RELP_RET_OK) {
+		log_warn("audit mirror: send of seq %llu failed (relp %d); reconnecting",
+		         (unsigned long long)l->seq, r);
+		return -1;
+	}
 	m->sent = l->seq;
-	return true;
+	if (l->seq > MIRROR_WINDOW && l->seq - MIRROR_WINDOW > atomic_load(&m->acked))
+		atomic_store(&m->acked, l->seq - MIRROR_WINDOW);
+	return 0;
 }
 
 static bool wait_ms(struct audit_mirror *m, int64_t ms)
@@ -300,8 +387,7 @@ static void backoff_wait(struct audit_mirror *m, int64_t ms)
 		;
 }
 
-/* Send what is durable and take the collector's answers; 1 sent or
- * answered something, 0 idle, -1 connection lost. */
+/* Send what is durable; 1 sent something, 0 idle, -1 connection lost. */
 static int pump(struct audit_mirror *m)
 {
 	pthread_mutex_lock(&m->mu);
@@ -315,11 +401,10 @@ static int pump(struct audit_mirror *m)
 	 * committed, so a durable seq that covers them comes with it. */
 	if (rewind)
 		open_for(m, m->sent + 1);
-	int queued = 0;
+	int sent = 0;
 	const char *text;
 	size_t len;
-	while (queued < PUMP_RECORDS && m->sent < durable && relp_room(m->relp) &&
-	       next_line(m, &text, &len) == 1) {
+	while (sent < 1024 && m->sent < durable && next_line(m, &text, &len) == 1) {
 		struct audit_line l;
 		const char *start = audit_line_find(text, len);
 		if (!start || audit_line_parse(start, len - (size_t)(start - text), &l) != 0) {
@@ -333,30 +418,21 @@ static int pump(struct audit_mirror *m)
 			consume(m, len);
 			continue;
 		}
-		if (l.seq > durable || !queue_record(m, &l))
-			break;   /* not yet durable (the group commit), or no room */
+		if (l.seq > durable)
+			break;   /* written, not yet durable: wait for the group commit */
+		if (send_record(m, &l) != 0)
+			return -1;
 		consume(m, len);
-		queued++;
+		sent++;
 	}
-	/* With nothing to send, wait a little for the answers still due, so
-	 * the acknowledged seq catches up with what was sent. */
-	int answered = relp_pump(m->relp, queued == 0 && m->sent >= durable ? IDLE_ANSWER_MS : 0);
-	if (answered < 0)
-		return -1;
-	if (relp_acked(m->relp) > atomic_load(&m->acked))
-		atomic_store(&m->acked, relp_acked(m->relp));
 	save_ack(m, false);
-	return queued > 0 || answered > 0;
+	return sent > 0;
 }
 
-/* Stopping, and everything durable is sent and answered (or the drain's
- * time is up). */
 static bool drained(struct audit_mirror *m)
 {
-	size_t unanswered = m->relp ? relp_unanswered(m->relp) : 0;
 	pthread_mutex_lock(&m->mu);
-	bool stop = m->stop && ((m->sent >= m->durable && unanswered == 0) ||
-	                        audit_now_ms() >= m->drain_until_ms);
+	bool stop = m->stop && (m->sent >= m->durable || audit_now_ms() >= m->drain_until_ms);
 	pthread_mutex_unlock(&m->mu);
 	return stop;
 }
@@ -387,10 +463,10 @@ static void *mirror_main(void *arg)
 			open_for(m, m->sent + 1);
 		int r = pump(m);
 		if (r < 0) {
-			disconnect(m, false);
+			disconnect(m);
 			continue;
 		}
-		if (r == 0 && relp_unanswered(m->relp) == 0) {
+		if (r == 0) {
 			pthread_mutex_lock(&m->mu);
 			bool stopping = m->stop;
 			pthread_mutex_unlock(&m->mu);
@@ -399,15 +475,15 @@ static void *mirror_main(void *arg)
 			wait_ms(m, 100);
 		}
 	}
-	disconnect(m, true);
+	disconnect(m);
 	save_ack(m, true);
 	close_file(m);
 	return NULL;
 }
 
 /* The name the collector's certificate must carry: the configured one, else
- * the host when it is a DNS name. An address names no certificate (names
- * are compared as text, never an IP subjectAltName): NULL then. */
+ * the host when it is a DNS name. An address names no certificate (librelp
+ * compares names as text, never an IP subjectAltName): NULL then. */
 static const char *collector_name(const struct audit_params *p)
 {
 	unsigned char addr[sizeof(struct in6_addr)];
@@ -452,6 +528,17 @@ struct audit_mirror *audit_mirror_start(const struct audit_params *p, char *err,
 	}
 	atomic_store(&m->acked, audit_seq_file_read(m->dir, AUDIT_ACK_FILE));
 	m->ack_saved = m->sent = atomic_load(&m->acked);
+	if (relpEngineConstruct(&m->engine) != RELP_RET_OK ||
+	    relpEngineSetDbgprint(m->engine, no_debug) != RELP_RET_OK ||
+	    relpEngineSetEnableCmd(m->engine, (unsigned char *)"syslog",
+	                           eRelpCmdState_Required) != RELP_RET_OK ||
+	    relpEngineSetTLSLibByName(m->engine, "openssl") != RELP_RET_OK ||
+	    relpEngineSetOnErr(m->engine, on_err) != RELP_RET_OK ||
+	    relpEngineSetOnGenericErr(m->engine, on_generic_err) != RELP_RET_OK ||
+	    relpEngineSetOnAuthErr(m->engine, on_auth_err) != RELP_RET_OK) {
+		snprintf(err, errlen, "audit mirror: cannot set up librelp with OpenSSL");
+		goto fail;
+	}
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -466,6 +553,8 @@ struct audit_mirror *audit_mirror_start(const struct audit_params *p, char *err,
 	}
 	return m;
 fail:
+	if (m->engine)
+		relpEngineDestruct(&m->engine);
 	free(m->dir); free(m->host); free(m->name);
 	free(m->ca); free(m->cert); free(m->key); free(m->buf);
 	free(m);
@@ -489,6 +578,7 @@ void audit_mirror_stop(struct audit_mirror *m, int drain_ms)
 	pthread_cond_signal(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	pthread_join(m->thread, NULL);
+	relpEngineDestruct(&m->engine);
 	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mu);
 	free(m->dir); free(m->host); free(m->name);

@@ -44,6 +44,6 @@ done
 end=$(date +%s%N)
 got=$(wc -l <"$W/collector.log")
 ms=$(( (end - start) / 1000000 ))
-echo "mirror: $got of $((n + 1)) records at the collector in ${ms} ms = $((got * 1000 / ms)) records/s (RELP/TLS to rsyslog imrelp on loopback, up to 1,024 in flight)"
+echo "mirror: $got of $((n + 1)) records at the collector in ${ms} ms = $((got * 1000 / ms)) records/s (RELP/TLS to rsyslog imrelp on loopback, window 16)"
 collector_stop
 } | tee "$out"

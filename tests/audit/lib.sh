@@ -6,7 +6,7 @@
 #
 # The mirror dials the collector as "localhost" (mirror_args) and, with no
 # name given, checks that the collector's certificate names that host
-# (its CN or a subjectAltName DNS name): the collector presents $W/collector.crt,
+# (librelp auth mode "name"): the collector presents $W/collector.crt,
 # issued by the test CA for DNS:localhost. A gateway's certificate of the
 # same CA (collector_start PORT $PKI/131024) must be refused.
 set -eu
@@ -17,7 +17,7 @@ W=$(mktemp -d /tmp/jgw-audit-XXXXXX)
 COLLECTOR_PID=
 MOUNTED=
 PKI=$(pwd)/$B/tests/audit-pki
-# Under SAN=1: full stacks, so a leak inside a library can be told from ours.
+# Under SAN=1: full stacks, so a leak inside librelp can be told from ours.
 export LSAN_OPTIONS="suppressions=$(pwd)/tests/audit/lsan.supp"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 

@@ -1,5 +1,5 @@
 # tests/audit/ — the audit module's tests, tools and measurements.
-#   check-audit         cmocka unit tests (tests/unit/test_audit.c, test_relp.c)
+#   check-audit         cmocka unit tests (tests/unit/test_audit.c)
 #   check-audit-mirror  scenarios against a real rsyslog (imrelp + TLS), an
 #                       impostor collector, a SIGKILLed writer, a small tmpfs,
 #                       failing fdatasyncs, a large spool verified in
@@ -9,7 +9,7 @@
 #   bench-audit         records/s into the spool and to rsyslog
 # The test programs link the audit library alone (and the base layer).
 AUDIT_TEST_OBJS = $(LIB_AUDIT) $(LIB_BASE)
-AUDIT_TEST_LIBS = -lssl -lpthread -lcrypto
+AUDIT_TEST_LIBS = -lrelp -lpthread -lcrypto
 
 CHECKS  += check-audit check-audit-mirror
 BENCHES += bench-audit
@@ -27,11 +27,6 @@ AUDIT_TEST_WRAP = -Wl,--wrap=fdatasync -Wl,--wrap=ftruncate -Wl,--wrap=write \
 $(B)/tests/test_audit: $(B)/tests/unit/test_audit.o $(AUDIT_TEST_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $(AUDIT_TEST_WRAP) -o $@ $^ $(AUDIT_TEST_LIBS) -lcmocka
-
-# The mirror's RELP client, its static functions included (test_relp.c).
-$(B)/tests/test_relp: $(B)/tests/unit/test_relp.o $(AUDIT_TEST_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(AUDIT_TEST_LIBS) -lcmocka
 
 $(B)/tests/audit-writer: $(B)/tests/tools/audit-writer.o $(AUDIT_TEST_OBJS)
 	@mkdir -p $(dir $@)
@@ -51,7 +46,7 @@ $(B)/tests/jgwctl-audit: $(B)/tests/audit/jgwctl-audit.o $(B)/gateway/ctl/ctl_au
 
 AUDIT_TOOLS = $(B)/tests/audit-writer $(B)/tests/jgwctl-audit $(B)/tests/audit-writer-faildisk
 
-check-audit: $(B)/tests/test_audit $(B)/tests/test_relp
+check-audit: $(B)/tests/test_audit
 	LSAN_OPTIONS=suppressions=$(abspath tests/audit/lsan.supp) \
 		tests/lib/run-cmocka.sh $(RES)/audit.res audit $^
 

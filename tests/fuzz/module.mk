@@ -4,9 +4,9 @@
 # to the build tree ($(B)/fuzz/), never the repository.
 #
 #   make fuzz [FUZZ_SECONDS=60]      every target, bounded
-#   make fuzz-NAME                   one: inspect catalog config replay audit nft sshlog relp
+#   make fuzz-NAME                   one: inspect catalog config replay audit nft sshlog
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := inspect catalog config replay audit nft sshlog relp
+FUZZ_TARGETS := inspect catalog config replay audit nft sshlog
 FUZZERS      += $(FUZZ_TARGETS:%=fuzz-%)
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -I. -I$(B) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -21,8 +21,6 @@ FUZZ_SRCS_audit   := gateway/audit/verify.c gateway/audit/spool.c gateway/audit/
 FUZZ_SRCS_nft     := $(filter-out filters/base/log.c,$(BASE_SRCS)) filters/firewall/nft_rules.c \
                      filters/firewall/nft_ha.c
 FUZZ_SRCS_sshlog  := $(SESSIONS_SRCS)
-# relp.c is included by its target (its static functions); these are what it calls.
-FUZZ_SRCS_relp    := gateway/audit/chain.c filters/base/log.c
 FUZZ_LIBS_inspect := -lcrypto
 FUZZ_LIBS_catalog := -lcrypto
 FUZZ_LIBS_config  := -lcrypto
@@ -30,7 +28,6 @@ FUZZ_LIBS_replay  := -lpcap
 FUZZ_LIBS_audit   := -lcrypto
 FUZZ_LIBS_nft     := -lmnl
 FUZZ_LIBS_sshlog  :=
-FUZZ_LIBS_relp    := -lssl -lcrypto
 # The longest input each target is given.
 FUZZ_LEN_inspect := 65536
 FUZZ_LEN_catalog := 16384
@@ -39,7 +36,6 @@ FUZZ_LEN_replay  := 4096
 FUZZ_LEN_audit   := 8192
 FUZZ_LEN_nft     := 4096
 FUZZ_LEN_sshlog  := 4096
-FUZZ_LEN_relp    := 16384
 
 .SECONDEXPANSION:
 $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%): $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_%) \
