@@ -64,6 +64,7 @@ include "common/system.conf";
 include "common/policy.conf";
 catalog "catalog.jcat";
 management { network 10.0.2.0/24; ssh-port 22; }
+control { group jgw-read; admin-group jgw-admin; }
 listen lan $lan.1 port 7000;
 listen wan 0.0.0.0 port 7443;
 interface lan "lan0";
@@ -107,6 +108,9 @@ drive() { # name code lan-net wan-addr peer peer-wan
 		fail "cannot make an audit key for checking the config drive"
 	sed -i "s|\"/var/lib/jgw/audit.key\"|\"$chk/audit.key\"|; s|\"/var/lib/jgw/audit\"|\"$chk/audit\"|" "$chk/common/system.conf"
 	chmod 0600 "$chk"/pki/*.key
+	# The operators' groups are the appliance's (its package makes them),
+	# not this host's.
+	sed -i '/^control { group jgw-read; admin-group jgw-admin; }$/d' "$chk/jgw.conf"
 	"$work/bin/jgwctl" check "$chk/jgw.conf" >/dev/null || {
 		"$work/bin/jgwctl" check "$chk/jgw.conf"; fail "config drive for $2 does not pass jgwctl check"; }
 	rm -f "$work/$1.vfat"; mkfs.vfat -n JGWCONF -C "$work/$1.vfat" 8192 >/dev/null
@@ -252,6 +256,29 @@ done
 rc=0; out=$(ssh_to "$sshport_muni" 'jgwctl audit verify --key /var/lib/jgw/audit-k0.hex /var/lib/jgw/audit' 2>&1) || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { echo "$out"; fail "muni: audit chain does not verify with k0"; }
 say "muni: audit chain verifies with k0 ($(echo "$out" | tail -1))"
+
+# --- a named operator, on the data partition ----------------------------------
+# /etc is on the read-only root: jgw-operator makes the account in the
+# extrausers files of /data (docs/operators-sessions.md); she logs in with
+# her key, changes state, and the audit trail names her (her session from
+# sshd's journal through jgw-sessions, her quarantine from jgwd).
+ssh-keygen -q -t ed25519 -N '' -C opalice -f "$work/op"
+ssh_to "$sshport_muni" 'cat > /tmp/op.pub' < "$work/op.pub" || fail "muni: cannot copy the operator's key"
+out=$(ssh_to "$sshport_muni" 'jgw-operator add opalice /tmp/op.pub --admin' 2>&1) ||
+	{ echo "$out"; fail "muni: jgw-operator add opalice"; }
+ssh_to "$sshport_muni" 'grep -q "^opalice:" /data/extrausers/passwd && ! grep -q "^opalice:" /etc/passwd' ||
+	fail "muni: opalice is not in the data partition's accounts"
+as_op() { ssh -q -i "$work/op" -p "$sshport_muni" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o ConnectTimeout=10 -o BatchMode=yes opalice@127.0.0.1 "$@"; }
+out=$(as_op '/usr/sbin/jgwctl quarantine add 192.0.2.99 10min' 2>&1) ||
+	{ echo "$out"; fail "muni: opalice cannot change state over SSH"; }
+has_op_recs() { ssh_to "$sshport_muni" 'cat /var/lib/jgw/audit/*.jsonl' | jq -e -s '
+	any(.[]; .event == "admin" and .action == "quarantine add" and .operator == "opalice" and
+		.outcome == "ok") and
+	any(.[]; .event == "session" and .action == "open" and .user == "opalice")' >/dev/null; }
+for i in $(seq 1 30); do has_op_recs && break; sleep 1; done
+has_op_recs || fail "muni: no session and admin records naming opalice"
+say "muni: operator opalice made on the data partition, logged in with her key; her session and her quarantine are records naming her"
 
 # --- the root is mounted through dm-verity ----------------------------------
 for s in "pref:$sshport_pref" "muni:$sshport_muni"; do
