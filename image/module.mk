@@ -11,7 +11,8 @@
 #                    UPDATE_KEY it makes a throwaway key for the test
 #                    (build/test-update-key.pem), never used for a real image.
 IMAGE_DEBS := debootstrap qemu-system-x86 qemu-utils grub-pc-bin mtools dosfstools \
-	e2fsprogs fdisk dpkg-dev openssh-client cryptsetup-bin zstd openssl systemd-container
+	e2fsprogs fdisk dpkg-dev openssh-client cryptsetup-bin zstd openssl systemd-container \
+	chrony
 DEBS += $(IMAGE_DEBS)
 
 UPDATE_KEY ?=

@@ -54,6 +54,7 @@ say "accelerator: $accel_name"
 "$top/conf/mkpki.sh" "$work/pki" >/dev/null
 ssh-keygen -q -t ed25519 -N '' -f "$work/id"
 sshport_muni=$((26000 + RANDOM % 1000)); sshport_pref=$((sshport_muni + 1)); wanport=$((sshport_muni + 2))
+ntpport=$((sshport_muni + 3))
 
 site_conf() { # code lan-net gw-wan peer-code peer-wan
 	local code=$1 lan=$2 wan=$3 peer=$4 peerwan=$5
@@ -92,6 +93,10 @@ drive() { # name code lan-net wan-addr peer peer-wan
 	local d=$work/$1.conf
 	mkdir -p "$d/pki" "$d/ssh"
 	cp -r "$top/conf/common" "$top/conf/catalog.jcat" "$d/"
+	# The clock's source: the host's chronyd, reached through the qemu
+	# user network's host address (below).
+	sed -i "s|^\([[:space:]]*\)ntp 10.99.0.123;|\1ntp 10.0.2.2 port $ntpport;|" "$d/common/policy.conf"
+	grep -q "ntp 10.0.2.2 port $ntpport;" "$d/common/policy.conf" || fail "no ntp statement to point at the test's server"
 	cp "$work/pki/ca.crt" "$work/pki/crl.pem" "$work/pki/$2.crt" "$work/pki/$2.key" "$d/pki/"
 	site_conf "$2" "$3" "$4" "$5" "$6" > "$d/jgw.conf"
 	net_files "$d/network" "$3" "$4"
@@ -186,6 +191,20 @@ boot() { # name sshport wan-netdev-arg mac [SERIAL=FILE ...]
 		> "$work/$1.serial" 2>&1 &
 	pids+=($!)
 }
+# An NTP server in the test network: a real chronyd on the host's loopback
+# (the guests reach it as 10.0.2.2), serving its own clock at stratum 8
+# and never touching it (-x).
+cat > "$work/chrony-server.conf" <<NTP
+port $ntpport
+bindaddress 127.0.0.1
+allow 127.0.0.1
+local stratum 8
+cmdport 0
+bindcmdaddress /
+pidfile $work/chronyd.pid
+NTP
+chronyd -x -u root -d -f "$work/chrony-server.conf" > "$work/chronyd.log" 2>&1 &
+pids+=($!)
 t0=$SECONDS
 boot pref "$sshport_pref" "listen=127.0.0.1:$wanport" 52:54:00:77:00:13
 sleep 1
@@ -274,11 +293,24 @@ out=$(as_op '/usr/sbin/jgwctl quarantine add 192.0.2.99 10min' 2>&1) ||
 	{ echo "$out"; fail "muni: opalice cannot change state over SSH"; }
 has_op_recs() { ssh_to "$sshport_muni" 'cat /var/lib/jgw/audit/*.jsonl' | jq -e -s '
 	any(.[]; .event == "admin" and .action == "quarantine add" and .operator == "opalice" and
-		.outcome == "ok") and
+		.login == "opalice" and .outcome == "ok") and
 	any(.[]; .event == "session" and .action == "open" and .user == "opalice")' >/dev/null; }
 for i in $(seq 1 30); do has_op_recs && break; sleep 1; done
 has_op_recs || fail "muni: no session and admin records naming opalice"
 say "muni: operator opalice made on the data partition, logged in with her key; her session and her quarantine are records naming her"
+
+# --- the clock ----------------------------------------------------------------
+# chrony in the appliance takes its servers from the configuration's ntp
+# statements (image/rootfs/ntp-sources) and the firewall lets exactly those
+# out; jgwd reads the kernel's sync state and reports it.
+synced() { ssh_to "$sshport_muni" 'jgwctl status' | grep -q '^time_sync yes$'; }
+for i in $(seq 1 90); do synced && break; sleep 1; done
+synced || { ssh_to "$sshport_muni" 'chronyc -n sources; jgwctl status | grep ^time_'; cat "$work/chronyd.log"
+	fail "muni: the clock did not sync to the test network's NTP server in 90 s"; }
+src=$(ssh_to "$sshport_muni" 'chronyc -n sources' | grep -c "^\^\* *10\.0\.2\.2 ") || true
+[ "$src" = 1 ] || { ssh_to "$sshport_muni" 'chronyc -n sources'; fail "muni: chrony is not synced to 10.0.2.2"; }
+say "muni: clock synced to the test network's NTP server (chrony source 10.0.2.2);" \
+	"status: $(ssh_to "$sshport_muni" 'jgwctl status' | grep -E '^time_(sync|offset_us) ' | tr '\n' ' ')"
 
 # --- the root is mounted through dm-verity ----------------------------------
 for s in "pref:$sshport_pref" "muni:$sshport_muni"; do
@@ -399,4 +431,9 @@ push_node "$sshport_muni"
 out=$(ssh_to "$sshport_muni" '/tmp/jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 1 --expect ack' 2>&1) ||
 	{ echo "$out"; fail "muni: no traffic after the automatic rollback"; }
 say "muni: broken update on slot b not confirmed; rebooted by its deadline to slot a after $((SECONDS - t1))s; traffic flows"
+# --- the journal outlives reboots (it is on the data partition) -------------------
+boots=$(ssh_to "$sshport_muni" 'journalctl --list-boots --no-pager' | grep -cE '[0-9a-f]{32}') || true
+[ "${boots:-0}" -ge 4 ] || { ssh_to "$sshport_muni" 'journalctl --list-boots --no-pager'
+	fail "muni: the journal holds ${boots:-0} boots after the updates' reboots"; }
+say "muni: the journal holds $boots boots"
 say "PASS (first boot ${boot_s}s under $accel_name; root check at boot ${t_verify:-?}s; signed update checked and written in ${t_install}s)"

@@ -365,33 +365,52 @@ static int recheck_cb(int ok, X509_STORE_CTX *xs)
 	return 0;
 }
 
-const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *ctx)
+/*
+ * The handshake's chain check again, outside a handshake: the context's
+ * anchors and CRLs, its depth limit (which lives in the SSL_CTX, not the
+ * store) and recheck_cb's reasons. PURPOSE NULL: none set; AT_S < 0: now.
+ * NULL when the chain holds, else the reason (FAIL when OpenSSL gives none).
+ */
+static const char *verify_chain(const struct tls_ctx *ctx, X509 *cert, STACK_OF(X509) *chain,
+                                const char *purpose, int64_t at_s, const char *fail)
 {
 	struct recheck rc = { .ctx = ctx, .reason = NULL };
-	X509_STORE_CTX *xs;
-	X509 *cert;
-	node_code node;
+	X509_STORE_CTX *xs = X509_STORE_CTX_new();
 	bool ok = false;
 
-	if (conn == NULL || conn->magic != TLS_CONN_MAGIC || !conn->verified ||
-	    ctx == NULL || ctx->magic != TLS_CTX_MAGIC)
-		return "handshake-failed";
-	cert = SSL_get0_peer_certificate(conn->ssl);
-	xs = X509_STORE_CTX_new();
 	if (cert != NULL && xs != NULL &&
-	    X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(ctx->ssl_ctx), cert,
-				SSL_get_peer_cert_chain(conn->ssl)) == 1 &&
-	    X509_STORE_CTX_set_default(xs, conn->server ? "ssl_client" : "ssl_server") == 1) {
-		/* The handshake's depth limit lives in the SSL_CTX, not the store. */
-		X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(xs), VERIFY_DEPTH);
+	    X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(ctx->ssl_ctx), cert, chain) == 1 &&
+	    (purpose == NULL || X509_STORE_CTX_set_default(xs, purpose) == 1)) {
+		X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(xs);
+
+		X509_VERIFY_PARAM_set_depth(vp, VERIFY_DEPTH);
+		if (at_s >= 0)
+			X509_VERIFY_PARAM_set_time(vp, (time_t)at_s);
 		X509_STORE_CTX_set_app_data(xs, &rc);
 		X509_STORE_CTX_set_verify_cb(xs, recheck_cb);
 		ok = X509_verify_cert(xs) == 1;
 	}
 	X509_STORE_CTX_free(xs);
 	ERR_clear_error();
-	if (!ok)
-		return rc.reason != NULL ? rc.reason : "handshake-failed";
+	if (ok)
+		return NULL;
+	return rc.reason != NULL ? rc.reason : fail;
+}
+
+const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *ctx)
+{
+	X509 *cert;
+	node_code node;
+
+	if (conn == NULL || conn->magic != TLS_CONN_MAGIC || !conn->verified ||
+	    ctx == NULL || ctx->magic != TLS_CTX_MAGIC)
+		return "handshake-failed";
+	cert = SSL_get0_peer_certificate(conn->ssl);
+	const char *bad = verify_chain(ctx, cert, SSL_get_peer_cert_chain(conn->ssl),
+	                               conn->server ? "ssl_client" : "ssl_server", -1,
+	                               "handshake-failed");
+	if (bad != NULL)
+		return bad;
 	if (ctx->have_crl && ctx->crl_policy == TLS_CRL_FAIL_CLOSED &&
 	    (int64_t)time(NULL) >= ctx->crl_next_update)
 		return "crl-stale";
@@ -410,11 +429,8 @@ const char *tls_conn_recheck(const struct tls_conn *conn, const struct tls_ctx *
 
 const char *tls_ctx_check_own(const struct tls_ctx *ctx, int64_t now_s, int64_t *left_s)
 {
-	struct recheck rc = { .ctx = ctx, .reason = NULL };
-	X509_STORE_CTX *xs;
 	X509 *cert;
 	STACK_OF(X509) *chain = NULL;
-	bool ok = false;
 
 	if (left_s)
 		*left_s = INT64_MAX;
@@ -431,24 +447,9 @@ const char *tls_ctx_check_own(const struct tls_ctx *ctx, int64_t now_s, int64_t 
 		ASN1_TIME_free(at);
 	}
 	SSL_CTX_get0_chain_certs(ctx->ssl_ctx, &chain);
-	xs = X509_STORE_CTX_new();
 	/* As a peer would see it: the same anchors, CRLs and strictness, at
 	 * the time given (so a check can say what tomorrow will refuse). */
-	if (xs != NULL &&
-	    X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(ctx->ssl_ctx), cert, chain) == 1) {
-		X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(xs);
-
-		X509_VERIFY_PARAM_set_depth(vp, VERIFY_DEPTH);
-		X509_VERIFY_PARAM_set_time(vp, (time_t)now_s);
-		X509_STORE_CTX_set_app_data(xs, &rc);
-		X509_STORE_CTX_set_verify_cb(xs, recheck_cb);
-		ok = X509_verify_cert(xs) == 1;
-	}
-	X509_STORE_CTX_free(xs);
-	ERR_clear_error();
-	if (!ok)
-		return rc.reason != NULL ? rc.reason : "cert-invalid";
-	return NULL;
+	return verify_chain(ctx, cert, chain, NULL, now_s < 0 ? 0 : now_s, "cert-invalid");
 }
 
 /* ---- client session cache ----------------------------------------------- */

@@ -547,7 +547,11 @@ struct control_server *control_server_new(struct ev_loop *loop, const char *path
 	if (gid == getegid())
 		gid = (unsigned)-1;
 	if ((uid != (unsigned)-1 || gid != (unsigned)-1) && chown(path, uid, gid) < 0) {
-		snprintf(err, errlen, "control socket %s: chown: %s", path, strerror(errno));
+		/* Not root: the socket may go only to a group jgwd's user is in. */
+		snprintf(err, errlen, "control socket %s: chown: %s%s", path, strerror(errno),
+		         errno == EPERM && geteuid() != 0 ?
+		         " (jgwd's user must be a member of the control group: "
+		         "SupplementaryGroups= in its unit)" : "");
 		close(fd);
 		unlink(path);
 		return NULL;

@@ -32,15 +32,9 @@ farm_audit() {
 }
 
 _farm_member_conf() {
-	local i=$1 dir f
+	local i=$1 dir
 	dir=$(farm_dir "$i")
-	mkdir -p "$dir/lib" "$dir/run"
-	cp -a "$NS_ROOT/conf" "$dir/etc"
-	rm -rf "$dir/etc/pki"
-	ln -sfn "$NS_WORK/pki" "$dir/etc/pki"
-	while IFS= read -r -d '' f; do
-		sed -i -e "s|/var/lib/jgw|$dir/lib|g" -e "s|/run/jgw|$dir/run|g" "$f"
-	done < <(find "$dir/etc" -name '*.conf' -print0)
+	ns_conf_tree "$dir"
 	sed -i -e "s|^listen lan 10.100.0.1 |listen lan 10.100.0.1$i |" "$(farm_conf "$i")"
 	# The distributor's health check asks jgwd itself: its metrics port,
 	# which the table opens to the distributor (a management network) only.

@@ -52,15 +52,9 @@ _ha_lan() {
 }
 
 _ha_member_conf() {
-	local m=$1 dir f
+	local m=$1 dir
 	dir=$(ha_dir "$m")
-	mkdir -p "$dir/lib" "$dir/run"
-	cp -a "$NS_ROOT/conf" "$dir/etc"
-	rm -rf "$dir/etc/pki"
-	ln -sfn "$NS_WORK/pki" "$dir/etc/pki"
-	while IFS= read -r -d '' f; do
-		sed -i -e "s|/var/lib/jgw|$dir/lib|g" -e "s|/run/jgw|$dir/run|g" "$f"
-	done < <(find "$dir/etc" -name '*.conf' -print0)
+	ns_conf_tree "$dir"
 	"$B/jgwctl" audit init -o "$dir/k0" -k "$dir/lib/audit.key" >/dev/null 2>&1 || return 1
 	"$B/jgwctl" check "$(ha_conf "$m")" >"$dir/check.log" 2>&1 || { cat "$dir/check.log"; return 1; }
 }

@@ -137,21 +137,28 @@ ns_conf_example() {
 
 ns_conf() { echo "$NS_WORK/$1/etc/$1-${NS_CODE[$1]}.conf"; }
 
-# ns_site_conf SITE — the examples (with their includes and the catalog)
-# copied to NS_WORK/SITE/etc, state paths moved under NS_WORK/SITE, pki/
-# pointing at NS_WORK/pki; `ns_conf SITE` names the site's file.
-ns_site_conf() {
-	local s=$1 dir ex f
-	dir=$NS_WORK/$s
-	ex=$(ns_conf_example "$s") || { echo "netns: no example configuration for $s" >&2; return 1; }
-	mkdir -p "$dir/lib" "$dir/run"
+# ns_conf_tree DIR — conf/ copied to DIR/etc (replacing it), its state paths
+# moved under DIR (lib, run), pki/ pointing at NS_WORK/pki.
+ns_conf_tree() {
+	local dir=$1 f
 	rm -rf "$dir/etc"
+	mkdir -p "$dir/lib" "$dir/run"
 	cp -a "$NS_ROOT/conf" "$dir/etc"
 	rm -rf "$dir/etc/pki"
 	ln -sfn "$NS_WORK/pki" "$dir/etc/pki"
 	while IFS= read -r -d '' f; do
 		sed -i -e "s|/var/lib/jgw|$dir/lib|g" -e "s|/run/jgw|$dir/run|g" "$f"
 	done < <(find "$dir/etc" -name '*.conf' -print0)
+}
+
+# ns_site_conf SITE — the examples (with their includes and the catalog)
+# copied to NS_WORK/SITE/etc, state paths moved under NS_WORK/SITE, pki/
+# pointing at NS_WORK/pki; `ns_conf SITE` names the site's file.
+ns_site_conf() {
+	local s=$1 dir
+	dir=$NS_WORK/$s
+	ns_conf_example "$s" >/dev/null || { echo "netns: no example configuration for $s" >&2; return 1; }
+	ns_conf_tree "$dir"
 	[ -f "$dir/lib/audit.key" ] || "$B/jgwctl" audit init -o "$dir/k0" -k "$dir/lib/audit.key" \
 		>/dev/null 2>"$dir/audit-init.log" || { cat "$dir/audit-init.log" >&2; return 1; }
 }
