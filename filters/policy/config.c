@@ -62,6 +62,7 @@ void cfg_free(struct jgw_config *cfg)
 	free(cfg->firewall.table);
 	free(cfg->firewall.dns);
 	free(cfg->firewall.ntp);
+	free(cfg->firewall.nts_ke);
 	free(cfg->audit.spool_dir);
 	free(cfg->audit.key_file);
 	free(cfg->audit.collector_host);

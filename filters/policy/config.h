@@ -106,6 +106,9 @@ struct jgw_config {
 		bool keep_on_stop;            /* default true: fail closed */
 		struct cfg_endpoint *dns, *ntp;
 		size_t n_dns, n_ntp;
+		/* NTS key establishment (TCP, NTS_KE_PORT) of the `ntp ... nts` servers */
+		struct cfg_endpoint *nts_ke;
+		size_t n_nts_ke;
 		uint32_t drop_interval_s;
 	} firewall;
 

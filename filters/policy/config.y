@@ -128,7 +128,9 @@ void cfgp_quarantine(struct cfg_file *f, const CFGYYLTYPE *loc,
 		     const struct cfg_num *failures, const CFGYYLTYPE *window_loc,
 		     const struct cfg_num *window, const CFGYYLTYPE *for_loc,
 		     const struct cfg_num *duration);
-void cfgp_fw_dest(struct cfg_file *f, const CFGYYLTYPE *loc, bool ntp, char *addr, long port);
+enum cfg_dest { CFG_DEST_DNS, CFG_DEST_NTP, CFG_DEST_NTS };
+void cfgp_fw_dest(struct cfg_file *f, const CFGYYLTYPE *loc, enum cfg_dest kind, char *addr,
+		  long port);
 void cfgp_collector(struct cfg_file *f, const CFGYYLTYPE *loc);
 void cfgp_collector_host(struct cfg_file *f, const CFGYYLTYPE *loc, char *addr);
 void cfgp_firewall(struct cfg_file *f, const CFGYYLTYPE *loc);
@@ -177,7 +179,7 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 %token CONN_LIMIT "conn-limit" QUARANTINE "quarantine" AFTER "after"
 %token QUARANTINE_LAN "quarantine-lan"
 %token FAILURES "failures" WITHIN "within" FOR "for"
-%token KEEP_ON_STOP "keep-on-stop" DNS "dns" NTP "ntp"
+%token KEEP_ON_STOP "keep-on-stop" DNS "dns" NTP "ntp" NTS "nts"
 %token DROP_INTERVAL "drop-interval"
 %token AUDIT "audit" SPOOL "spool" ROTATE "rotate" COMMIT "commit"
 %token STATS_INTERVAL "stats-interval" COLLECTOR "collector" HOST "host" NAME "name"
@@ -187,7 +189,7 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 %token DISK_ALARM "disk-alarm" DISK_LIMIT "disk-limit" DISK_POLICY "disk-policy"
 
 %type <str> name
-%type <port> opt_port port
+%type <port> opt_port port opt_nts
 
 %%
 
@@ -208,6 +210,10 @@ port		: PORT NUMBER		{ $$ = cfgp_port(f, &@2, &$2); }
 
 opt_port	: %empty		{ $$ = -1; }
 		| port
+		;
+
+opt_nts		: %empty		{ $$ = 0; }
+		| NTS			{ $$ = 1; }
 		;
 
 stmt		: INCLUDE STRING ';'	{ cfgp_include(f, &@2, $2); }
@@ -361,8 +367,9 @@ fw_stmt		: ENABLED WORD ';'	{ cfgp_string(f, &@2, CFG_K_FW_ENABLED, $2); }
 		| KEEP_ON_STOP WORD ';'	{ cfgp_string(f, &@2, CFG_K_FW_KEEP, $2); }
 		| QUARANTINE_LAN WORD ';'
 					{ cfgp_string(f, &@2, CFG_K_FW_QUAR_LAN, $2); }
-		| DNS ADDR opt_port ';'	{ cfgp_fw_dest(f, &@2, false, $2, $3); }
-		| NTP ADDR opt_port ';'	{ cfgp_fw_dest(f, &@2, true, $2, $3); }
+		| DNS ADDR opt_port ';'	{ cfgp_fw_dest(f, &@2, CFG_DEST_DNS, $2, $3); }
+		| NTP ADDR opt_port opt_nts ';'
+					{ cfgp_fw_dest(f, &@2, $4 ? CFG_DEST_NTS : CFG_DEST_NTP, $2, $3); }
 		| DROP_INTERVAL NUMBER ';'
 					{ cfgp_number(f, &@2, CFG_K_FW_DROP_INTERVAL, &$2); }
 		| error ';'		{ yyerrok; cfgp_recover(f, 1); }

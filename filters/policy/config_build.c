@@ -862,7 +862,8 @@ void cfgp_quarantine(struct cfg_file *f, const CFGYYLTYPE *loc,
 	c->firewall.q_timeout_s = (uint32_t)d;
 }
 
-void cfgp_fw_dest(struct cfg_file *f, const CFGYYLTYPE *loc, bool ntp, char *addr, long port)
+void cfgp_fw_dest(struct cfg_file *f, const CFGYYLTYPE *loc, enum cfg_dest kind, char *addr,
+		  long port)
 {
 	struct cfg_build *b = f->b;
 	struct jgw_config *c = &b->c->pub;
@@ -870,11 +871,18 @@ void cfgp_fw_dest(struct cfg_file *f, const CFGYYLTYPE *loc, bool ntp, char *add
 	struct cfg_endpoint ep;
 
 	if (port != 0 && parse_prefix(f, loc, addr, false, &p)) {
-		cfgi_make_endpoint(&p, port > 0 ? (uint16_t)port : ntp ? NTP_PORT : DNS_PORT, &ep);
-		if (ntp)
-			APPEND(f, loc, c->firewall.ntp, c->firewall.n_ntp, ep);
-		else
+		cfgi_make_endpoint(&p, port > 0 ? (uint16_t)port :
+		                   kind == CFG_DEST_DNS ? DNS_PORT : NTP_PORT, &ep);
+		if (kind == CFG_DEST_DNS) {
 			APPEND(f, loc, c->firewall.dns, c->firewall.n_dns, ep);
+		} else {
+			APPEND(f, loc, c->firewall.ntp, c->firewall.n_ntp, ep);
+		}
+		/* NTS: the keys come over TLS first, on their own port. */
+		if (kind == CFG_DEST_NTS) {
+			cfgi_make_endpoint(&p, NTS_KE_PORT, &ep);
+			APPEND(f, loc, c->firewall.nts_ke, c->firewall.n_nts_ke, ep);
+		}
 	}
 	free(addr);
 }

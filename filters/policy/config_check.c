@@ -608,6 +608,8 @@ bool cfgi_finish(struct cfg_build *b)
 	}
 	for (size_t i = 0; i < c->firewall.n_ntp; i++)
 		ok &= add_dest(full, &cap, &c->firewall.ntp[i], IPPROTO_UDP);
+	for (size_t i = 0; i < c->firewall.n_nts_ke; i++)
+		ok &= add_dest(full, &cap, &c->firewall.nts_ke[i], IPPROTO_TCP);
 	full->n_out = unique(full->out, full->n_out, sizeof(*full->out), dest_cmp);
 	return ok && keep_tls_where(b);
 }

@@ -38,6 +38,7 @@ enum {
 	DEFAULT_METRICS_PORT = 9464,   /* the port commonly given to an exporter */
 	DNS_PORT = 53,
 	NTP_PORT = 123,
+	NTS_KE_PORT = 4460,   /* RFC 8915 */
 };
 
 /* The configuration with what cfg_nft_policy hands out beside it. The magic

@@ -480,6 +480,26 @@ static void test_nft_policy(void **state)
 	cfg_free(cfg);
 }
 
+/* `ntp ADDR nts`: the NTP port as ever, and TCP 4460 for NTS-KE too. */
+static void test_ntp_nts(void **state)
+{
+	struct jgw_config *cfg = load_ok("good/ntp-nts.conf");
+	struct nft_policy p;
+
+	(void)state;
+	assert_int_equal(cfg->firewall.n_ntp, 2);
+	assert_string_equal(ep(&cfg->firewall.ntp[0]), "10.99.0.123:123");
+	assert_string_equal(ep(&cfg->firewall.ntp[1]), "10.99.0.124:1123");
+	assert_int_equal(cfg->firewall.n_nts_ke, 1);
+	assert_string_equal(ep(&cfg->firewall.nts_ke[0]), "10.99.0.124:4460");
+	assert_true(cfg_nft_policy(cfg, &p));
+	assert_true(has_dest(&p, "10.99.0.123", IPPROTO_UDP, 123));
+	assert_true(has_dest(&p, "10.99.0.124", IPPROTO_UDP, 1123));
+	assert_true(has_dest(&p, "10.99.0.124", IPPROTO_TCP, 4460));
+	assert_false(has_dest(&p, "10.99.0.123", IPPROTO_TCP, 4460));
+	cfg_free(cfg);
+}
+
 static void test_endpoint_str(void **state)
 {
 	struct cfg_endpoint e;
@@ -942,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_peer_allowed),
 		cmocka_unit_test(test_server_allowed),
 		cmocka_unit_test(test_nft_policy),
+		cmocka_unit_test(test_ntp_nts),
 		cmocka_unit_test(test_endpoint_str),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_too_many_errors),
