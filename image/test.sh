@@ -346,7 +346,13 @@ n=$(muni 'journalctl -t jgw-update -p crit --no-pager -o cat | grep -c "REFUSED 
 n=$(muni 'grep -c " refused " /data/update.log' || true)
 [ "${n:-0}" -eq "$refused" ] || fail "muni: $refused refusals, ${n:-0} in /data/update.log"
 [ "$(console_of muni | grep -c 'REFUSED update payload')" -eq "$refused" ] || fail "muni: the refusals are not on the console"
-say "muni: $refused bad payloads refused before writing (slot b and grubenv unchanged); each in the journal, on the console and in /data/update.log"
+# update_recs ACTION SLOT: how many update records of jgwd's audit trail say so
+update_recs() { muni 'cat /var/lib/jgw/audit/*.jsonl' | jq -s --arg a "$1" --arg s "$2" \
+	'[.[] | select(.event == "update" and .action == $a and .operator == "root" and
+		(.slot // "-") == $s and (.comment | length) > 0)] | length'; }
+n=$(update_recs refused b) || true
+[ "${n:-0}" -eq "$refused" ] || fail "muni: $refused refusals, ${n:-0} update records in the audit trail"
+say "muni: $refused bad payloads refused before writing (slot b and grubenv unchanged); each in the journal, on the console, in /data/update.log and an update record of the audit trail"
 
 # --- update to slot B, then roll back -----------------------------------
 reboot_to() { # slot what [seconds]
@@ -379,6 +385,8 @@ rc=0; out=$(ssh_to "$sshport_muni" 'jgwctl audit verify --key /var/lib/jgw/audit
 seq_after=$(ssh_to "$sshport_muni" 'tail -qn1 /var/lib/jgw/audit/*.jsonl | sed -n "s/.*\"seq\":\([0-9]*\).*/\1/p" | sort -n | tail -1')
 [ "$seq_after" -gt "$seq_before" ] || fail "muni: audit seq did not continue across the update ($seq_before → $seq_after)"
 muni 'grep -q " installed .* into slot b " /data/update.log' || fail "muni: the install is not in /data/update.log"
+[ "$(update_recs installed b)" -ge 1 ] && [ "$(update_recs confirmed b)" -ge 1 ] ||
+	fail "muni: no installed and confirmed update records for slot b in the audit trail"
 say "muni on slot b: configuration kept, frame acknowledged, audit chain continues (seq $seq_before → $seq_after) and verifies"
 t1=$SECONDS
 reboot_to a 'jgw-update rollback'

@@ -66,6 +66,8 @@ enum control_cmd {
 	CONTROL_SESSION,
 	CONTROL_ACCOUNT,
 	CONTROL_HA_STATE,             /* keepalived's state of this pair member */
+	CONTROL_UPDATE,               /* jgw-update: a payload refused, installed,
+	                               * confirmed or rolled back */
 };
 
 struct control_req {
@@ -75,10 +77,12 @@ struct control_req {
 	uint32_t confirm_s;           /* reload/rollback --confirm; 0: none */
 	uint64_t id;                  /* tunnel close */
 	char ref[72];                 /* config show/rollback: a sha256 or generation */
-	char action[8];               /* session: open, close, failed; account: add, del;
-	                               * ha state: MASTER, BACKUP, FAULT, STOP */
+	char action[12];              /* session: open, close, failed; account: add, del;
+	                               * ha state: MASTER, BACKUP, FAULT, STOP;
+	                               * update: refused, installed, confirmed, rollback */
 	char name[CONTROL_NAME_MAX + 1];   /* session: user; account: its name */
 	char role[8];                 /* account: admin or read */
+	char slot[2];                 /* update: a, b, or "" for none */
 	uint16_t port;                /* session: the client's port */
 	bool json, force;
 	char via[64];                 /* --via: the caller's SSH client, as it says */

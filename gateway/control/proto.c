@@ -27,7 +27,8 @@ bool control_changes_state(enum control_cmd cmd)
 
 bool control_root_only(enum control_cmd cmd)
 {
-	return cmd == CONTROL_SESSION || cmd == CONTROL_ACCOUNT || cmd == CONTROL_HA_STATE;
+	return cmd == CONTROL_SESSION || cmd == CONTROL_ACCOUNT || cmd == CONTROL_HA_STATE ||
+	       cmd == CONTROL_UPDATE;
 }
 
 /* An account name as useradd makes them, or a name an SSH client tried
@@ -69,6 +70,7 @@ static const struct verb {
 	{ "session", NULL, CONTROL_SESSION, 4, 4, "open|close|failed USER ADDR PORT" },
 	{ "account", NULL, CONTROL_ACCOUNT, 3, 3, "add|del NAME admin|read" },
 	{ "ha", "state", CONTROL_HA_STATE, 1, 1, "MASTER|BACKUP|FAULT|STOP" },
+	{ "update", NULL, CONTROL_UPDATE, 2, 2, "refused|installed|confirmed|rollback a|b|-" },
 };
 
 const char *control_cmd_name(enum control_cmd cmd)
@@ -224,6 +226,25 @@ static bool take_note(enum control_cmd cmd, char **w, struct control_req *req,
 	return true;
 }
 
+/* update refused|installed|confirmed|rollback a|b|-: the slot concerned
+ * ("-": none, e.g. a payload refused before a slot was chosen); the reason
+ * comes as the comment. */
+static bool take_update(char **w, struct control_req *req, char *err, size_t errlen)
+{
+	if (!one_of(w[0], "refused", "installed", "confirmed") && strcmp(w[0], "rollback") != 0) {
+		snprintf(err, errlen, "update is refused, installed, confirmed or rollback: `%s'",
+			 w[0]);
+		return false;
+	}
+	if (!one_of(w[1], "a", "b", "-")) {
+		snprintf(err, errlen, "slot is a, b or -: `%s'", w[1]);
+		return false;
+	}
+	memcpy(req->action, w[0], strlen(w[0]) + 1);
+	snprintf(req->slot, sizeof(req->slot), "%s", strcmp(w[1], "-") == 0 ? "" : w[1]);
+	return true;
+}
+
 static bool take_operands(const struct verb *v, int n, char **w, struct control_req *req,
 			  char *err, size_t errlen)
 {
@@ -241,6 +262,8 @@ static bool take_operands(const struct verb *v, int n, char **w, struct control_
 	case CONTROL_SESSION:
 	case CONTROL_ACCOUNT:
 		return take_note(v->cmd, w, req, err, errlen);
+	case CONTROL_UPDATE:
+		return take_update(w, req, err, errlen);
 	case CONTROL_HA_STATE:
 		if (!one_of(w[0], "MASTER", "BACKUP", "FAULT") && strcmp(w[0], "STOP") != 0) {
 			snprintf(err, errlen, "ha state is MASTER, BACKUP, FAULT or STOP: `%s'", w[0]);

@@ -389,14 +389,15 @@ static void cmd_audit_epoch(struct jgwd *d, const struct operator *op, struct co
 }
 
 /* What the system says for the audit trail: sshd's sessions (through
- * jgw-sessions), accounts made or removed (jgw-operator). Root only: an
+ * jgw-sessions), accounts made or removed (jgw-operator), update payloads
+ * refused, installed, confirmed or rolled back (jgw-update). Root only: an
  * operator must not be able to write the record of their own login. */
 static void cmd_note(struct jgwd *d, const struct control_req *req, const struct operator *op,
 		     struct control_reply *rep)
 {
 	struct audit_rec *rec;
 	char a[64];
-	bool session = req->cmd == CONTROL_SESSION;
+	bool session = req->cmd == CONTROL_SESSION, update = req->cmd == CONTROL_UPDATE;
 
 	if (!op->known || op->uid != 0) {
 		operator_record(d->audit, op, control_cmd_name(req->cmd), "refused",
@@ -404,7 +405,8 @@ static void cmd_note(struct jgwd *d, const struct control_req *req, const struct
 		control_reply_error(rep, "only root may send %s notes", control_cmd_name(req->cmd));
 		return;
 	}
-	if (!d->audit || !(rec = audit_rec_begin(d->audit, session ? "session" : "admin"))) {
+	if (!d->audit ||
+	    !(rec = audit_rec_begin(d->audit, session ? "session" : update ? "update" : "admin"))) {
 		control_reply_error(rep, "no audit record could be written");
 		return;
 	}
@@ -414,6 +416,11 @@ static void cmd_note(struct jgwd *d, const struct control_req *req, const struct
 		audit_rec_str(rec, "addr", addr_prefix_str(&req->addr, a, sizeof(a)));
 		audit_rec_u64(rec, "port", req->port);
 		audit_rec_str(rec, "service", "ssh");
+	} else if (update) {
+		audit_rec_str(rec, "action", req->action);
+		if (req->slot[0])
+			audit_rec_str(rec, "slot", req->slot);
+		operator_fields(rec, op);   /* the reason is the comment */
 	} else {
 		snprintf(a, sizeof(a), "account %s", req->action);
 		audit_rec_str(rec, "action", a);
@@ -473,6 +480,7 @@ void jgwd_on_control(void *arg, const struct control_req *req, const struct cont
 	case CONTROL_AUDIT_EPOCH: cmd_audit_epoch(d, &op, rep); break;
 	case CONTROL_SESSION:
 	case CONTROL_ACCOUNT:
+	case CONTROL_UPDATE:
 	case CONTROL_HA_STATE: break;  /* above */
 	}
 	if (control_changes_state(req->cmd))

@@ -108,6 +108,20 @@ cmp -s "$T/gw/jgw.conf" "$T/gw/gen1.conf" || fail "the file is not generation 1'
 wait_for 30 rec config "\"action\":\"rollback\",\"sha256\":\"$s1\",\"generation\":5,\"operator\":\"root\",.*\"comment\":\"back to the start\"" \
 	|| fail "no rollback record: $(records config)"
 
+# 6. Update notes (jgw-update's): root's become update records with the
+# reason as comment; an admin may not write them.
+out=$(as "$alice" update refused - --comment "forged" 2>&1) && fail "$alice wrote an update note"
+grep -q "only root may send update notes" <<<"$out" || fail "update note refusal: $out"
+records update | grep -q forged && fail "a refused update note is in the spool"
+ctl gw update refused - --comment "not a signed jgw update payload" >/dev/null || fail "update refused note"
+ctl gw update installed b --comment "version 1.2 root hash 00ff" >/dev/null || fail "update installed note"
+wait_for 30 rec update "\"action\":\"refused\",\"operator\":\"root\",.*\"comment\":\"not a signed jgw update payload\"" \
+	|| fail "no refused update record: $(records update)"
+wait_for 30 rec update "\"action\":\"installed\",\"slot\":\"b\",\"operator\":\"root\",.*\"comment\":\"version 1.2 root hash 00ff\"" \
+	|| fail "no installed update record: $(records update)"
+out=$(ctl gw update installed c 2>&1) && fail "slot c taken"
+grep -q "slot is a, b or -" <<<"$out" || fail "bad slot: $out"
+
 # The spool verifies, with every record above in it.
 stop_jgwd gw || fail "jgwd exited non-zero"
 "$JGWCTL" audit verify --key "$T/gw/k0" "$T/gw/spool" >/dev/null || fail "the chain does not verify"
