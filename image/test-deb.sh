@@ -80,6 +80,7 @@ site 131016;
 include "common/system.conf";
 include "common/policy.conf";
 catalog "/usr/share/jgw/catalog.jcat";
+control { group jgw-read; admin-group jgw-admin; }
 listen lan 127.0.0.1 port 7000;
 listen wan 127.0.0.1 port 7443;
 interface lan "lo";
@@ -155,7 +156,17 @@ grep -q 'policy drop' <<<"$t" ||
 pid1=$(in_ct systemctl show -P MainPID jgwd.service)
 run_uid=$(in_ct awk '/^Uid:/ { print $2 }' "/proc/$pid1/status")
 [ "$run_uid" = "$uid" ] || fail "jgwd runs as uid $run_uid, not jgw ($uid)"
-say "configured and started: jgwd active as jgw (pid $pid1), jgwctl status answers, table inet jgw in force"
+# The operators' socket: jgwd, not root, gives it to jgw-read (the unit's
+# SupplementaryGroups= and its system-call filter must let it), a member
+# of jgw-read reads through it, and one of jgw-admin changes state, named.
+sock=$(in_ct stat -c '%a %G' /run/jgw/control.sock)
+[ "$sock" = "660 jgw-read" ] || fail "control socket is '$sock', not 660 jgw-read"
+in_ct useradd -M -N -g jgw-read -G jgw-admin -s /bin/sh opdeb || fail "useradd opdeb"
+in_ct runuser -u opdeb -- jgwctl status >/dev/null || fail "a jgw-read member cannot read status"
+in_ct runuser -u opdeb -- jgwctl quarantine add 192.0.2.7 1min >/dev/null || fail "a jgw-admin member cannot quarantine"
+in_ct sh -c 'cat /var/lib/jgw/audit/*.jsonl' | grep -q '"event":"admin".*"action":"quarantine add","operator":"opdeb"' ||
+	fail "no admin record naming opdeb"
+say "configured and started: jgwd active as jgw (pid $pid1), jgwctl status answers, table inet jgw in force; the control socket is jgw-read's, an operator's change is recorded with her name"
 
 # 6. Upgrade (the same package again: prerm upgrade, postinst configure OLD).
 out=$(in_ct dpkg -i /root/jgw.deb 2>&1) || { echo "$out"; fail "dpkg -i (upgrade)"; }
