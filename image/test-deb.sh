@@ -159,6 +159,10 @@ run_uid=$(in_ct awk '/^Uid:/ { print $2 }' "/proc/$pid1/status")
 # The operators' socket: jgwd, not root, gives it to jgw-read (the unit's
 # SupplementaryGroups= and its system-call filter must let it), a member
 # of jgw-read reads through it, and one of jgw-admin changes state, named.
+for g in jgw-admin jgw-read; do
+	gid=$(in_ct getent group "$g" | cut -d: -f3)
+	[ "${gid:-0}" -ge 1000 ] || fail "group $g has gid ${gid:-none}: below 1000 libnss-extrausers ignores its members"
+done
 sock=$(in_ct stat -c '%a %G' /run/jgw/control.sock)
 [ "$sock" = "660 jgw-read" ] || fail "control socket is '$sock', not 660 jgw-read"
 in_ct useradd -M -N -g jgw-read -G jgw-admin -s /bin/sh opdeb || fail "useradd opdeb"

@@ -289,8 +289,12 @@ ssh_to "$sshport_muni" 'grep -q "^opalice:" /data/extrausers/passwd && ! grep -q
 	fail "muni: opalice is not in the data partition's accounts"
 as_op() { ssh -q -i "$work/op" -p "$sshport_muni" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 	-o ConnectTimeout=10 -o BatchMode=yes opalice@127.0.0.1 "$@"; }
-out=$(as_op '/usr/sbin/jgwctl quarantine add 192.0.2.99 10min' 2>&1) ||
-	{ echo "$out"; fail "muni: opalice cannot change state over SSH"; }
+out=$(as_op '/usr/sbin/jgwctl quarantine add 192.0.2.99 10min' 2>&1) || {
+	echo "$out"
+	as_op -v true 2>&1 | grep -v '^debug[23]' | tail -15 || true
+	ssh_to "$sshport_muni" 'getent passwd opalice; id opalice; ls -ld /data /data/home /data/home/opalice \
+		/data/home/opalice/.ssh /data/home/opalice/.ssh/authorized_keys; journalctl -u ssh --no-pager | tail -15' || true
+	fail "muni: opalice cannot change state over SSH"; }
 has_op_recs() { ssh_to "$sshport_muni" 'cat /var/lib/jgw/audit/*.jsonl' | jq -e -s '
 	any(.[]; .event == "admin" and .action == "quarantine add" and .operator == "opalice" and
 		.login == "opalice" and .outcome == "ok") and
