@@ -96,7 +96,11 @@ peer 130001 { address 127.0.0.13 port 7443; }
 CONF
 
 # 3. Boot it.
+# adjtimex is let through nspawn's own filter (it blocks @clock in a
+# container): jgwd reads the clock's state with it; without CAP_SYS_TIME,
+# which nspawn does not give, nothing in the container can change the clock.
 systemd-nspawn -q -D "$root" --boot --register=no --keep-unit --private-network \
+	--system-call-filter='adjtimex clock_adjtime' \
 	>"$work/console.log" 2>&1 &
 nspawn_pid=$!
 leader=
@@ -159,6 +163,12 @@ run_uid=$(in_ct awk '/^Uid:/ { print $2 }' "/proc/$pid1/status")
 # The operators' socket: jgwd, not root, gives it to jgw-read (the unit's
 # SupplementaryGroups= and its system-call filter must let it), a member
 # of jgw-read reads through it, and one of jgw-admin changes state, named.
+# The clock's state is readable in the sandbox (adjtimex): jgwd says whether
+# it is synchronised, never that it cannot tell.
+clk=$(in_ct journalctl -u jgwd --no-pager -o cat | grep -E "audit: (clock synchronised|the clock is not synchronised|cannot read the clock)" | head -1)
+case $clk in
+*"cannot read"* | "") fail "jgwd cannot read the clock's state under its unit: ${clk:-no clock line}" ;;
+esac
 for g in jgw-admin jgw-read; do
 	gid=$(in_ct getent group "$g" | cut -d: -f3)
 	[ "${gid:-0}" -ge 1000 ] || fail "group $g has gid ${gid:-none}: below 1000 libnss-extrausers ignores its members"

@@ -9,6 +9,7 @@
  * regain of sync and every step are a `time` record and a log line; the
  * state is in audit_get_stats (jgwctl status).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timex.h>
@@ -56,8 +57,15 @@ void aw_time_check(struct audit *a, int64_t now_ms, bool at_open)
 	}
 	a->time_base_us = base;
 	a->time_mono_us = mono;
-	if (audit_clock_read(&c) != 0)
+	if (audit_clock_read(&c) != 0) {
+		/* A sandbox that forbids adjtimex (systemd's ProtectClock= or a
+		 * filter without @clock) hides the state: say so, once. */
+		if (!a->time_unreadable)
+			log_err("audit: cannot read the clock's synchronisation state (adjtimex: %s); "
+			        "time_sync stays no", strerror(errno));
+		a->time_unreadable = true;
 		return;
+	}
 	a->time_offset_us = c.offset_us;
 	a->time_maxerror_us = c.maxerror_us;
 	if (at_open || !a->time_known) {

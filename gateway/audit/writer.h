@@ -124,6 +124,7 @@ struct audit {
 	bool forecast_alarm;
 	/* The clock (audit_time.c). */
 	bool time_known, time_synced;
+	bool time_unreadable;        /* adjtimex failed: said once */
 	int64_t time_offset_us, time_base_us;   /* base: wall minus monotonic */
 	int64_t time_mono_us, last_time_ms;     /* of the last look */
 	uint64_t time_maxerror_us, time_steps;

@@ -2,7 +2,8 @@
 # exposure score for it stays at or below the budget (printed either way).
 set -u
 unit=$(dirname "$0")/../../image/systemd/jgwd.service
-budget=${JGW_EXPOSURE_BUDGET:-2.0}
+# 2.2: chown, adjtimex and /proc are allowed on purpose (docs/appliance.md).
+budget=${JGW_EXPOSURE_BUDGET:-2.2}
 fail() { echo "FAIL: $*"; exit 1; }
 command -v systemd-analyze >/dev/null || { echo "systemd-analyze is not installed"; exit 77; }
 
