@@ -21,7 +21,10 @@ collector_start_daily "$port"
 now=$(date +%s)
 midnight=$(( (now / 86400 + 1) * 86400 ))
 d1=$(date -u -d "@$(( midnight - 1 ))" +%F); d2=$(date -u -d "@$midnight" +%F)
+# Under a sanitizer build (make check SAN=1) ASan must be told that the
+# preloaded libfaketime comes before it on purpose.
 # shellcheck disable=SC2046
+ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS} \
 TZ=UTC LD_PRELOAD=$ft FAKETIME_DONT_FAKE_MONOTONIC=1 \
 	FAKETIME="@$(date -u -d "@$(( midnight - 3 ))" '+%F %T')" \
 	"$WRITER" -d "$W/disk/spool" -k "$W/audit.key" -n 1200 -r 200 -w 30 $(mirror_args "$port") \
