@@ -20,7 +20,9 @@ stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
 pkg=$stage/pkg
 doc=$pkg/usr/share/doc/jgw
 
-make -C "$top" --no-print-directory install DESTDIR="$pkg" PREFIX=/usr >/dev/null
+# Always the release build: SAN= even when called from `make check SAN=1`
+# (a sanitizer build is for the tests, never for a package).
+make -C "$top" --no-print-directory install DESTDIR="$pkg" PREFIX=/usr SAN= >/dev/null
 # jgw-node makes traffic (good and deliberately bad) for the demo and the
 # tests: no business on an appliance. image/test.sh brings its own copy.
 rm -f "$pkg/usr/bin/jgw-node" "$pkg/usr/share/man/man1/jgw-node.1"
