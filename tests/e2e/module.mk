@@ -15,8 +15,12 @@ bench-relay: binaries
 	JGW_BUILD=$(abspath $(B)) RELAY_SECONDS=$(or $(RELAY_SECONDS),5) tests/bench/relay.sh
 
 # The pair's failover, HA_RUNS times (default 5): median and worst.
-BENCHES += bench-ha
+BENCHES += bench-ha bench-farm
 bench-ha: binaries
 	JGW_BUILD=$(abspath $(B)) HA_RUNS=$(or $(HA_RUNS),5) tests/bench/ha-failover.sh
 
-.PHONY: check-e2e bench-relay bench-ha
+# 機構's farm with 1, 2, 3 members: frames/s and the ratio to one member.
+bench-farm: binaries
+	JGW_BUILD=$(abspath $(B)) bash tests/bench/farm.sh
+
+.PHONY: check-e2e bench-relay bench-ha bench-farm
