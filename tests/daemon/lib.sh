@@ -7,6 +7,9 @@ set -u
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 T=$(mktemp -d /tmp/jg-daemon.XXXXXX)
 chmod 755 "$T"
+# The accounts a test makes run jgwctl too: from a copy here, which they
+# can reach wherever the build tree is (a checkout under a 0700 directory).
+install -m 0755 "$JGWCTL" "$T/jgwctl" && JGWCTL=$T/jgwctl
 JG_PIDS=()
 JG_NETNS=()
 
