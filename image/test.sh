@@ -326,6 +326,14 @@ done
 t_verify=$(console_of muni | sed -n 's/.*jgw: root slot a verified in \([0-9]*\) s.*/\1/p' | head -1)
 say "both roots are mounted through dm-verity (slot a checked in ${t_verify:-?} s at boot)"
 
+# The first boot's machine ID is kept for every later boot (jgw-update
+# machine-id, systemd.machine_id= from GRUB's environment): the journal on
+# the data partition is one journal across the update reboots below.
+mid_first=$(ssh_to "$sshport_muni" 'cat /etc/machine-id; jgw-update status | sed -n "s/^machine ID kept for every boot: //p"')
+[ "$(sed -n 1p <<<"$mid_first")" = "$(sed -n 2p <<<"$mid_first")" ] && [ ${#mid_first} -eq 65 ] ||
+	fail "muni: the first boot's machine ID is not kept in GRUB's environment: $(tr '\n' ' ' <<<"$mid_first")"
+mid_first=$(sed -n 1p <<<"$mid_first")
+
 # --- payloads that must be refused ------------------------------------------
 # Each is refused before anything is written: slot b keeps its content and
 # its root hash, no trial boot is set, and each refusal is in the journal
@@ -443,4 +451,13 @@ push_node "$sshport_muni"
 out=$(ssh_to "$sshport_muni" '/tmp/jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 1 --expect ack' 2>&1) ||
 	{ echo "$out"; fail "muni: no traffic after the automatic rollback"; }
 say "muni: broken update on slot b not confirmed; rebooted by its deadline to slot a after $((SECONDS - t1))s; traffic flows"
+# --- the journal outlives reboots (on the data partition, one machine ID) --------
+mid=$(ssh_to "$sshport_muni" 'cat /etc/machine-id')
+[ "$mid" = "$mid_first" ] || fail "muni: machine ID $mid after the reboots, $mid_first at the first boot"
+boots=$(ssh_to "$sshport_muni" 'journalctl --list-boots --no-pager' | grep -cE '[0-9a-f]{32}') || true
+[ "${boots:-0}" -ge 5 ] || { ssh_to "$sshport_muni" 'journalctl --list-boots --no-pager; ls -l /var/log/journal/'
+	fail "muni: the journal holds ${boots:-0} boots after the updates' reboots (5 or more expected)"; }
+n=$(ssh_to "$sshport_muni" 'journalctl --no-pager -o cat -t jgw-update -p crit | grep -c "REFUSED update payload"') || true
+[ "${n:-0}" -eq "$refused" ] || fail "muni: $refused refusals before the reboots, ${n:-0} in the journal after them"
+say "muni: the journal holds $boots boots under one machine ID; the refusals of the first boot are still in it"
 say "PASS (first boot ${boot_s}s under $accel_name; root check at boot ${t_verify:-?}s; signed update checked and written in ${t_install}s)"
