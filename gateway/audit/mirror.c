@@ -38,7 +38,6 @@
 #include "gateway/audit/mirror.h"
 #include "filters/base/log.h"
 
-#define MIRROR_WINDOW    16
 #define BACKOFF_MIN_MS   200
 #define BACKOFF_MAX_MS   10000
 #define ACK_SAVE_MS      500
@@ -156,7 +155,7 @@ static int make_client(struct audit_mirror *m)
 	}
 	if ((r = relpCltSetTimeout(m->clt, 5)) != RELP_RET_OK ||
 	    (r = relpCltSetConnTimeout(m->clt, 3)) != RELP_RET_OK ||
-	    (r = relpCltSetWindowSize(m->clt, MIRROR_WINDOW)) != RELP_RET_OK ||
+	    (r = relpCltSetWindowSize(m->clt, AUDIT_MIRROR_WINDOW)) != RELP_RET_OK ||
 	    (r = relpCltSetUsrPtr(m->clt, m)) != RELP_RET_OK ||
 	    (r = relpCltEnableTLS(m->clt)) != RELP_RET_OK ||
 	    (r = relpCltSetAuthMode(m->clt, (char *)"name")) != RELP_RET_OK ||
@@ -340,8 +339,8 @@ static int send_record(struct audit_mirror *m, const struct audit_line *l)
 		return -1;
 	}
 	m->sent = l->seq;
-	if (l->seq > MIRROR_WINDOW && l->seq - MIRROR_WINDOW > atomic_load(&m->acked))
-		atomic_store(&m->acked, l->seq - MIRROR_WINDOW);
+	if (l->seq > AUDIT_MIRROR_WINDOW && l->seq - AUDIT_MIRROR_WINDOW > atomic_load(&m->acked))
+		atomic_store(&m->acked, l->seq - AUDIT_MIRROR_WINDOW);
 	return 0;
 }
 

@@ -33,17 +33,30 @@ done
 need_pki
 port=$(pick_port)
 collector_start "$port"
-rm -f "$W/audit.key" "$W/k0.hex"; chain_init
 n=50000
+# CPU-seconds of a command's own process (user + system), from bash's time.
+cpu_of() { local TIMEFORMAT='%3U %3S'; { time "$@" >/dev/null 2>&1; } 2>&1 | awk '{ print $1 + $2 }'; }
+# The writer alone (the same records into a spool, no mirror): what the
+# mirror adds to the gateway is the difference.
+rm -rf "$W/spool0" "$W/audit.key" "$W/k0.hex"; chain_init
+cpu_alone=$(cpu_of "$WRITER" -d "$W/spool0" -k "$W/audit.key" -n $n)
+rm -rf "$W/spool0" "$W/audit.key" "$W/k0.hex"; chain_init
+tick=$(getconf CLK_TCK)
+collector_cpu() { awk -v t="$tick" '{ print ($14 + $15) / t }' "/proc/$COLLECTOR_PID/stat"; }
+c0=$(collector_cpu)
 start=$(date +%s%N)
-line=$("$WRITER" -d "$W/spool" -k "$W/audit.key" -n $n -w 300 $(mirror_args "$port") 2>/dev/null | tail -1)
+cpu_mirror=$(cpu_of "$WRITER" -d "$W/spool" -k "$W/audit.key" -n $n -w 300 $(mirror_args "$port"))
 for _ in $(seq 1 600); do
 	[ "$(wc -l <"$W/collector.log" 2>/dev/null || echo 0)" -ge $((n + 1)) ] && break
 	sleep 0.1
 done
 end=$(date +%s%N)
+c1=$(collector_cpu)
 got=$(wc -l <"$W/collector.log")
 ms=$(( (end - start) / 1000000 ))
-echo "mirror: $got of $((n + 1)) records at the collector in ${ms} ms = $((got * 1000 / ms)) records/s (RELP/TLS to rsyslog imrelp on loopback, window 16)"
+echo "mirror: $got of $((n + 1)) records at the collector in ${ms} ms = $((got * 1000 / ms)) records/s (RELP/TLS to rsyslog imrelp on loopback, window $(sed -n 's/^#define AUDIT_MIRROR_WINDOW //p' gateway/audit/audit.h))"
+awk -v n="$n" -v a="$cpu_alone" -v m="$cpu_mirror" -v c="$(awk -v x="$c0" -v y="$c1" 'BEGIN { print y - x }')" 'BEGIN {
+	printf "mirror CPU per record: gateway %.1f us (writer with mirror %.2f s, alone %.2f s), collector rsyslogd %.1f us (%.2f s)\n",
+		(m - a) * 1e6 / n, m, a, c * 1e6 / n, c }'
 collector_stop
 } | tee "$out"
