@@ -19,8 +19,14 @@ BENCHES += bench-ha bench-farm
 bench-ha: binaries
 	JGW_BUILD=$(abspath $(B)) HA_RUNS=$(or $(HA_RUNS),5) tests/bench/ha-failover.sh
 
+# TUNNELS_N (10,000) idle tunnels held through a jgw and a haproxy pair:
+# memory per tunnel at each end, handshakes/s while they are held.
+BENCHES += bench-tunnels
+bench-tunnels: binaries
+	JGW_BUILD=$(abspath $(B)) bash tests/bench/tunnels.sh
+
 # 機構's farm with 1, 2, 3 members: frames/s and the ratio to one member.
 bench-farm: binaries
 	JGW_BUILD=$(abspath $(B)) bash tests/bench/farm.sh
 
-.PHONY: check-e2e bench-relay bench-ha bench-farm
+.PHONY: check-e2e bench-relay bench-ha bench-farm bench-tunnels

@@ -55,7 +55,8 @@
 #define EXIT_USAGE    2
 #define EXIT_LOCAL    3
 
-#define SERVE_MAX_CONNS 1024
+/* A site server stand-in: as many connections as bench-tunnels holds. */
+#define SERVE_MAX_CONNS 32768
 #define READ_CHUNK      65536
 #define WBUF_HIGH       (4u * 1024 * 1024)   /* stop reading a peer that does not read */
 #define TAG_RESIDENT    0x0010
