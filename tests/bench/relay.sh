@@ -23,92 +23,18 @@
 # The bench raises the firewall's per-source rate and connection limits of
 # the example configuration (20/s, 64) — they would otherwise be what is
 # measured — and keeps everything else as shipped.
-set -u
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-B=$(cd "${JGW_BUILD:-$ROOT/build}" && pwd)
 SECONDS_RUN=${RELAY_SECONDS:-5}
 CONNS=${RELAY_CONNS:-4}
 IDLE=${RELAY_IDLE:-200}
 MIX=${RELAY_MIX:-realistic}     # or one type name, e.g. tenshutsu-kakutei
-NS_ROOT=$ROOT
-NS_PREFIX=je-b$$-
-NS_WORK=$(mktemp -d /tmp/jgw-bench.XXXXXX)
-OUT=$B/bench
-# shellcheck source=tests/lib/netns.sh
-source "$ROOT/tests/lib/netns.sh"
-
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	ns_jgwd_stop chiyoda; ns_jgwd_stop tokyo
-	ns_down
-	rm -rf "$NS_WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "bench-relay: $*" >&2; exit 1; }
-skip() { echo "bench-relay: skipped: $*"; exit 0; }
-
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-for bin in jgwd jgwctl jgw-node; do [ -x "$B/$bin" ] || die "$B/$bin is not built"; done
+BENCH=relay
+# shellcheck source=tests/bench/pair.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pair.sh"
 STUNNEL=$(command -v stunnel4 || command -v stunnel) || die "stunnel4 is not installed (make deps)"
-HAPROXY=$(command -v haproxy) || die "haproxy is not installed (make deps)"
 command -v jq >/dev/null || die "jq is not installed (make deps)"
-mkdir -p "$OUT"
-
-GW_C=$(ns_gw chiyoda); GW_T=$(ns_gw tokyo); SRV_C=$(ns_srv chiyoda); SRV_T=$(ns_srv tokyo)
-ns_up chiyoda tokyo || die "cannot build the namespaces"
-ns_pki || die "cannot make the PKI"
-for s in chiyoda tokyo; do
-	ns_site_conf "$s" || die "no configuration for $s"
-	sed -i -e 's/rate 20;/rate 100000;/' -e 's/burst 40;/burst 100000;/' \
-		-e 's/conn-limit 64;/conn-limit 60000;/' "$NS_WORK/$s/etc/common/policy.conf"
-	sed -i -e 's/per-peer 256;/per-peer 1024;/' "$(ns_conf "$s")"
-	"$B/jgwctl" check "$(ns_conf "$s")" >/dev/null || die "bench configuration of $s refused"
-done
-
-# The prefecture's server: answers everything, logs nothing per frame.
-ip netns exec "$SRV_T" "$B/jgw-node" serve --listen 10.13.0.10:7101 --node 130001 --quiet &
-PIDS+=($!)
-ns_wait_tcp "$SRV_T" 10.13.0.10 7101 5 || die "server did not start"
+pair_up "$(pair_policy_sed 60000)" 's/per-peer 256;/per-peer 1024;/'
 
 LOAD=(ip netns exec "$SRV_C" "$B/jgw-node" load --from 131016 --to 130001)
-
-cpu_ticks() {   # user + system clock ticks of the given pids, all their threads
-	local p t=0 v
-	for p in "$@"; do
-		# Fields after the command's closing parenthesis: utime is the 12th, stime the 13th.
-		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
-HZ=$(getconf CLK_TCK)
-
-rss_kb() {   # sum of VmRSS of the given pids
-	local p t=0 v
-	for p in "$@"; do
-		v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
-
-# Full TLS 1.3 handshakes per second at a pair's server end, from 千代田区's
-# WAN address: openssl s_time -new (no session reuse), mutual auth.
-full_handshakes() {
-	local target=$1 out t0 t1 n
-	t0=$(date +%s.%N)
-	out=$(ip netns exec "$GW_C" timeout $((SECONDS_RUN + 20)) openssl s_time -connect "$target" -new \
-		-time "$SECONDS_RUN" -cert "$NS_WORK/pki/131016.crt" -key "$NS_WORK/pki/131016.key" \
-		-CAfile "$NS_WORK/pki/ca.crt" 2>/dev/null)
-	t1=$(date +%s.%N)
-	n=$(sed -n 's/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p' <<<"$out" | tail -1)
-	[ -n "$n" ] || { echo 0; return; }
-	echo "scale=1; $n / ($t1 - $t0)" | bc
-}
 
 # measure NAME ADDR:PORT WAN-ADDR:PORT PID...  — the measurements of one pair.
 declare -A R
@@ -145,7 +71,7 @@ measure() {
 		--mix tenshutsu-kakutei --timeout 10) || die "$name: connection run failed: $j"
 	echo "$j" >&2
 	R[$name.cps]=$(jq -r .connections_per_s <<<"$j")
-	R[$name.hs]=$(full_handshakes "$wan")
+	R[$name.hs]=$(full_handshakes "$wan" "$SECONDS_RUN")
 	echo "full handshakes/s at $wan: ${R[$name.hs]}" >&2
 	sleep 1
 	before=$(rss_kb "${pids[@]}")
@@ -172,14 +98,10 @@ measure() {
 # jgw_pair NAME BUILD: jgwd of that build tree at both ends, measured as NAME.
 jgw_pair() {
 	local name=$1
-	B=$2 ns_jgwd_start tokyo || die "jgwd tokyo did not start"
-	B=$2 ns_jgwd_start chiyoda || die "jgwd chiyoda did not start"
+	B=$2 pair_jgwd_start
 	measure "$name" 10.16.0.1:7000 10.77.0.13:7443 "$(cat "$NS_WORK/chiyoda/jgwd.pid")" \
 		"$(cat "$NS_WORK/tokyo/jgwd.pid")"
-	ns_jgwd_stop chiyoda; ns_jgwd_stop tokyo
-	# keep-on-stop leaves jgw's table in force; the other pairs run without it.
-	ip netns exec "$GW_C" nft delete table inet jgw 2>/dev/null
-	ip netns exec "$GW_T" nft delete table inet jgw 2>/dev/null
+	pair_jgwd_stop
 }
 # RELAY_BASE=DIR: also measure the jgwd of another build tree (an earlier
 # commit's), first, as the pair "base": a before/after in one run.
@@ -194,7 +116,6 @@ resumed=$(ns_audit tokyo | jq -r 'select(.event == "tunnel" and .state == "open"
 	awk '{printf "%s%s=%s", sep, $2, $1; sep=" "}')
 
 # ---- stunnel4 ----
-P=$NS_WORK/pki
 cat >"$NS_WORK/st-c.conf" <<EOF
 foreground = yes
 pid =
@@ -230,45 +151,9 @@ measure stunnel 10.16.0.1:7100 10.77.0.13:7444 "$st_c" "$st_s"
 kill "$st_c" "$st_s"; wait "$st_c" "$st_s" 2>/dev/null
 
 # ---- haproxy ----
-cat "$P/131016.crt" "$P/131016.key" >"$NS_WORK/131016.pem"
-cat "$P/130001.crt" "$P/130001.key" >"$NS_WORK/130001.pem"
-cat >"$NS_WORK/ha-c.cfg" <<EOF
-global
-	maxconn 4000
-	nbthread 1
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 10m
-	timeout server 10m
-frontend lan
-	bind 10.16.0.1:7200
-	default_backend tokyo
-backend tokyo
-	server t 10.77.0.13:7445 ssl crt $NS_WORK/131016.pem ca-file $P/ca.crt verify required ssl-min-ver TLSv1.3
-EOF
-cat >"$NS_WORK/ha-s.cfg" <<EOF
-global
-	maxconn 4000
-	nbthread 1
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 10m
-	timeout server 10m
-frontend wan
-	bind 10.77.0.13:7445 ssl crt $NS_WORK/130001.pem ca-file $P/ca.crt crl-file $P/crl.pem verify required ssl-min-ver TLSv1.3
-	default_backend juki
-backend juki
-	server j 10.13.0.10:7101
-EOF
-ip netns exec "$GW_T" "$HAPROXY" -db -f "$NS_WORK/ha-s.cfg" >"$NS_WORK/ha-s.log" 2>&1 & ha_s=$!
-ip netns exec "$GW_C" "$HAPROXY" -db -f "$NS_WORK/ha-c.cfg" >"$NS_WORK/ha-c.log" 2>&1 & ha_c=$!
-PIDS+=("$ha_s" "$ha_c")
-ns_wait_tcp "$GW_T" 10.77.0.13 7445 5 && ns_wait_tcp "$GW_C" 10.16.0.1 7200 5 ||
-	{ cat "$NS_WORK"/ha-*.log >&2; die "haproxy did not start"; }
-measure haproxy 10.16.0.1:7200 10.77.0.13:7445 "$ha_c" "$ha_s"
-kill "$ha_c" "$ha_s"; wait "$ha_c" "$ha_s" 2>/dev/null
+pair_haproxy_start 7200 7445 4000 10m
+measure haproxy 10.16.0.1:7200 10.77.0.13:7445 "$HA_C" "$HA_S"
+pair_haproxy_stop
 
 # ---- report ----
 ratio() {   # A B: A / B to two places; "-" when either was not measured

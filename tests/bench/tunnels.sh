@@ -17,36 +17,13 @@
 # and the idle timeout are raised. Results: a table on stdout and
 # $B/bench/tunnels.txt. TUNNELS_PERF=DIR also records a perf profile of each
 # pair's server end during the handshakes while the tunnels are held.
-set -u
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-B=$(cd "${JGW_BUILD:-$ROOT/build}" && pwd)
 N=${TUNNELS_N:-10000}
 LIMITED=
 HS_SECONDS=${TUNNELS_HS_SECONDS:-5}
-NS_ROOT=$ROOT
-NS_PREFIX=je-t$$-
-NS_WORK=$(mktemp -d /tmp/jgw-tunnels.XXXXXX)
-OUT=$B/bench
-# shellcheck source=tests/lib/netns.sh
-source "$ROOT/tests/lib/netns.sh"
+BENCH=tunnels
+# shellcheck source=tests/bench/pair.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pair.sh"
 
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	ns_jgwd_stop chiyoda; ns_jgwd_stop tokyo
-	ns_down
-	rm -rf "$NS_WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "bench-tunnels: $*" >&2; exit 1; }
-skip() { echo "bench-tunnels: skipped: $*"; exit 0; }
-
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-for bin in jgwd jgwctl jgw-node; do [ -x "$B/$bin" ] || die "$B/$bin is not built"; done
-HAPROXY=$(command -v haproxy) || die "haproxy is not installed (make deps)"
 # Two descriptors per tunnel in each relay process (LAN and WAN side), and
 # jgwd keeps 64 in reserve; the processes started below inherit the limit.
 # Raising the hard limit needs CAP_SYS_RESOURCE: without it the bench holds
@@ -60,40 +37,9 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
 	need=$hard
 fi
 ulimit -n "$need" || die "cannot set the descriptor limit to $need"
-mkdir -p "$OUT"
-
-GW_C=$(ns_gw chiyoda); GW_T=$(ns_gw tokyo); SRV_C=$(ns_srv chiyoda); SRV_T=$(ns_srv tokyo)
-ns_up chiyoda tokyo || die "cannot build the namespaces"
-ns_pki || die "cannot make the PKI"
 lim=$((N + 1024))
-for s in chiyoda tokyo; do
-	ns_site_conf "$s" || die "no configuration for $s"
-	sed -i -e 's/rate 20;/rate 100000;/' -e 's/burst 40;/burst 100000;/' \
-		-e "s/conn-limit 64;/conn-limit $((2 * lim));/" -e 's/idle 5min;/idle 30min;/' \
-		"$NS_WORK/$s/etc/common/policy.conf"
-	sed -i -e "s/tunnels [0-9]*;/tunnels $lim; per-source $lim;/" -e "s/per-peer [0-9]*;/per-peer $lim;/" \
-		"$(ns_conf "$s")"
-	"$B/jgwctl" check "$(ns_conf "$s")" >/dev/null || die "bench configuration of $s refused"
-done
-
-ip netns exec "$SRV_T" "$B/jgw-node" serve --listen 10.13.0.10:7101 --node 130001 --quiet &
-PIDS+=($!)
-ns_wait_tcp "$SRV_T" 10.13.0.10 7101 5 || die "server did not start"
-
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-
-# Full handshakes per second at ADDR:PORT, from 千代田区's gateway namespace.
-handshakes() {
-	local out n t0 t1
-	t0=$(date +%s.%N)
-	out=$(ip netns exec "$GW_C" timeout $((HS_SECONDS + 20)) openssl s_time -connect "$1" -new \
-		-time "$HS_SECONDS" -cert "$NS_WORK/pki/131016.crt" -key "$NS_WORK/pki/131016.key" \
-		-CAfile "$NS_WORK/pki/ca.crt" 2>/dev/null)
-	t1=$(date +%s.%N)
-	n=$(sed -n 's/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p' <<<"$out" | tail -1)
-	[ -n "$n" ] || { echo 0; return; }
-	echo "scale=1; $n / ($t1 - $t0)" | bc
-}
+pair_up "$(pair_policy_sed $((2 * lim)) 's/idle 5min;/idle 30min;/')" \
+	"s/tunnels [0-9]*;/tunnels $lim; per-source $lim;/; s/per-peer [0-9]*;/per-peer $lim;/"
 
 # measure NAME LAN-TARGET WAN-TARGET CLIENT-PID SERVER-PID
 declare -A R
@@ -102,7 +48,7 @@ measure() {
 	echo "--- $name" >&2
 	ip netns exec "$SRV_C" "$B/jgw-node" load --from 131016 --to 130001 --connect "$target" \
 		--frames 20 --mix tenshutsu-kakutei --timeout 10 >/dev/null || die "$name: warm-up failed"
-	R[$name.hs0]=$(handshakes "$wan")
+	R[$name.hs0]=$(full_handshakes "$wan" "$HS_SECONDS")
 	c0=$(rss_kb "$cpid"); s0=$(rss_kb "$spid"); t0=$(date +%s.%N)
 	ip netns exec "$SRV_C" "$B/jgw-node" load --from 131016 --to 130001 --connect "$target" \
 		--idle "$N" --hold 3600 --mix tenshutsu-kakutei --timeout 20 >"$NS_WORK/$name.idle" 2>&1 &
@@ -128,7 +74,7 @@ measure() {
 		perf record -q -g -o "$TUNNELS_PERF/$name.perf.data" -p "$spid" -- sleep "$HS_SECONDS" \
 			>/dev/null 2>&1 & perf_pid=$!
 	fi
-	R[$name.hs1]=$(handshakes "$wan")
+	R[$name.hs1]=$(full_handshakes "$wan" "$HS_SECONDS")
 	[ -z "$perf_pid" ] || wait "$perf_pid"
 	[ "$name" != jgw ] || R[jgw.open]=$(ip netns exec "$GW_T" "$B/jgwctl" \
 		-s "$NS_WORK/tokyo/run/control.sock" status 2>/dev/null | sed -n 's/^tunnels //p')
@@ -138,46 +84,15 @@ measure() {
 }
 
 # ---- jgw ----
-ns_jgwd_start tokyo || die "jgwd tokyo did not start"
-ns_jgwd_start chiyoda || die "jgwd chiyoda did not start"
+pair_jgwd_start
 measure jgw 10.16.0.1:7000 10.77.0.13:7443 "$(cat "$NS_WORK/chiyoda/jgwd.pid")" \
 	"$(cat "$NS_WORK/tokyo/jgwd.pid")"
-ns_jgwd_stop chiyoda; ns_jgwd_stop tokyo
-ip netns exec "$GW_C" nft delete table inet jgw 2>/dev/null
-ip netns exec "$GW_T" nft delete table inet jgw 2>/dev/null
+pair_jgwd_stop
 
 # ---- haproxy ----
-P=$NS_WORK/pki
-cat "$P/131016.crt" "$P/131016.key" >"$NS_WORK/131016.pem"
-cat "$P/130001.crt" "$P/130001.key" >"$NS_WORK/130001.pem"
-ha_cfg() { # bind-line server-line
-	cat <<EOF
-global
-	maxconn $((N + 64))
-	nbthread 1
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 30m
-	timeout server 30m
-frontend f
-	bind $1
-	default_backend b
-backend b
-	server s $2
-EOF
-}
-ha_cfg "10.77.0.13:7445 ssl crt $NS_WORK/130001.pem ca-file $P/ca.crt crl-file $P/crl.pem verify required ssl-min-ver TLSv1.3" \
-	"10.13.0.10:7101" >"$NS_WORK/ha-s.cfg"
-ha_cfg "10.16.0.1:7200" \
-	"10.77.0.13:7445 ssl crt $NS_WORK/131016.pem ca-file $P/ca.crt verify required ssl-min-ver TLSv1.3" \
-	>"$NS_WORK/ha-c.cfg"
-ip netns exec "$GW_T" "$HAPROXY" -db -f "$NS_WORK/ha-s.cfg" >"$NS_WORK/ha-s.log" 2>&1 & ha_s=$!
-ip netns exec "$GW_C" "$HAPROXY" -db -f "$NS_WORK/ha-c.cfg" >"$NS_WORK/ha-c.log" 2>&1 & ha_c=$!
-PIDS+=("$ha_s" "$ha_c")
-ns_wait_tcp "$GW_T" 10.77.0.13 7445 5 && ns_wait_tcp "$GW_C" 10.16.0.1 7200 5 ||
-	{ cat "$NS_WORK"/ha-*.log >&2; die "haproxy did not start"; }
-measure haproxy 10.16.0.1:7200 10.77.0.13:7445 "$ha_c" "$ha_s"
+pair_haproxy_start 7200 7445 $((N + 64)) 30m
+measure haproxy 10.16.0.1:7200 10.77.0.13:7445 "$HA_C" "$HA_S"
+pair_haproxy_stop
 
 # ---- report ----
 ratio() { echo "scale=2; $1 / $2" | bc 2>/dev/null || echo "-"; }
