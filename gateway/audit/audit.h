@@ -190,7 +190,7 @@ int audit_archive(const char *spool_dir, const char *out_dir, FILE *log, char *e
  * tells no ack, only that a send returned once the window had room, so
  * mirrored_seq is the last seq sent minus this, and up to this many records
  * are sent again after a reconnect. 256 rather than 16: the collector then
- * takes larger batches (docs/audit.md, Measured: 1.2-1.5x the records/s). */
+ * takes larger batches (docs/audit.md, Measured: 1.1-1.4x the records/s). */
 #define AUDIT_MIRROR_WINDOW 256
 
 /* verify compares a record that appears again (a collector's at-least-once

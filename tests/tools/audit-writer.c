@@ -206,7 +206,8 @@ int main(int argc, char **argv)
 		report_commit(a, &shown);
 		audit_get_stats(a, &st);
 		/* The mirror acknowledges up to a window behind the last record. */
-		if (!p.collector_host || st.mirrored_seq + AUDIT_MIRROR_WINDOW >= st.last_seq || now_ms() >= until)
+		if (!p.collector_host || st.mirrored_seq + AUDIT_MIRROR_WINDOW >= st.last_seq ||
+		    now_ms() >= until)
 			break;
 		struct timespec pause = { 0, 50 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
