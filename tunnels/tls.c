@@ -50,9 +50,20 @@ struct tls_ctx {
 	uint64_t generation;
 	bool have_crl;
 	int64_t crl_next_update;     /* earliest nextUpdate, epoch seconds */
+	struct tls_crl *crls;        /* as loaded, in file order */
+	size_t n_crls;
+	bool crl_at_load;            /* crl_check_chain, not OpenSSL's CRL path */
 	node_code own_node;          /* from our own certificate; "" if none */
 	struct sess_slot *sessions;
 	size_t n_sessions, cap_sessions;
+};
+
+/* A CRL as loaded: its signature verified once, with the key of the trust
+ * anchor that issued it, and its dates read once. */
+struct tls_crl {
+	X509_CRL *crl;
+	EVP_PKEY *key;               /* the key its signature was verified with */
+	int64_t this_s, next_s;      /* thisUpdate; nextUpdate (INT64_MAX: none) */
 };
 
 enum conn_state { CONN_HANDSHAKE, CONN_OPEN, CONN_FAILED };
@@ -75,11 +86,13 @@ struct tls_conn {
 };
 
 static int conn_ex_index = -1;
+static int store_ex_index = -1;     /* an X509_STORE's tls_ctx */
 static CRYPTO_ONCE conn_ex_once = CRYPTO_ONCE_STATIC_INIT;
 
 static void conn_ex_init(void)
 {
 	conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	store_ex_index = X509_STORE_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -547,26 +560,173 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *ticket)
 	return 0;   /* OpenSSL keeps (and frees) the original */
 }
 
+/* ---- revocation, against the CRLs as loaded ---------------------------- */
+
+/* The time the chain is checked at: the verify parameters' when set
+ * (tls_ctx_check_own asks about a given day), else now. */
+static int64_t verify_time(X509_STORE_CTX *xs)
+{
+	const X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(xs);
+
+	if (X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_USE_CHECK_TIME)
+		return (int64_t)X509_VERIFY_PARAM_get_time(vp);
+	return (int64_t)time(NULL);
+}
+
+/* The CRL for cert, issued under issuer's key: of those with cert's issuer
+ * name whose signature that same key verified at load, one in force at now
+ * if any, the latest thisUpdate first; else the latest already issued (it
+ * is stale); else any (not yet valid). NULL: none. */
+static const struct tls_crl *crl_find(const struct tls_ctx *ctx, X509 *cert, X509 *issuer,
+				      int64_t now)
+{
+	const X509_NAME *name = X509_get_issuer_name(cert);
+	EVP_PKEY *key = X509_get0_pubkey(issuer);
+	const struct tls_crl *best = NULL;
+	int best_rank = -1;
+
+	if (key == NULL)
+		return NULL;
+	for (size_t i = 0; i < ctx->n_crls; i++) {
+		const struct tls_crl *c = &ctx->crls[i];
+		int rank = c->this_s > now ? 0 : c->next_s > now ? 2 : 1;
+
+		if (rank < best_rank || (rank == best_rank && c->this_s <= best->this_s))
+			continue;
+		if (X509_NAME_cmp(X509_CRL_get_issuer(c->crl), name) != 0 ||
+		    (c->key != key && EVP_PKEY_eq(c->key, key) != 1))
+			continue;
+		best = c;
+		best_rank = rank;
+	}
+	return best;
+}
+
+/* An error at depth, put to the verify callback as OpenSSL does: false
+ * when the callback refuses the chain. */
+static bool crl_report(X509_STORE_CTX *xs, int depth, X509 *cert, int err)
+{
+	X509_STORE_CTX_verify_cb cb = X509_STORE_CTX_get_verify_cb(xs);
+
+	X509_STORE_CTX_set_error_depth(xs, depth);
+	X509_STORE_CTX_set_current_cert(xs, cert);
+	X509_STORE_CTX_set_error(xs, err);
+	return cb != NULL && cb(0, xs) != 0;
+}
+
+/* One certificate of the chain, with the checks OpenSSL makes of a
+ * complete CRL (its issuer may sign CRLs, its dates, the entry), but not
+ * the CRL's signature again: crl_find took only CRLs verified at load with
+ * the key of this very issuer. */
+static bool crl_check_cert(X509_STORE_CTX *xs, const struct tls_ctx *ctx, int depth, int64_t now)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
+	X509 *cert = sk_X509_value(chain, depth);
+	X509 *issuer = depth + 1 < sk_X509_num(chain) ? sk_X509_value(chain, depth + 1) : cert;
+	const struct tls_crl *c;
+	X509_REVOKED *rev;
+
+	if (issuer == cert && X509_check_issued(cert, cert) != X509_V_OK)
+		return crl_report(xs, depth, cert, X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER);
+	if ((c = crl_find(ctx, cert, issuer, now)) == NULL)
+		return crl_report(xs, depth, cert, X509_V_ERR_UNABLE_TO_GET_CRL);
+	if (!(X509_get_key_usage(issuer) & KU_CRL_SIGN) &&
+	    !crl_report(xs, depth, cert, X509_V_ERR_KEYUSAGE_NO_CRL_SIGN))
+		return false;
+	if (c->this_s > now && !crl_report(xs, depth, cert, X509_V_ERR_CRL_NOT_YET_VALID))
+		return false;
+	/* Stale: what it lists still counts when the callback lets it pass
+	 * (the fail-open policy). */
+	if (c->next_s <= now && !crl_report(xs, depth, cert, X509_V_ERR_CRL_HAS_EXPIRED))
+		return false;
+	if (X509_CRL_get0_by_cert(c->crl, &rev, cert) == 1 &&
+	    !crl_report(xs, depth, cert, X509_V_ERR_CERT_REVOKED))
+		return false;
+	return true;
+}
+
+/* The store's revocation check (X509_STORE_set_check_revocation): every
+ * certificate of the chain, the anchor too, as CRL_CHECK_ALL asks of
+ * OpenSSL. OpenSSL would verify each CRL's signature again at every
+ * handshake, two ECDSA verifications per side for a chain of two: a fifth
+ * of a full handshake's CPU (docs/testing.md). Returns 1 when it holds. */
+static int crl_check_chain(X509_STORE_CTX *xs)
+{
+	X509_STORE *store = X509_STORE_CTX_get0_store(xs);
+	const struct tls_ctx *ctx = store != NULL ? X509_STORE_get_ex_data(store, store_ex_index)
+						  : NULL;
+	int n = sk_X509_num(X509_STORE_CTX_get0_chain(xs));
+	int64_t now = verify_time(xs);
+
+	if (ctx == NULL || ctx->magic != TLS_CTX_MAGIC || n <= 0) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	for (int depth = 0; depth < n; depth++)
+		if (!crl_check_cert(xs, ctx, depth, now))
+			return 0;
+	return 1;
+}
+
 /* ---- context ------------------------------------------------------------ */
 
 /* A CRL that no trust anchor signed would never be consulted, and every
- * peer would then fail with crl-missing: refuse it when loading instead. */
-static bool crl_signed_by_anchor(X509_STORE *store, X509_CRL *crl)
+ * peer would then fail with crl-missing: refuse it when loading instead.
+ * The key that verified it (a reference), or NULL. */
+static EVP_PKEY *crl_anchor_key(X509_STORE *store, X509_CRL *crl)
 {
 	X509_STORE_CTX *xs = X509_STORE_CTX_new();
 	X509_OBJECT *obj = NULL;
-	bool ok = false;
+	EVP_PKEY *key = NULL;
 
 	if (xs != NULL && X509_STORE_CTX_init(xs, store, NULL, NULL) == 1)
 		obj = X509_STORE_CTX_get_obj_by_subject(xs, X509_LU_X509, X509_CRL_get_issuer(crl));
 	if (obj != NULL) {
 		X509 *issuer = X509_OBJECT_get0_X509(obj);
-		EVP_PKEY *key = issuer != NULL ? X509_get0_pubkey(issuer) : NULL;
-		ok = key != NULL && X509_CRL_verify(crl, key) == 1;
+		EVP_PKEY *k = issuer != NULL ? X509_get0_pubkey(issuer) : NULL;
+
+		if (k != NULL && X509_CRL_verify(crl, k) == 1 && EVP_PKEY_up_ref(k) == 1)
+			key = k;
 	}
 	X509_OBJECT_free(obj);
 	X509_STORE_CTX_free(xs);
-	return ok;
+	return key;
+}
+
+static bool exts_plain(const STACK_OF(X509_EXTENSION) *exts, const int *odd, size_t n_odd)
+{
+	for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
+		const X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
+		int nid = OBJ_obj2nid(X509_EXTENSION_get_object((X509_EXTENSION *)ext));
+
+		if (X509_EXTENSION_get_critical(ext))
+			return false;
+		for (size_t j = 0; j < n_odd; j++)
+			if (nid == odd[j])
+				return false;
+	}
+	return true;
+}
+
+/* May crl_check_chain stand in for OpenSSL's CRL path with this CRL? Only
+ * for a complete CRL of its issuer's own certificates: no delta, no issuing
+ * distribution point (a partial scope), no freshest-CRL pointer, no
+ * indirect entries, no critical extension anywhere. Anything else keeps
+ * OpenSSL's whole CRL path for the context. */
+static bool crl_plain(X509_CRL *crl)
+{
+	static const int crl_odd[] = { NID_delta_crl, NID_issuing_distribution_point,
+				       NID_freshest_crl };
+	static const int entry_odd[] = { NID_certificate_issuer };
+	const STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
+
+	if (!exts_plain(X509_CRL_get0_extensions(crl), crl_odd, 3))
+		return false;
+	for (int i = 0; i < sk_X509_REVOKED_num(revoked); i++)
+		if (!exts_plain(X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revoked, i)),
+				entry_odd, 1))
+			return false;
+	return true;
 }
 
 static void fault_at(struct tls_fault *fault, enum tls_fault_file file, size_t crl)
@@ -575,10 +735,56 @@ static void fault_at(struct tls_fault *fault, enum tls_fault_file file, size_t c
 	fault->crl = crl;
 }
 
+/* Keep one CRL (its references taken) with its dates; false: out of memory
+ * or a date that cannot be read. */
+static bool crl_keep(struct tls_ctx *ctx, X509_CRL *crl, EVP_PKEY *key, int64_t next_s)
+{
+	struct tls_crl *grown = realloc(ctx->crls, (ctx->n_crls + 1) * sizeof(*grown));
+	struct tls_crl *c;
+	bool ok;
+
+	if (grown == NULL)
+		return false;
+	ctx->crls = grown;
+	c = &ctx->crls[ctx->n_crls];
+	c->this_s = asn1_time_epoch(X509_CRL_get0_lastUpdate(crl), &ok);
+	if (!ok || X509_CRL_up_ref(crl) != 1)
+		return false;
+	c->crl = crl;
+	c->key = key;
+	c->next_s = next_s;
+	ctx->n_crls++;
+	return true;
+}
+
+/* One CRL read from a file: dates, signature, kept. NULL, or why not. */
+static const char *crl_load_one(struct tls_ctx *ctx, X509_STORE *store, X509_CRL *crl)
+{
+	bool ok;
+	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+	int64_t t = next != NULL ? asn1_time_epoch(next, &ok) : INT64_MAX;
+	EVP_PKEY *key;
+
+	if (next != NULL && !ok)
+		return "bad nextUpdate in CRL %s";
+	if ((key = crl_anchor_key(store, crl)) == NULL)
+		return "CRL %s is not signed by a trusted CA";
+	if (!crl_keep(ctx, crl, key, t)) {
+		EVP_PKEY_free(key);
+		return "cannot read the dates of CRL %s";
+	}
+	if (t < ctx->crl_next_update)
+		ctx->crl_next_update = t;
+	if (X509_STORE_add_crl(store, crl) != 1)
+		return "cannot use CRL %s";
+	return NULL;
+}
+
 static bool load_crls(struct tls_ctx *ctx, const struct tls_params *p, char *err, size_t errlen,
 		      struct tls_fault *fault)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx->ssl_ctx);
+	bool plain = true;
 
 	ctx->crl_next_update = INT64_MAX;
 	for (size_t i = 0; i < p->n_crl; i++) {
@@ -592,31 +798,15 @@ static bool load_crls(struct tls_ctx *ctx, const struct tls_params *p, char *err
 			return false;
 		}
 		while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
-			bool ok;
-			const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
-			int64_t t = next != NULL ? asn1_time_epoch(next, &ok) : INT64_MAX;
+			const char *why = crl_load_one(ctx, store, crl);
 
-			if (next != NULL && !ok) {
-				X509_CRL_free(crl);
-				fclose(f);
-				set_err(err, errlen, "bad nextUpdate in CRL %s", p->crl_files[i]);
-				return false;
-			}
-			if (!crl_signed_by_anchor(store, crl)) {
-				X509_CRL_free(crl);
-				fclose(f);
-				set_err(err, errlen, "CRL %s is not signed by a trusted CA", p->crl_files[i]);
-				return false;
-			}
-			if (t < ctx->crl_next_update)
-				ctx->crl_next_update = t;
-			if (X509_STORE_add_crl(store, crl) != 1) {
-				X509_CRL_free(crl);
-				fclose(f);
-				set_err(err, errlen, "cannot use CRL %s", p->crl_files[i]);
-				return false;
-			}
+			plain = plain && crl_plain(crl);
 			X509_CRL_free(crl);
+			if (why != NULL) {
+				fclose(f);
+				set_err(err, errlen, why, p->crl_files[i]);
+				return false;
+			}
 			n++;
 		}
 		fclose(f);
@@ -631,10 +821,23 @@ static bool load_crls(struct tls_ctx *ctx, const struct tls_params *p, char *err
 	}
 	fault_at(fault, TLS_FAULT_NONE, 0);
 	ctx->have_crl = p->n_crl > 0;
+	if (!ctx->have_crl)
+		return true;
 	/* Every certificate of the chain, not only the leaf: an intermediate
-	 * CA that its issuer revoked must not keep vouching for peers. */
-	if (ctx->have_crl)
+	 * CA that its issuer revoked must not keep vouching for peers. With
+	 * plain CRLs, by crl_check_chain against the CRLs as verified here;
+	 * else by OpenSSL, which verifies each CRL's signature again at every
+	 * handshake. */
+	ctx->crl_at_load = plain;
+	if (plain) {
+		if (X509_STORE_set_ex_data(store, store_ex_index, ctx) != 1) {
+			set_err(err, errlen, "cannot register CRL data%s", NULL);
+			return false;
+		}
+		X509_STORE_set_check_revocation(store, crl_check_chain);
+	} else {
 		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	}
 	return true;
 }
 
@@ -733,7 +936,8 @@ struct tls_ctx *tls_ctx_new_at(const struct tls_params *params, char *err, size_
 		set_err(err, errlen, "incomplete TLS parameters%s", NULL);
 		return NULL;
 	}
-	if (!CRYPTO_THREAD_run_once(&conn_ex_once, conn_ex_init) || conn_ex_index < 0) {
+	if (!CRYPTO_THREAD_run_once(&conn_ex_once, conn_ex_init) || conn_ex_index < 0 ||
+	    store_ex_index < 0) {
 		set_err(err, errlen, "cannot register connection data%s", NULL);
 		return NULL;
 	}
@@ -772,6 +976,11 @@ void tls_ctx_free(struct tls_ctx *ctx)
 		SSL_SESSION_free(ctx->sessions[i].sess);
 	free(ctx->sessions);
 	SSL_CTX_free(ctx->ssl_ctx);
+	for (size_t i = 0; i < ctx->n_crls; i++) {
+		X509_CRL_free(ctx->crls[i].crl);
+		EVP_PKEY_free(ctx->crls[i].key);
+	}
+	free(ctx->crls);
 	ctx->magic = 0;
 	free(ctx);
 }
@@ -799,6 +1008,11 @@ int64_t tls_ctx_cert_remaining(const struct tls_ctx *ctx, int64_t now_s)
 		return INT64_MAX;
 	not_after = asn1_time_epoch(X509_get0_notAfter(cert), &ok);
 	return ok ? not_after - now_s : INT64_MAX;
+}
+
+bool tls_ctx_crl_at_load(const struct tls_ctx *ctx)
+{
+	return ctx != NULL && ctx->crl_at_load;
 }
 
 bool tls_ctx_crl_alarm(const struct tls_ctx *ctx, int64_t now_s)

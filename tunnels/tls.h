@@ -90,6 +90,13 @@ int64_t tls_ctx_crl_remaining(const struct tls_ctx *ctx, int64_t now_s);
  * without a chain check (cheap enough for every metrics scrape);
  * INT64_MAX when there is no certificate or its date cannot be read. */
 int64_t tls_ctx_cert_remaining(const struct tls_ctx *ctx, int64_t now_s);
+/* How the CRLs are applied: true when each one's signature was verified
+ * once, at load, and handshakes only look up the chain in them (every CRL
+ * complete and plain: no delta, no distribution point scope, no indirect
+ * entries, no critical extension); false when OpenSSL's own CRL path runs
+ * (it verifies every CRL's signature again at each handshake), or there
+ * are no CRLs. Both refuse the same chains. */
+bool tls_ctx_crl_at_load(const struct tls_ctx *ctx);
 /* True when a CRL goes stale within params.crl_alarm_s (or already has). */
 bool tls_ctx_crl_alarm(const struct tls_ctx *ctx, int64_t now_s);
 

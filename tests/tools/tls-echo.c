@@ -169,6 +169,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tls-echo: listen on 127.0.0.1:%ld: %s\n", port, strerror(errno));
 		return 1;
 	}
+	/* Which CRL path the context took (tls_ctx_crl_at_load), for the
+	 * scenarios that must know that both refuse alike. */
+	printf("crl-path %s\n", p.n_crl == 0 ? "none" : tls_ctx_crl_at_load(ctx) ? "at-load"
+									  : "openssl");
 	printf("port %u\n", ntohs(sin.sin_port));
 
 	for (long served = 0; count < 0 || served < count; served++) {

@@ -384,6 +384,10 @@ static void test_crl_remaining(void **state)
 	assert_true(left > 0 && left <= 30 * 86400);
 	assert_int_equal(tls_ctx_crl_remaining(s, now), 1580515200 - now);
 	assert_true(tls_ctx_crl_remaining(n, now) == INT64_MAX);
+	/* mkpki.sh's CRLs are plain: checked against as verified at load. */
+	assert_true(tls_ctx_crl_at_load(f));
+	assert_true(tls_ctx_crl_at_load(s));
+	assert_false(tls_ctx_crl_at_load(n));
 	assert_true(tls_ctx_crl_alarm(s, now));
 	assert_false(tls_ctx_crl_alarm(n, now));
 	/* The alarm window is 7 days: quiet now, ringing 24 days on. */
