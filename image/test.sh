@@ -340,6 +340,10 @@ mid_first=$(sed -n 1p <<<"$mid_first")
 # (priority crit), on the console and in /data/update.log.
 by_id=/dev/disk/by-id/virtio
 muni() { ssh_to "$sshport_muni" "$@"; }
+# The refused update payloads jgw-update logged to muni's journal (crit).
+journal_refusals() {
+	muni 'journalctl -t jgw-update -p crit --no-pager -o cat | grep -c "REFUSED update payload"'
+}
 before=$(muni "jgw-update status; head -c 16777216 /dev/vda4 | sha256sum")
 refused=0
 for case in "tampered:altered after signing" "unsigned:not a signed jgw update payload" \
@@ -353,7 +357,7 @@ for case in "tampered:altered after signing" "unsigned:not a signed jgw update p
 done
 after=$(muni "jgw-update status; head -c 16777216 /dev/vda4 | sha256sum")
 [ "$before" = "$after" ] || { echo "$before"; echo "$after"; fail "muni: a refused payload changed slot b or GRUB's environment"; }
-n=$(muni 'journalctl -t jgw-update -p crit --no-pager -o cat | grep -c "REFUSED update payload"' || true)
+n=$(journal_refusals) || true
 [ "${n:-0}" -eq "$refused" ] || fail "muni: $refused refusals, ${n:-0} in the journal (priority crit)"
 n=$(muni 'grep -c " refused " /data/update.log' || true)
 [ "${n:-0}" -eq "$refused" ] || fail "muni: $refused refusals, ${n:-0} in /data/update.log"
@@ -457,7 +461,7 @@ mid=$(ssh_to "$sshport_muni" 'cat /etc/machine-id')
 boots=$(ssh_to "$sshport_muni" 'journalctl --list-boots --no-pager' | grep -cE '[0-9a-f]{32}') || true
 [ "${boots:-0}" -ge 5 ] || { ssh_to "$sshport_muni" 'journalctl --list-boots --no-pager; ls -l /var/log/journal/'
 	fail "muni: the journal holds ${boots:-0} boots after the updates' reboots (5 or more expected)"; }
-n=$(ssh_to "$sshport_muni" 'journalctl --no-pager -o cat -t jgw-update -p crit | grep -c "REFUSED update payload"') || true
+n=$(journal_refusals) || true
 [ "${n:-0}" -eq "$refused" ] || fail "muni: $refused refusals before the reboots, ${n:-0} in the journal after them"
 say "muni: the journal holds $boots boots under one machine ID; the refusals of the first boot are still in it"
 say "PASS (first boot ${boot_s}s under $accel_name; root check at boot ${t_verify:-?}s; signed update checked and written in ${t_install}s)"
