@@ -124,14 +124,26 @@ HZ=$(getconf CLK_TCK)
 
 # Full TLS 1.3 handshakes per second at a server end ADDR:PORT, from
 # 千代田区's WAN address: openssl s_time -new (no session reuse), mutual
-# authentication, for SECONDS.
-full_handshakes() { # ADDR:PORT SECONDS
-	local out t0 t1 n
+# authentication, for SECONDS. With PIDs (the relay processes of the pair)
+# also the CPU milliseconds they spent per handshake: steadier than the
+# rate, which the s_time client sharing the cores sets as much as the
+# server does.
+full_handshakes() { # ADDR:PORT SECONDS [PID...]
+	local addr=$1 secs=$2 out t0 t1 n c0 c1
+	shift 2
+	c0=$(cpu_ticks "$@")
 	t0=$(date +%s.%N)
-	out=$(ip netns exec "$GW_C" timeout $(($2 + 20)) openssl s_time -connect "$1" -new \
-		-time "$2" -cert "$P/131016.crt" -key "$P/131016.key" -CAfile "$P/ca.crt" 2>/dev/null)
+	out=$(ip netns exec "$GW_C" timeout $((secs + 20)) openssl s_time -connect "$addr" -new \
+		-time "$secs" -cert "$P/131016.crt" -key "$P/131016.key" -CAfile "$P/ca.crt" 2>/dev/null)
 	t1=$(date +%s.%N)
+	c1=$(cpu_ticks "$@")
 	n=$(sed -n 's/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p' <<<"$out" | tail -1)
-	[ -n "$n" ] || { echo 0; return; }
-	echo "scale=1; $n / ($t1 - $t0)" | bc
+	[ -n "$n" ] && [ "$n" -gt 0 ] || { echo "0${1:+ -}"; return; }
+	local rate
+	rate=$(echo "scale=1; $n / ($t1 - $t0)" | bc)
+	if [ $# -gt 0 ]; then
+		echo "$rate $(echo "scale=2; ($c1 - $c0) * 1000 / $HZ / $n" | bc)"
+	else
+		echo "$rate"
+	fi
 }

@@ -71,8 +71,8 @@ measure() {
 		--mix tenshutsu-kakutei --timeout 10) || die "$name: connection run failed: $j"
 	echo "$j" >&2
 	R[$name.cps]=$(jq -r .connections_per_s <<<"$j")
-	R[$name.hs]=$(full_handshakes "$wan" "$SECONDS_RUN")
-	echo "full handshakes/s at $wan: ${R[$name.hs]}" >&2
+	read -r "R[$name.hs]" "R[$name.hs_ms]" <<<"$(full_handshakes "$wan" "$SECONDS_RUN" "${pids[@]}")"
+	echo "full handshakes/s at $wan: ${R[$name.hs]}, ${R[$name.hs_ms]} ms of relay CPU each" >&2
 	sleep 1
 	before=$(rss_kb "${pids[@]}")
 	"${LOAD[@]}" --connect "$target" --idle "$IDLE" --hold 600 --mix tenshutsu-kakutei \
@@ -163,12 +163,12 @@ ratio() {   # A B: A / B to two places; "-" when either was not measured
 	echo "bench-relay: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${SECONDS_RUN}s per run," \
 		"$CONNS connections x window 64, mix $MIX (realistic: R batches of 1-100 records + T notices)," \
 		"$IDLE idle tunnels"
-	printf '%-8s %12s %8s %10s %8s %8s %11s %13s %14s\n' pair frames/s MB/s CPU-s/GB \
-		p50-us p99-us tunnels/s handshakes/s kB/idle-tunnel
+	printf '%-8s %12s %8s %10s %8s %8s %11s %13s %10s %14s\n' pair frames/s MB/s CPU-s/GB \
+		p50-us p99-us tunnels/s handshakes/s CPU-ms/hs kB/idle-tunnel
 	for n in "${PAIRS[@]}"; do
-		printf '%-8s %12s %8s %10s %8s %8s %11s %13s %14s\n' "$n" "${R[$n.fps]}" "${R[$n.mbps]}" \
-			"${R[$n.cpu_gb]}" "${R[$n.p50]}" "${R[$n.p99]}" "${R[$n.cps]}" "${R[$n.hs]}" \
-			"${R[$n.idle_kb]}"
+		printf '%-8s %12s %8s %10s %8s %8s %11s %13s %10s %14s\n' "$n" "${R[$n.fps]}" \
+			"${R[$n.mbps]}" "${R[$n.cpu_gb]}" "${R[$n.p50]}" "${R[$n.p99]}" "${R[$n.cps]}" \
+			"${R[$n.hs]}" "${R[$n.hs_ms]}" "${R[$n.idle_kb]}"
 	done
 	echo "ratios jgw/stunnel: frames $(ratio "${R[jgw.fps]}" "${R[stunnel.fps]}")," \
 		"CPU per GB $(ratio "${R[jgw.cpu_gb]}" "${R[stunnel.cpu_gb]}")," \
@@ -181,14 +181,18 @@ ratio() {   # A B: A / B to two places; "-" when either was not measured
 		"CPU per GB $(ratio "${R[jgw.cpu_gb]}" "${R[haproxy.cpu_gb]}")," \
 		"tunnels $(ratio "${R[jgw.cps]}" "${R[haproxy.cps]}")," \
 		"full handshakes $(ratio "${R[jgw.hs]}" "${R[haproxy.hs]}")," \
+		"CPU per full handshake $(ratio "${R[jgw.hs_ms]}" "${R[haproxy.hs_ms]}")," \
 		"memory $(ratio "${R[jgw.idle_kb]}" "${R[haproxy.idle_kb]}")"
 	[ -z "${RELAY_BASE:-}" ] || echo "ratios jgw/base ($RELAY_BASE):" \
 		"frames $(ratio "${R[jgw.fps]}" "${R[base.fps]}")," \
 		"CPU per GB $(ratio "${R[jgw.cpu_gb]}" "${R[base.cpu_gb]}")," \
-		"p50 $(ratio "${R[jgw.p50]}" "${R[base.p50]}"), p99 $(ratio "${R[jgw.p99]}" "${R[base.p99]}")"
+		"p50 $(ratio "${R[jgw.p50]}" "${R[base.p50]}"), p99 $(ratio "${R[jgw.p99]}" "${R[base.p99]}")," \
+		"full handshakes $(ratio "${R[jgw.hs]}" "${R[base.hs]}")," \
+		"CPU per full handshake $(ratio "${R[jgw.hs_ms]}" "${R[base.hs_ms]}")"
 	echo "jgw tunnels opened at tokyo, by resumed: ${resumed:-none}"
 	echo "tunnels/s: relayed connections (connect, frame, answer, close), session resumption as each pair does it"
 	echo "handshakes/s: full mutual-TLS 1.3 handshakes at the pair's server end (openssl s_time -new)"
+	echo "CPU-ms/hs: user + system milliseconds of the pair's relay processes per full handshake during that run"
 	echo "memory: RSS of both relay processes of a pair (both ends), per idle tunnel"
 	echo "CPU-s/GB: user + system seconds of both relay processes during the throughput run, per GB relayed (frames and answers)"
 	echo "p50/p99-us: one connection, one frame at a time: from queueing a frame to reading its answer"
@@ -196,11 +200,12 @@ ratio() {   # A B: A / B to two places; "-" when either was not measured
 pair_json() {   # NAME: one pair's figures as a JSON object
 	jq -n --arg f "${R[$1.fps]}" --arg m "${R[$1.mbps]}" --arg g "${R[$1.cpu_gb]}" \
 		--arg p50 "${R[$1.p50]}" --arg p99 "${R[$1.p99]}" --arg c "${R[$1.cps]}" \
-		--arg h "${R[$1.hs]}" --arg i "${R[$1.idle_kb]}" \
+		--arg h "${R[$1.hs]}" --arg hm "${R[$1.hs_ms]}" --arg i "${R[$1.idle_kb]}" \
 		'def num: if . == "-" or . == "" then null else tonumber end;
 		 {frames_per_s: ($f|num), mb_per_s: ($m|num), cpu_s_per_gb: ($g|num),
 		  latency_p50_us: ($p50|num), latency_p99_us: ($p99|num),
 		  tunnels_per_s: ($c|num), full_handshakes_per_s: ($h|num),
+		  cpu_ms_per_full_handshake: ($hm|num),
 		  kb_per_idle_tunnel: ($i|num)}'
 }
 {
