@@ -132,13 +132,23 @@ static inline bool two_chars3(uint64_t x)
 	return (x & mask) == want && lead3_plain((uint8_t)x) && lead3_plain((uint8_t)(x >> 24));
 }
 
+/* What the fast path of val_text left: the streaming validator from there.
+ * Kept out of line, so the common case (the whole value taken by the fast
+ * path) sets up no validator state. */
+static __attribute__((noinline)) bool text_rest(const uint8_t *p, size_t n)
+{
+	struct utf8_state u;
+
+	utf8_text_init(&u);
+	return utf8_text_feed(&u, p, n) && utf8_text_complete(&u);
+}
+
 /* Whole-value fast path: runs of printable ASCII, eight bytes at a step, and
  * of plain three-byte characters, two at a step; anything else (and the
  * tail) goes through the streaming validator from that point, so the two
  * paths accept exactly the same values (test_values compares them). */
 bool val_text(const uint8_t *p, size_t n, size_t max)
 {
-	struct utf8_state u;
 	size_t i = 0;
 
 	if (n < 1 || n > max)
@@ -170,8 +180,7 @@ bool val_text(const uint8_t *p, size_t n, size_t max)
 		else
 			break;
 	}
-	utf8_text_init(&u);
-	return utf8_text_feed(&u, p + i, n - i) && utf8_text_complete(&u);
+	return i == n || text_rest(p + i, n - i);
 }
 
 bool val_enum(const struct cat_field *f, const uint8_t *p, size_t n)
