@@ -1263,6 +1263,13 @@ size_t tls_conn_pending(const struct tls_conn *conn)
 	return n > 0 ? (size_t)n : 0;
 }
 
+bool tls_conn_has_pending(const struct tls_conn *conn)
+{
+	if (conn == NULL || conn->magic != TLS_CONN_MAGIC || conn->state != CONN_OPEN)
+		return false;
+	return SSL_has_pending(conn->ssl) == 1;
+}
+
 /* Accessors stay valid after a later I/O error, for the close record. */
 static bool conn_open(const struct tls_conn *conn)
 {

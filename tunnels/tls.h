@@ -120,6 +120,9 @@ ssize_t tls_conn_write(struct tls_conn *conn, const void *buf, size_t len);
 int tls_conn_shutdown(struct tls_conn *conn);
 /* Bytes already decrypted and buffered inside OpenSSL. */
 size_t tls_conn_pending(const struct tls_conn *conn);
+/* Does OpenSSL hold anything read from the socket and not yet returned
+ * (decrypted bytes, or records read ahead and not yet opened)? */
+bool tls_conn_has_pending(const struct tls_conn *conn);
 
 /* After a successful handshake. */
 const char *tls_conn_peer_node(const struct tls_conn *conn);

@@ -12,7 +12,8 @@
  * operation would block) and every event runs tunnel_run(), which makes all
  * the progress it can and then registers interest only in what is blocked.
  * OpenSSL may hold decrypted bytes that the socket no longer signals; since
- * a TLS read only clears rd_ready on WANT_READ, those are never stranded.
+ * a TLS read clears rd_ready only on WANT_READ, or after a short read when
+ * OpenSSL holds nothing (SSL_has_pending), those are never stranded.
  */
 #include "gateway/daemon/relay.h"
 
@@ -383,6 +384,11 @@ static bool flow_read_once(struct tunnel *t, struct flow *f, size_t *got)
 		*got = (size_t)n;
 		relay_buf_commit(&f->buf, (size_t)n);
 		s->rd_wait = EV_READ;
+		/* A short read drained the socket, and TLS holds nothing read
+		 * ahead: wait for the loop to say more came instead of asking
+		 * the kernel again (a read that would only say EAGAIN). */
+		if ((size_t)n < room && !(s->tls && tls_conn_has_pending(s->tls)))
+			blocked(s, EV_READ);
 		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t)) {
 			flow_fail(t, f, "inspection-deny");
 			return false;
@@ -423,8 +429,10 @@ static bool flow_read_once(struct tunnel *t, struct flow *f, size_t *got)
  * RELAY_READ_BUDGET bytes came in: frames that arrived together are
  * inspected together and leave together, in whole TLS records and one
  * write toward the destination, their records in one write to the spool.
- * A TLS source that reads ahead holds records the socket no longer
- * signals; reading to WANT_READ leaves none behind. */
+ * A read shorter than asked ends the turn when nothing is left inside
+ * OpenSSL (the socket was drained: the loop says when more comes), which
+ * spares a read that would only say EAGAIN; a TLS source that read ahead
+ * and still holds records is read on. */
 static bool flow_read(struct tunnel *t, struct flow *f)
 {
 	size_t total = 0, got = 0;
