@@ -122,7 +122,7 @@ struct audit_stats {
 	uint64_t fdatasyncs;          /* group commits done */
 	/* last_seq: the last durable (committed) record; mirrored_seq: the
 	 * collector has acknowledged every record up to it (a bound: at most
-	 * AUDIT_MIRROR_WINDOW records behind what it has acknowledged). */
+	 * AUDIT_MIRROR_INFLIGHT records behind what it has acknowledged). */
 	uint32_t epoch;
 	bool disk_alarm, disk_full, collector_up;
 	bool key_alarm;               /* the last key epoch change failed (the key
@@ -186,12 +186,16 @@ int audit_verify(const char *k0_file, const char *const *paths, size_t n_paths, 
  * (AUDIT_ARCHIVE_FILE), which retention honours with require_archive.
  * 0, or -1 (err says why). Progress lines go to log (may be NULL). */
 int audit_archive(const char *spool_dir, const char *out_dir, FILE *log, char *err, size_t errlen);
-/* The mirror's RELP window: records sent and not yet acknowledged. librelp
- * tells no ack, only that a send returned once the window had room, so
- * mirrored_seq is the last seq sent minus this, and up to this many records
- * are sent again after a reconnect. 256 rather than 16: the collector then
- * takes larger batches (docs/audit.md, Measured: 1.1-1.4x the records/s). */
-#define AUDIT_MIRROR_WINDOW 256
+/* The mirror's RELP window: messages sent and not yet acknowledged, each of
+ * at most AUDIT_MIRROR_BATCH records. librelp tells no ack, only that a send
+ * returned once the window had room, so mirrored_seq is the last record of
+ * the message a window before the last one sent, and up to
+ * AUDIT_MIRROR_INFLIGHT records are sent again after a reconnect. Several
+ * records per message: the collector's cost is per message (docs/audit.md,
+ * Measurements). */
+#define AUDIT_MIRROR_WINDOW   16
+#define AUDIT_MIRROR_BATCH    32
+#define AUDIT_MIRROR_INFLIGHT (AUDIT_MIRROR_WINDOW * AUDIT_MIRROR_BATCH)
 
 /* verify compares a record that appears again (a collector's at-least-once
  * copy) with the first one when it is at most this many records behind the

@@ -182,10 +182,10 @@ static void forecast(struct audit *a, int64_t now_ms)
 	if (a->fc_n > 0 && now_ms - a->fc[newest].ms < DISK_CHECK_MS)
 		return;   /* one sample a second, however often retention looks */
 	/* Records in flight are not growth: a collector that keeps up is a
-	 * window (AUDIT_MIRROR_WINDOW) and a commit interval behind. What two
+	 * window (AUDIT_MIRROR_INFLIGHT records) and a commit interval behind. What two
 	 * seconds of writing, the window and a margin hold is left out of the lag. */
 	uint64_t recent = a->fc_n > 0 && a->seq > a->fc[newest].seq ? a->seq - a->fc[newest].seq : 0;
-	uint64_t in_flight = AUDIT_MIRROR_WINDOW + 48 + 2 * recent;
+	uint64_t in_flight = AUDIT_MIRROR_INFLIGHT + 48 + 2 * recent;
 	lag = lag > in_flight ? lag - in_flight : 0;
 	unsigned at = (a->fc_head + a->fc_n) % FORECAST_SAMPLES;
 	if (a->fc_n == FORECAST_SAMPLES)

@@ -65,7 +65,7 @@
 /* Duplicates: a collector's copy is at-least-once, so a record may appear
  * again; the copy must be byte for byte the record first seen. A hash of
  * each of the last audit_verify_dup_window records (by seq) is kept for
- * that. The mirror resends at most a window (AUDIT_MIRROR_WINDOW) plus half
+ * that. The mirror resends at most a window (AUDIT_MIRROR_INFLIGHT) plus half
  * a second of records, so the bound is generous; a seq that reappears after more newer
  * records than that can no longer be compared and is reported (reordered).
  * 16 bytes of SHA-256: finding another line with the same hash as a given

@@ -33,7 +33,7 @@ done
 need_pki
 port=$(pick_port)
 collector_start "$port"
-n=50000
+n=${MIRROR_N:-200000}
 # CPU-seconds of a command's own process (user + system), from bash's time.
 cpu_of() { local TIMEFORMAT='%3U %3S'; { time "$@" >/dev/null 2>&1; } 2>&1 | awk '{ print $1 + $2 }'; }
 # The writer alone (the same records into a spool, no mirror): what the
@@ -54,7 +54,7 @@ end=$(date +%s%N)
 c1=$(collector_cpu)
 got=$(wc -l <"$W/collector.log")
 ms=$(( (end - start) / 1000000 ))
-echo "mirror: $got of $((n + 1)) records at the collector in ${ms} ms = $((got * 1000 / ms)) records/s (RELP/TLS to rsyslog imrelp on loopback, window $(sed -n 's/^#define AUDIT_MIRROR_WINDOW //p' gateway/audit/audit.h))"
+echo "mirror: $got of $((n + 1)) records at the collector in ${ms} ms = $((got * 1000 / ms)) records/s (RELP/TLS to rsyslog imrelp on loopback, window $(sed -n "s/^#define AUDIT_MIRROR_WINDOW *//p" gateway/audit/audit.h) messages of up to $(sed -n "s/^#define AUDIT_MIRROR_BATCH *//p" gateway/audit/audit.h) records)"
 awk -v n="$n" -v a="$cpu_alone" -v m="$cpu_mirror" -v c="$(awk -v x="$c0" -v y="$c1" 'BEGIN { print y - x }')" 'BEGIN {
 	printf "mirror CPU per record: gateway %.1f us (writer with mirror %.2f s, alone %.2f s), collector rsyslogd %.1f us (%.2f s)\n",
 		(m - a) * 1e6 / n, m, a, c * 1e6 / n, c }'

@@ -4,7 +4,9 @@
 # the day boundary and starts the next with a checkpoint; the collector's
 # two day files each hold only their day's records, each verifies on its own
 # with k0 (the second from its checkpoint), and the two in order verify as
-# one chain with every seq.
+# one chain with every seq. The collector comes up only once the writer has
+# passed midnight: the records of both days then wait in the spool and go
+# out in full messages, which must not mix the days.
 source tests/audit/lib.sh
 need_pki
 ft=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
@@ -17,7 +19,6 @@ mount -t tmpfs -o size=16m jgw-audit-daily "$W/disk" 2>/dev/null || skip "cannot
 MOUNTED=$W/disk
 chain_init
 port=$(pick_port)
-collector_start_daily "$port"
 now=$(date +%s)
 midnight=$(( (now / 86400 + 1) * 86400 ))
 d1=$(date -u -d "@$(( midnight - 1 ))" +%F); d2=$(date -u -d "@$midnight" +%F)
@@ -28,7 +29,12 @@ ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS} \
 TZ=UTC LD_PRELOAD=$ft FAKETIME_DONT_FAKE_MONOTONIC=1 \
 	FAKETIME="@$(date -u -d "@$(( midnight - 3 ))" '+%F %T')" \
 	"$WRITER" -d "$W/disk/spool" -k "$W/audit.key" -n 1200 -r 200 -w 30 $(mirror_args "$port") \
-	>"$W/writer.out" 2>"$W/writer.err" || die "writer failed: $(cat "$W/writer.err")"
+	>"$W/writer.out" 2>"$W/writer.err" &
+writer=$!
+two_files() { [ "$(ls "$W/disk/spool"/audit-*.jsonl 2>/dev/null | wc -l)" -ge 2 ]; }
+wait_for 200 two_files || die "the writer did not pass midnight"
+collector_start_daily "$port"
+wait "$writer" || die "writer failed: $(cat "$W/writer.err")"
 done_line=$(tail -1 "$W/writer.out"); echo "$done_line"
 last=$(echo "$done_line" | sed -n 's/.* last_seq=\([0-9]*\).*/\1/p')
 last=$((last + 1))   # and the shutdown seal

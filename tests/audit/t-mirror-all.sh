@@ -1,5 +1,6 @@
-# Every record reaches a real rsyslog (imrelp, TLS, certvalid) as one syslog
-# message with APP-NAME jgw and MSGID = event; the copy verifies with k0.
+# Every record reaches a real rsyslog (imrelp, TLS, certvalid) in a syslog
+# message with APP-NAME jgw, several records per message when the writer is
+# ahead (MSGID batch); the copy verifies with k0.
 source tests/audit/lib.sh
 need_pki
 port=$(pick_port)
@@ -13,4 +14,6 @@ collector_wait $((last + 1))   # rsyslog's action queue reaches the file
 collector_stop
 # The shutdown seal is the last record of the spool: it must arrive too.
 collector_check $((last + 1))
+msgs=$(grep -c '^jgw ' "$W/collector.log"); batches=$(grep -c '^jgw batch ' "$W/collector.log")
+[ "$batches" -ge 1 ] && [ "$msgs" -lt "$last" ] || die "$msgs messages ($batches batches) for $last records: no batching"
 "$CTL" verify --key "$W/k0.hex" "$W/spool"

@@ -36,6 +36,11 @@ pair_up "$(pair_policy_sed 60000)" 's/per-peer 256;/per-peer 1024;/'
 
 LOAD=(ip netns exec "$SRV_C" "$B/jgw-node" load --from 131016 --to 130001)
 
+# The last durable audit seq of a site's jgwd.
+audit_seq() {
+	"$B/jgwctl" -c "$(ns_conf "$1")" status | awk '$1 == "audit_last_seq" { print $2 }'
+}
+
 # measure NAME ADDR:PORT WAN-ADDR:PORT PID...  — the measurements of one pair.
 declare -A R
 measure() {
@@ -52,10 +57,17 @@ measure() {
 		perf record -q -g -o "$RELAY_PERF/$name.perf.data" -p "$(IFS=,; echo "${pids[*]}")" \
 			-- sleep "$SECONDS_RUN" >/dev/null 2>&1 & perf_pid=$!
 	fi
+	local a0c a0t t0 t1
+	[ "$name" != jgw ] || { a0c=$(audit_seq chiyoda); a0t=$(audit_seq tokyo); t0=$(date +%s%N); }
 	c0=$(cpu_ticks "${pids[@]}")
 	j=$("${LOAD[@]}" --connect "$target" --duration "$SECONDS_RUN" --mix "$MIX" \
 		--conns "$CONNS" --window 64 --timeout 10) || die "$name: throughput run failed: $j"
 	c1=$(cpu_ticks "${pids[@]}")
+	if [ "$name" = jgw ]; then   # audit records written at each gateway meanwhile
+		t1=$(date +%s%N)
+		R[jgw.rec_c]=$(( ($(audit_seq chiyoda) - a0c) * 1000000000 / (t1 - t0) ))
+		R[jgw.rec_t]=$(( ($(audit_seq tokyo) - a0t) * 1000000000 / (t1 - t0) ))
+	fi
 	[ -z "$perf_pid" ] || wait "$perf_pid"
 	echo "$j" >&2
 	R[$name.fps]=$(jq -r .frames_per_s <<<"$j")
@@ -190,6 +202,14 @@ ratio() {   # A B: A / B to two places; "-" when either was not measured
 		"full handshakes $(ratio "${R[jgw.hs]}" "${R[base.hs]}")," \
 		"CPU per full handshake $(ratio "${R[jgw.hs_ms]}" "${R[base.hs_ms]}")"
 	echo "jgw tunnels opened at tokyo, by resumed: ${resumed:-none}"
+	# What the mirror must keep up with: the records a gateway writes at full
+	# load, against the mirror's rate in bench-audit (the same make bench,
+	# when it ran before this).
+	mirror=$(sed -n 's/^mirror: .* = \([0-9]*\) records\/s.*/\1/p' "$B/results/bench-audit.txt" 2>/dev/null)
+	busier=$(( R[jgw.rec_c] > R[jgw.rec_t] ? R[jgw.rec_c] : R[jgw.rec_t] ))
+	echo "audit records/s during jgw's throughput run: 千代田区 ${R[jgw.rec_c]}, 東京都 ${R[jgw.rec_t]};" \
+		"mirror ${mirror:--} records/s (bench-audit $(sed -n '1s/^bench-audit  \([^ ]*\).*/\1/p' \
+		"$B/results/bench-audit.txt" 2>/dev/null)): ratio mirror/records $(ratio "${mirror:--}" "$busier")"
 	echo "tunnels/s: relayed connections (connect, frame, answer, close), session resumption as each pair does it"
 	echo "handshakes/s: full mutual-TLS 1.3 handshakes at the pair's server end (openssl s_time -new)"
 	echo "CPU-ms/hs: user + system milliseconds of the pair's relay processes per full handshake during that run"

@@ -33,7 +33,7 @@ e2e_topology chiyoda chuo tokyo jlis
 C=$NS_WORK/collector
 mkdir -p "$C/work"
 cat >"$C/rsyslog.conf" <<EOC
-global(workDirectory="$C/work" maxMessageSize="16k")
+global(workDirectory="$C/work" maxMessageSize="16k" parser.escapeControlCharactersOnReceive="off")
 module(load="imrelp" tls.tlslib="openssl")
 input(type="imrelp" port="24514" address="127.0.0.1" tls="on"
       tls.caCert="$NS_WORK/pki/ca.crt" tls.myCert="$NS_WORK/pki/collector.crt"
@@ -79,10 +79,10 @@ done
 
 # The collector got tokyo's records (else its file proves nothing).
 for _ in $(seq 50); do
-	[ "$(grep -c '^jgw message' "$C/collector.log" 2>/dev/null)" -ge 5 ] && break
+	[ "$(grep -c '"event":"message"' "$C/collector.log" 2>/dev/null)" -ge 5 ] && break
 	sleep 0.2
 done
-n=$(grep -c '^jgw message' "$C/collector.log" 2>/dev/null)
+n=$(grep -c '"event":"message"' "$C/collector.log" 2>/dev/null)
 [ "${n:-0}" -ge 5 ] || { cat "$C/rsyslog.out"; fail "the collector received ${n:-0} message records"; }
 # Stop everything so that all is flushed, then search.
 for s in chiyoda chuo tokyo jlis; do ns_jgwd_stop "$s"; done

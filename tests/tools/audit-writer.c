@@ -205,8 +205,8 @@ int main(int argc, char **argv)
 		audit_tick(a, now_ms());
 		report_commit(a, &shown);
 		audit_get_stats(a, &st);
-		/* The mirror acknowledges up to a window behind the last record. */
-		if (!p.collector_host || st.mirrored_seq + AUDIT_MIRROR_WINDOW >= st.last_seq ||
+		/* The mirror acknowledges up to a window of records behind the last. */
+		if (!p.collector_host || st.mirrored_seq + AUDIT_MIRROR_INFLIGHT >= st.last_seq ||
 		    now_ms() >= until)
 			break;
 		struct timespec pause = { 0, 50 * 1000 * 1000 };
