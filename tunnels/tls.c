@@ -1255,14 +1255,6 @@ int tls_conn_shutdown(struct tls_conn *conn)
 	return ret == TLS_CLOSED ? TLS_OK : ret;
 }
 
-size_t tls_conn_pending(const struct tls_conn *conn)
-{
-	if (conn == NULL || conn->magic != TLS_CONN_MAGIC || conn->state != CONN_OPEN)
-		return 0;
-	int n = SSL_pending(conn->ssl);
-	return n > 0 ? (size_t)n : 0;
-}
-
 bool tls_conn_has_pending(const struct tls_conn *conn)
 {
 	if (conn == NULL || conn->magic != TLS_CONN_MAGIC || conn->state != CONN_OPEN)

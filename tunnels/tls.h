@@ -118,8 +118,6 @@ ssize_t tls_conn_read(struct tls_conn *conn, void *buf, size_t len);
 ssize_t tls_conn_write(struct tls_conn *conn, const void *buf, size_t len);
 /* Send close_notify; TLS_WANT_* while pending. */
 int tls_conn_shutdown(struct tls_conn *conn);
-/* Bytes already decrypted and buffered inside OpenSSL. */
-size_t tls_conn_pending(const struct tls_conn *conn);
 /* Does OpenSSL hold anything read from the socket and not yet returned
  * (decrypted bytes, or records read ahead and not yet opened)? */
 bool tls_conn_has_pending(const struct tls_conn *conn);

@@ -82,7 +82,17 @@ struct vfile {
 	size_t off, len;         /* unread bytes: buf[off..len) */
 	bool eof;
 	size_t lineno;
+	bool mid_line;           /* the last piece ended at an escaped LF */
 };
+
+/* A collector that escapes control characters on receive (rsyslog's
+ * default) writes the records of one message on one line, joined by
+ * "#012", the escaped LF. Followed by the start of a record that can only be
+ * a boundary: inside a record's string values '"' is always escaped, so
+ * '{"ts":"' does not occur there. Such a boundary ends a record as a LF
+ * does; the line number stays that of the collector's line. */
+static const char ESCAPED_LF[] = "#012{\"ts\":\"";
+#define ESCAPED_LF_SKIP  4   /* "#012" */
 
 struct vline {
 	const char *text;        /* NULL for a line too long to keep */
@@ -142,18 +152,23 @@ static int vfile_line(struct vfile *vf, struct vline *out)
 		char *nl = memchr(start, '\n', vf->len - vf->off);
 		if (nl || (vf->eof && vf->off < vf->len)) {
 			out->len = nl ? (size_t)(nl - start) : vf->len - vf->off;
+			const char *esc = memmem(start, out->len, ESCAPED_LF, sizeof(ESCAPED_LF) - 1);
+			if (esc)
+				out->len = (size_t)(esc - start);
 			/* The buffer holds more than VERIFY_LINE_MAX: a line found
 			 * whole may still be too long to be a record. */
 			out->text = out->len <= VERIFY_LINE_MAX ? start : NULL;
-			out->nl = nl != NULL;
-			vf->off += out->len + (nl != NULL);
-			vf->lineno++;
+			out->nl = nl != NULL || esc != NULL;
+			vf->off += out->len + (esc ? ESCAPED_LF_SKIP : nl != NULL);
+			vf->lineno += !vf->mid_line;
+			vf->mid_line = esc != NULL;
 			return 1;
 		}
 		if (vf->eof)
 			return 0;
 		if (vf->len - vf->off >= VERIFY_LINE_MAX) {
-			vf->lineno++;
+			vf->lineno += !vf->mid_line;
+			vf->mid_line = false;
 			return vfile_skip_long(vf, out);
 		}
 		if (vfile_fill(vf) != 0)

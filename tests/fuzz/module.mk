@@ -61,12 +61,17 @@ seeds-inspect: $(B)/tests/jmsg-gen
 	cp tests/unit/data/kinds.jcat tests/unit/data/bad-syntax.jcat \
 	   tests/unit/data/bad-semantic.jcat tests/fuzz/corpus/catalog/
 
-# The audit target's seed: a real spool (an epoch change and a seal) under
-# the fuzzer's k0 of 32 bytes 0x01.
+# The audit target's seeds: a real spool (an epoch change and a seal) under
+# the fuzzer's k0 of 32 bytes 0x01, and the same as a collector that escapes
+# control characters writes it.
 seeds-audit: $(B)/tests/audit-writer
 	@rm -rf $(B)/fuzz/audit-seed && mkdir -p $(B)/fuzz/audit-seed tests/fuzz/corpus/audit
 	@printf 'jgw-audit-key 0 %s\n' $$(printf '01%.0s' $$(seq 32)) >$(B)/fuzz/audit-seed/key
 	$(B)/tests/audit-writer -d $(B)/fuzz/audit-seed/spool -k $(B)/fuzz/audit-seed/key -n 12 >/dev/null
 	cp $(B)/fuzz/audit-seed/spool/audit-*.jsonl tests/fuzz/corpus/audit/seed.jsonl
+	@# A collector that escapes LF: records 2-5 on one line joined by #012.
+	awk 'NR >= 2 && NR <= 5 { printf "%s%s", (NR > 2 ? "#012" : "jgw batch "), $$0 } \
+	     NR == 1 || NR > 5 { print } NR == 5 { print "" }' \
+		$(B)/fuzz/audit-seed/spool/audit-*.jsonl >tests/fuzz/corpus/audit/seed-escaped.jsonl
 
 .PHONY: $(FUZZ_TARGETS:%=fuzz-%) seeds-inspect seeds-audit

@@ -973,6 +973,47 @@ static void test_collector_prefix(void **state)
 	lines_free(&L);
 }
 
+/* A collector that escapes control characters writes a message's records on
+ * one line joined by "#012": each is a record; the line numbers are the
+ * collector's lines. A record changed in such a line is still found. */
+static void test_collector_escaped_lf(void **state)
+{
+	struct fx *f = *state;
+	struct lines L = make_spool(f, 5);   /* and the seal */
+	assert_true(L.n >= 5);
+	char *joined[3], path[400], *out, *mid = NULL;
+	assert_true(asprintf(&joined[0], "2026-11-25T04:00:00+00:00 gw1 jgw - %s - %s", "message",
+	                     L.v[0]) > 0);
+	for (size_t i = 1; i + 1 < L.n; i++) {   /* all but the first and the last */
+		char *more;
+		assert_true(asprintf(&more, "%s%s%s", mid ? mid : "", mid ? "#012" : "", L.v[i]) > 0);
+		free(mid);
+		mid = more;
+	}
+	assert_true(asprintf(&joined[1], "2026-11-25T04:00:00+00:00 gw1 jgw - batch - %s", mid) > 0);
+	free(mid);
+	assert_true(asprintf(&joined[2], "%s", L.v[L.n - 1]) > 0);
+	snprintf(path, sizeof(path), "%s/collector.log", f->dir);
+	write_file(path, joined, 3);
+	assert_int_equal(verify_one(f, path, &out), 0);
+	char want[32];
+	snprintf(want, sizeof(want), "%zu records", L.n);
+	assert_non_null(strstr(out, want));
+	free(out);
+	/* One digit changed in the third record of the joined line. */
+	char *d = strstr(joined[1], "#012") + 4;
+	d = strstr(d, "#012") + 4;
+	d = strstr(d, "\"seq\":") + 6;
+	*d = *d == '9' ? '8' : (char)(*d + 1);
+	write_file(path, joined, 3);
+	assert_int_not_equal(verify_one(f, path, &out), 0);
+	assert_non_null(strstr(out, ":2:"));
+	free(out);
+	for (int i = 0; i < 3; i++)
+		free(joined[i]);
+	lines_free(&L);
+}
+
 /* ---------- continuity ---------- */
 
 static void test_restart_continues(void **state)
@@ -2326,6 +2367,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tamper_replay_old_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_tolerated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collector_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_collector_escaped_lf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_continues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
