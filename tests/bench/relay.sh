@@ -20,6 +20,13 @@
 # RELAY_BASE=DIR also measures the jgwd of another build tree (an earlier
 # commit's) as the pair "base", first, for a before/after in one run.
 #
+# RELAY_COLLECTOR=1: 東京都's jgwd also mirrors its audit records to an
+# rsyslog collector (imrelp over TLS) in its own namespace, and the bench
+# reports the mirror's lag during and after jgw's throughput run: whether
+# the mirror keeps up with a relay at full load. The collector then shares
+# this machine's cores with the relay (on an appliance it is another host),
+# so jgw's figures of such a run are not the ones to compare.
+#
 # The bench raises the firewall's per-source rate and connection limits of
 # the example configuration (20/s, 64) — they would otherwise be what is
 # measured — and keeps everything else as shipped.
@@ -36,9 +43,55 @@ pair_up "$(pair_policy_sed 60000)" 's/per-peer 256;/per-peer 1024;/'
 
 LOAD=(ip netns exec "$SRV_C" "$B/jgw-node" load --from 131016 --to 130001)
 
-# The last durable audit seq of a site's jgwd.
+# RELAY_COLLECTOR=1: the collector in 東京都's gateway namespace, and
+# 東京都's audit mirrored to it.
+COLLECTOR_PID=
+if [ -n "${RELAY_COLLECTOR:-}" ]; then
+	C=$NS_WORK/collector
+	mkdir -p "$C/work"
+	cat >"$C/rsyslog.conf" <<EOC
+global(workDirectory="$C/work" parser.escapeControlCharactersOnReceive="off")
+module(load="imrelp" tls.tlslib="openssl")
+input(type="imrelp" port="24514" address="127.0.0.1" tls="on"
+      tls.caCert="$P/ca.crt" tls.myCert="$P/collector.crt" tls.myPrivKey="$P/collector.key"
+      tls.authMode="certvalid")
+template(name="raw" type="string" string="%msg%\n")
+action(type="omfile" file="$C/collector.log" template="raw")
+EOC
+	ip netns exec "$GW_T" /usr/sbin/rsyslogd -n -f "$C/rsyslog.conf" -i "$C/rsyslog.pid" \
+		>"$C/rsyslog.out" 2>&1 &
+	COLLECTOR_PID=$!
+	PIDS+=("$COLLECTOR_PID")
+	ns_wait_tcp "$GW_T" 127.0.0.1 24514 10 || die "the collector did not start: $(cat "$C/rsyslog.out")"
+	cat >>"$(ns_conf tokyo)" <<EOC
+audit {
+	collector {
+		host 127.0.0.1;
+		port 24514;
+		name "collector.jgw.test";
+		ca "$P/ca.crt";
+		certificate "$P/130001.crt";
+		key "$P/130001.key";
+	}
+}
+EOC
+	"$B/jgwctl" check "$(ns_conf tokyo)" >/dev/null || die "東京都's configuration with a collector refused"
+fi
+
+# The last durable audit seq of a site's jgwd, and 東京都's mirror lag.
 audit_seq() {
 	"$B/jgwctl" -c "$(ns_conf "$1")" status | awk '$1 == "audit_last_seq" { print $2 }'
+}
+mirror_lag() {
+	"$B/jgwctl" -c "$(ns_conf tokyo)" status | awk '$1 == "audit_mirror_lag" { print $2 }'
+}
+# Sampled every 0.2 s until killed: the largest lag seen, into FILE.
+lag_sampler() {
+	local max=0 l
+	while :; do
+		l=$(mirror_lag); [ "${l:-0}" -le "$max" ] || { max=$l; echo "$max" >"$1"; }
+		sleep 0.2
+	done
 }
 
 # measure NAME ADDR:PORT WAN-ADDR:PORT PID...  — the measurements of one pair.
@@ -57,8 +110,11 @@ measure() {
 		perf record -q -g -o "$RELAY_PERF/$name.perf.data" -p "$(IFS=,; echo "${pids[*]}")" \
 			-- sleep "$SECONDS_RUN" >/dev/null 2>&1 & perf_pid=$!
 	fi
-	local a0c a0t t0 t1
+	local a0c a0t t0 t1 sampler=
 	[ "$name" != jgw ] || { a0c=$(audit_seq chiyoda); a0t=$(audit_seq tokyo); t0=$(date +%s%N); }
+	if [ "$name" = jgw ] && [ -n "$COLLECTOR_PID" ]; then
+		echo 0 >"$NS_WORK/lag.max"; lag_sampler "$NS_WORK/lag.max" & sampler=$!
+	fi
 	c0=$(cpu_ticks "${pids[@]}")
 	j=$("${LOAD[@]}" --connect "$target" --duration "$SECONDS_RUN" --mix "$MIX" \
 		--conns "$CONNS" --window 64 --timeout 10) || die "$name: throughput run failed: $j"
@@ -67,6 +123,14 @@ measure() {
 		t1=$(date +%s%N)
 		R[jgw.rec_c]=$(( ($(audit_seq chiyoda) - a0c) * 1000000000 / (t1 - t0) ))
 		R[jgw.rec_t]=$(( ($(audit_seq tokyo) - a0t) * 1000000000 / (t1 - t0) ))
+	fi
+	if [ -n "$sampler" ]; then   # the mirror's lag: its peak, at the end, and until caught up
+		kill "$sampler"; wait "$sampler" 2>/dev/null
+		R[lag.max]=$(cat "$NS_WORK/lag.max"); R[lag.end]=$(mirror_lag)
+		local w
+		for w in $(seq 1 600); do [ "$(mirror_lag)" -le 512 ] && break; sleep 0.1; done
+		R[lag.caught_ms]=$(( ($(date +%s%N) - t1) / 1000000 ))
+		[ "$(mirror_lag)" -le 512 ] || R[lag.caught_ms]="not within 60 s:"
 	fi
 	[ -z "$perf_pid" ] || wait "$perf_pid"
 	echo "$j" >&2
@@ -210,6 +274,9 @@ ratio() {   # A B: A / B to two places; "-" when either was not measured
 	echo "audit records/s during jgw's throughput run: 千代田区 ${R[jgw.rec_c]}, 東京都 ${R[jgw.rec_t]};" \
 		"mirror ${mirror:--} records/s (bench-audit $(sed -n '1s/^bench-audit  \([^ ]*\).*/\1/p' \
 		"$B/results/bench-audit.txt" 2>/dev/null)): ratio mirror/records $(ratio "${mirror:--}" "$busier")"
+	[ -z "$COLLECTOR_PID" ] || echo "mirror at 東京都 during jgw's throughput run (RELP/TLS to rsyslog" \
+		"in its namespace, on the same cores): lag at most ${R[lag.max]} records, ${R[lag.end]} at" \
+		"its end, back within the window (512) ${R[lag.caught_ms]} ms after the run"
 	echo "tunnels/s: relayed connections (connect, frame, answer, close), session resumption as each pair does it"
 	echo "handshakes/s: full mutual-TLS 1.3 handshakes at the pair's server end (openssl s_time -new)"
 	echo "CPU-ms/hs: user + system milliseconds of the pair's relay processes per full handshake during that run"
