@@ -400,8 +400,14 @@ static int batch_send(struct audit_mirror *m)
 	                 b->count == 1 ? b->event : "batch");
 	size_t count = b->count, len = b->len;
 	b->count = b->len = 0;
-	if (n < 0 || n > MIRROR_HDR_MAX)
-		return 0;   /* cannot happen: the host name and the event are bounded */
+	if (n < 0 || n > MIRROR_HDR_MAX) {
+		/* Cannot happen (the host name and the event are bounded); were it
+		 * to, reconnecting resends from the acknowledged seq: nothing is
+		 * skipped, as dropping the batch here would. */
+		log_warn("audit mirror: a syslog header longer than %d bytes; reconnecting",
+		         MIRROR_HDR_MAX);
+		return -1;
+	}
 	char *msg = b->buf + MIRROR_HDR_MAX - n;
 	memcpy(msg, hdr, (size_t)n);
 	relpRetVal r = relpCltSendSyslog(m->clt, (unsigned char *)msg, (size_t)n + len);
