@@ -6,7 +6,9 @@
 # with k0 (the second from its checkpoint), and the two in order verify as
 # one chain with every seq. The collector comes up only once the writer has
 # passed midnight: the records of both days then wait in the spool and go
-# out in full messages, which must not mix the days.
+# out in full messages, which must not mix the days (whether the boundary
+# falls inside a message's reach is timing here; t-mirror-batch-days.sh
+# makes it certain).
 source tests/audit/lib.sh
 need_pki
 ft=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
