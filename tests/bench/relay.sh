@@ -51,33 +51,10 @@ INFLIGHT=$(( $(sed -n 's/^#define AUDIT_MIRROR_WINDOW *//p' gateway/audit/audit.
 	$(sed -n 's/^#define AUDIT_MIRROR_BATCH *//p' gateway/audit/audit.h) ))
 if [ -n "${RELAY_COLLECTOR:-}" ]; then
 	C=$NS_WORK/collector
-	mkdir -p "$C/work"
-	cat >"$C/rsyslog.conf" <<EOC
-global(workDirectory="$C/work" parser.escapeControlCharactersOnReceive="off")
-module(load="imrelp" tls.tlslib="openssl")
-input(type="imrelp" port="24514" address="127.0.0.1" tls="on"
-      tls.caCert="$P/ca.crt" tls.myCert="$P/collector.crt" tls.myPrivKey="$P/collector.key"
-      tls.authMode="certvalid")
-template(name="raw" type="string" string="%msg%\n")
-action(type="omfile" file="$C/collector.log" template="raw")
-EOC
-	ip netns exec "$GW_T" /usr/sbin/rsyslogd -n -f "$C/rsyslog.conf" -i "$C/rsyslog.pid" \
-		>"$C/rsyslog.out" 2>&1 &
-	COLLECTOR_PID=$!
+	ns_collector_start tokyo || die "the collector did not start"
+	COLLECTOR_PID=$NS_COLLECTOR_PID
 	PIDS+=("$COLLECTOR_PID")
-	ns_wait_tcp "$GW_T" 127.0.0.1 24514 10 || die "the collector did not start: $(cat "$C/rsyslog.out")"
-	cat >>"$(ns_conf tokyo)" <<EOC
-audit {
-	collector {
-		host 127.0.0.1;
-		port 24514;
-		name "collector.jgw.test";
-		ca "$P/ca.crt";
-		certificate "$P/130001.crt";
-		key "$P/130001.key";
-	}
-}
-EOC
+	ns_collector_conf "$P" 130001 >>"$(ns_conf tokyo)"
 	"$B/jgwctl" check "$(ns_conf tokyo)" >/dev/null || die "東京都's configuration with a collector refused"
 fi
 

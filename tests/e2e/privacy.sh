@@ -15,35 +15,11 @@ hex=$(printf '%s' "$token" | od -An -tx1 | tr -d ' \n')
 
 # 東京都 mirrors its audit records to a collector in its own namespace.
 e2e_conf_hook() {
-	[ "$1" = tokyo ] || return 0
-	cat >>"$2" <<EOC
-audit {
-	collector {
-		host 127.0.0.1;
-		port 24514;
-		name "collector.jgw.test";
-		ca "pki/ca.crt";
-		certificate "pki/130001.crt";
-		key "pki/130001.key";
-	}
-}
-EOC
+	[ "$1" != tokyo ] || ns_collector_conf pki 130001 >>"$2"
 }
 e2e_topology chiyoda chuo tokyo jlis
 C=$NS_WORK/collector
-mkdir -p "$C/work"
-cat >"$C/rsyslog.conf" <<EOC
-global(workDirectory="$C/work" maxMessageSize="16k" parser.escapeControlCharactersOnReceive="off")
-module(load="imrelp" tls.tlslib="openssl")
-input(type="imrelp" port="24514" address="127.0.0.1" tls="on"
-      tls.caCert="$NS_WORK/pki/ca.crt" tls.myCert="$NS_WORK/pki/collector.crt"
-      tls.myPrivKey="$NS_WORK/pki/collector.key" tls.authMode="certvalid")
-template(name="raw" type="string" string="%app-name% %msgid% %msg%\n")
-action(type="omfile" file="$C/collector.log" template="raw")
-EOC
-ip netns exec "$(ns_gw tokyo)" /usr/sbin/rsyslogd -n -f "$C/rsyslog.conf" -i "$C/rsyslog.pid" \
-	>"$C/rsyslog.out" 2>&1 &
-ns_wait_tcp "$(ns_gw tokyo)" 127.0.0.1 24514 10 || { cat "$C/rsyslog.out"; fail "the collector did not start"; }
+ns_collector_start tokyo || fail "the collector did not start"
 # --immediate-mode: hand each packet to tcpdump at once (the default block
 # ring delivers only when a block retires, and a loaded machine may kill
 # tcpdump first).

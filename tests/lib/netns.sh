@@ -129,6 +129,50 @@ ns_pki() {
 		cat "$NS_WORK/mkpki.log" >&2; return 1; }
 }
 
+# ns_collector_start SITE — an audit collector in SITE's gateway namespace:
+# rsyslog with imrelp over TLS on 127.0.0.1:24514, presenting the test
+# PKI's collector certificate (collector.jgw.test) and asking for a client
+# certificate of the test CA, rsyslog's default maxMessageSize (8k, what
+# the mirror promises to fit) and its control characters kept, so each
+# record is a line of its own. It writes "APP-NAME MSGID MSG" lines to
+# NS_WORK/collector/collector.log; NS_COLLECTOR_PID is rsyslogd's pid.
+ns_collector_start() {
+	local ns c=$NS_WORK/collector
+	ns=$(ns_gw "$1")
+	mkdir -p "$c/work"
+	cat >"$c/rsyslog.conf" <<EOC
+global(workDirectory="$c/work" parser.escapeControlCharactersOnReceive="off")
+module(load="imrelp" tls.tlslib="openssl")
+input(type="imrelp" port="24514" address="127.0.0.1" tls="on"
+      tls.caCert="$NS_WORK/pki/ca.crt" tls.myCert="$NS_WORK/pki/collector.crt"
+      tls.myPrivKey="$NS_WORK/pki/collector.key" tls.authMode="certvalid")
+template(name="raw" type="string" string="%app-name% %msgid% %msg%\n")
+action(type="omfile" file="$c/collector.log" template="raw")
+EOC
+	ip netns exec "$ns" /usr/sbin/rsyslogd -n -f "$c/rsyslog.conf" -i "$c/rsyslog.pid" \
+		>"$c/rsyslog.out" 2>&1 &
+	NS_COLLECTOR_PID=$!
+	ns_wait_tcp "$ns" 127.0.0.1 24514 10 || { cat "$c/rsyslog.out" >&2; return 1; }
+}
+
+# ns_collector_conf PKI CODE — the audit block that mirrors a site's records
+# to that collector; PKI is the directory of ca.crt and CODE.crt/.key as the
+# site's configuration names it.
+ns_collector_conf() {
+	cat <<EOC
+audit {
+	collector {
+		host 127.0.0.1;
+		port 24514;
+		name "collector.jgw.test";
+		ca "$1/ca.crt";
+		certificate "$1/$2.crt";
+		key "$1/$2.key";
+	}
+}
+EOC
+}
+
 # The example configuration of a site: conf/<short>-<code>.conf.
 ns_conf_example() {
 	local f=$NS_ROOT/conf/$1-${NS_CODE[$1]}.conf
