@@ -6,9 +6,11 @@
 # municipality's updates: payloads that are tampered with, unsigned, a plain
 # root image, or signed with another key are refused (and the refusals
 # logged) before anything is written; the signed update is installed and
-# confirmed; rolled back; a signed update whose slot is changed after
-# installing does not boot (dm-verity, back to the slot in force); a signed
-# update whose jgwd fails rolls itself back by its deadline.
+# confirmed; rolled back; a signed update whose jgwd fails rolls itself back
+# by its deadline. Meanwhile the prefecture installs the signed update, its
+# slot is changed after installing, and it does not boot (dm-verity, back
+# to the slot in force): the two guests reboot side by side, each on a core
+# of its own under software emulation.
 #
 # JGW_UPDATE_KEY: the key the image's payload was signed with (make
 # image-test passes its throwaway key); the broken update is signed with it.
@@ -206,7 +208,7 @@ NTP
 chronyd -x -u root -d -f "$work/chrony-server.conf" > "$work/chronyd.log" 2>&1 &
 pids+=($!)
 t0=$SECONDS
-boot pref "$sshport_pref" "listen=127.0.0.1:$wanport" 52:54:00:77:00:13
+boot pref "$sshport_pref" "listen=127.0.0.1:$wanport" 52:54:00:77:00:13 jgwgood="$payload"
 sleep 1
 boot muni "$sshport_muni" "connect=127.0.0.1:$wanport" 52:54:00:77:00:16 \
 	jgwgood="$payload" jgwbroken="$work/broken.update" jgwtampered="$work/tampered.update" \
@@ -250,9 +252,13 @@ for s in "pref:$sshport_pref" "muni:$sshport_muni"; do
 done
 
 # --- a frame through the tunnel ------------------------------------------
-ssh_to "$sshport_pref" 'systemd-run -q --unit jgw-test-server /tmp/jgw-node serve --listen 10.13.0.10:7101 --node 130001' ||
-	fail "cannot start the prefecture's test server"
-sleep 1
+# The prefecture's CS: a transient unit, started again after pref reboots.
+pref_server() {
+	ssh_to "$sshport_pref" 'systemd-run -q --unit jgw-test-server /tmp/jgw-node serve --listen 10.13.0.10:7101 --node 130001' ||
+		fail "cannot start the prefecture's test server"
+	sleep 1
+}
+pref_server
 out=$(ssh_to "$sshport_muni" '/tmp/jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 3 --expect ack' 2>&1) ||
 	{ echo "$out"; fail "honnin-tsuchi 131016 → 130001 was not acknowledged through the tunnel"; }
 say "honnin-tsuchi 131016 → 130001 acknowledged through the tunnel"
@@ -371,13 +377,14 @@ n=$(update_recs refused b) || true
 say "muni: $refused bad payloads refused before writing (slot b and grubenv unchanged); each in the journal, on the console, in /data/update.log and an update record of the audit trail"
 
 # --- update to slot B, then roll back -----------------------------------
-reboot_to() { # slot what [seconds]
-	local before; before=$(ready_count muni "$1")
+port_of() { case $1 in muni) echo "$sshport_muni";; pref) echo "$sshport_pref";; esac; }
+reboot_to() { # name slot what [seconds]
+	local before; before=$(ready_count "$1" "$2")
 	# The reboot is a unit of its own (systemd-run): it must not belong to
 	# the SSH session, which ends (and is cleaned up) before it runs.
-	ssh_to "$sshport_muni" "$2 && systemd-run --quiet --on-active=2 systemctl reboot" || fail "muni: $2 failed"
-	for i in $(seq 1 "${3:-600}"); do [ "$(ready_count muni "$1")" -gt "$before" ] && return 0; sleep 1; done
-	fail "muni: gateway not ready on slot $1 after: $2"
+	ssh_to "$(port_of "$1")" "$3 && systemd-run --quiet --on-active=2 systemctl reboot" || fail "$1: $3 failed"
+	for i in $(seq 1 "${4:-600}"); do [ "$(ready_count "$1" "$2")" -gt "$before" ] && return 0; sleep 1; done
+	fail "$1: gateway not ready on slot $2 after: $3"
 }
 seq_before=$(ssh_to "$sshport_muni" 'tail -qn1 /var/lib/jgw/audit/*.jsonl | sed -n "s/.*\"seq\":\([0-9]*\).*/\1/p" | sort -n | tail -1')
 t1=$SECONDS
@@ -385,7 +392,7 @@ out=$(muni "jgw-update install $by_id-jgwgood" 2>&1) || { echo "$out"; fail "mun
 t_install=$((SECONDS - t1))
 say "muni: signed update checked and written in ${t_install}s: $(tail -1 <<<"$out" | cut -c1-120)"
 t1=$SECONDS
-reboot_to b true
+reboot_to muni b true
 say "muni: updated, gateway ready on slot b after $((SECONDS - t1))s"
 for i in $(seq 1 60); do ssh_to "$sshport_muni" true && break; sleep 2; done
 push_node "$sshport_muni"
@@ -404,53 +411,72 @@ muni 'grep -q " installed .* into slot b " /data/update.log' || fail "muni: the 
 [ "$(update_recs installed b)" -ge 1 ] && [ "$(update_recs confirmed b)" -ge 1 ] ||
 	fail "muni: no installed and confirmed update records for slot b in the audit trail"
 say "muni on slot b: configuration kept, frame acknowledged, audit chain continues (seq $seq_before → $seq_after) and verifies"
-t1=$SECONDS
-reboot_to a 'jgw-update rollback'
-for i in $(seq 1 60); do ssh_to "$sshport_muni" true && break; sleep 2; done
-status=$(ssh_to "$sshport_muni" 'jgw-update status')
-grep -q 'running slot: a' <<<"$status" || { echo "$status"; fail "muni: rollback did not boot slot a"; }
-say "muni: rolled back, gateway ready on slot a after $((SECONDS - t1))s"
-
-# --- a root changed after signing does not boot -----------------------------
-# The signed update is installed again (checked, written, verified), then one
-# byte of jgwd on slot b is changed on the disk, as an attacker with write
-# access to the partition would. The trial boot of slot b stops in the
-# initramfs (the slot no longer matches its signed root hash), the box
-# reboots, and slot a serves again.
-t1=$SECONDS
-out=$(muni "jgw-update install $by_id-jgwgood" 2>&1) || { echo "$out"; fail "muni: the signed update was not installed again"; }
-blk=$(muni 'debugfs -R "bmap /usr/sbin/jgwd 0" /dev/vda4 2>/dev/null') || fail "muni: cannot find jgwd's first block on slot b"
-case $blk in ''|*[!0-9]*) fail "muni: jgwd's first block on slot b is '$blk'";; esac
-muni sh -s "$blk" <<'FLIP' || fail "muni: cannot change slot b"
+# --- a root changed after signing does not boot (the prefecture) -----------
+# The signed update is installed on pref (checked, written, verified), then
+# one byte of jgwd on its slot b is changed on the disk, as an attacker
+# with write access to the partition would. The trial boot of slot b stops
+# in the initramfs (the slot no longer matches its signed root hash), the
+# box reboots, and slot a serves again. It runs beside muni's rollback and
+# broken update below; its lines are shown once it is done.
+changed_slot() { # name
+	local name=$1 port t1=$SECONDS out blk refusals_before status
+	port=$(port_of "$1")
+	out=$(ssh_to "$port" "jgw-update install $by_id-jgwgood" 2>&1) ||
+		{ echo "$out"; fail "$name: the signed update was not installed"; }
+	say "$name: signed update checked and written in $((SECONDS - t1))s"
+	blk=$(ssh_to "$port" 'debugfs -R "bmap /usr/sbin/jgwd 0" /dev/vda4 2>/dev/null') ||
+		fail "$name: cannot find jgwd's first block on slot b"
+	case $blk in ''|*[!0-9]*) fail "$name: jgwd's first block on slot b is '$blk'";; esac
+	ssh_to "$port" sh -s "$blk" <<'FLIP' || fail "$name: cannot change slot b"
 set -e
 off=$(( $1 * 4096 + 100 ))
 b=$(od -An -tu1 -j "$off" -N1 /dev/vda4 | tr -d ' ')
 printf "\\$(printf %03o $(( (b + 1) % 256 )))" | dd of=/dev/vda4 bs=1 seek="$off" conv=notrunc,fsync status=none
 [ "$(od -An -tu1 -j "$off" -N1 /dev/vda4 | tr -d ' ')" != "$b" ]
 FLIP
-refusals_before=$(console_of muni | grep -c 'jgw: root slot b REFUSED' || true)
-reboot_to a true
-[ "$(console_of muni | grep -c 'jgw: root slot b REFUSED' || true)" -gt "$refusals_before" ] ||
-	fail "muni: slot a is back, but the console has no refusal of the changed slot b"
+	refusals_before=$(console_of "$name" | grep -c 'jgw: root slot b REFUSED' || true)
+	reboot_to "$name" a true
+	[ "$(console_of "$name" | grep -c 'jgw: root slot b REFUSED' || true)" -gt "$refusals_before" ] ||
+		fail "$name: slot a is back, but the console has no refusal of the changed slot b"
+	for i in $(seq 1 60); do ssh_to "$port" true && break; sleep 2; done
+	status=$(ssh_to "$port" 'jgw-update status')
+	grep -q 'running slot: a' <<<"$status" && grep -q 'slot in force: a' <<<"$status" ||
+		{ echo "$status"; fail "$name: not back on slot a after the changed slot b"; }
+	say "$name: slot b changed after signing was refused at boot ($(console_of "$name" | grep -o 'jgw: root slot b REFUSED.*' | tail -1 | cut -c1-100)); slot a serves again after $((SECONDS - t1))s"
+}
+changed_slot pref >"$work/pref-changed.log" 2>&1 &
+changed=$!
+pids+=("$changed")
+
+t1=$SECONDS
+reboot_to muni a 'jgw-update rollback'
 for i in $(seq 1 60); do ssh_to "$sshport_muni" true && break; sleep 2; done
 status=$(ssh_to "$sshport_muni" 'jgw-update status')
-grep -q 'running slot: a' <<<"$status" && grep -q 'slot in force: a' <<<"$status" ||
-	{ echo "$status"; fail "muni: not back on slot a after the changed slot b"; }
-say "muni: slot b changed after signing was refused at boot ($(console_of muni | grep -o 'jgw: root slot b REFUSED.*' | tail -1 | cut -c1-100)); slot a serves again after $((SECONDS - t1))s"
+grep -q 'running slot: a' <<<"$status" || { echo "$status"; fail "muni: rollback did not boot slot a"; }
+say "muni: rolled back, gateway ready on slot a after $((SECONDS - t1))s"
 
 # --- a broken update rolls itself back -------------------------------------
 # Slot b gets a signed root whose jgwd always fails: it boots once on trial,
 # is never confirmed, jgw-update-deadline reboots it, and slot a comes back
-# by itself.
+# by itself. Its jgwd never becomes ready, so the deadline is shortened to
+# 60 s first, as an operator may (/etc/jgw is on the data partition): a
+# longer wait would show nothing more.
 t1=$SECONDS
+muni 'echo 60 > /etc/jgw/update-deadline' || fail "muni: cannot set the update deadline"
 trial_before=$(console_of muni | grep -c 'jgw: slot b not ready after' || true)
-reboot_to a "jgw-update install $by_id-jgwbroken" 1500
-[ "$(console_of muni | grep -c 'jgw: slot b not ready after' || true)" -gt "$trial_before" ] ||
-	fail "muni: slot a is back, but not through the deadline of the broken slot b"
+reboot_to muni a "jgw-update install $by_id-jgwbroken" 1500
+[ "$(console_of muni | grep -c 'jgw: slot b not ready after 60s' || true)" -gt "$trial_before" ] ||
+	fail "muni: slot a is back, but not through the 60 s deadline of the broken slot b"
 for i in $(seq 1 60); do ssh_to "$sshport_muni" true && break; sleep 2; done
 status=$(ssh_to "$sshport_muni" 'jgw-update status')
 grep -q 'running slot: a' <<<"$status" && grep -q 'slot in force: a' <<<"$status" ||
 	{ echo "$status"; fail "muni: not back on slot a after the broken update"; }
+rc=0; wait "$changed" || rc=$?
+cat "$work/pref-changed.log"
+[ "$rc" = 0 ] || fail "pref: the changed slot b (above)"
+# Traffic again, through pref back on slot a: its CS and jgw-node went with
+# its reboot.
+push_node "$sshport_pref"; pref_server
 push_node "$sshport_muni"
 out=$(ssh_to "$sshport_muni" '/tmp/jgw-node send --connect 10.16.0.1:7000 --from 131016 --to 130001 --type honnin-tsuchi --records 1 --expect ack' 2>&1) ||
 	{ echo "$out"; fail "muni: no traffic after the automatic rollback"; }
