@@ -148,6 +148,23 @@ chain_init() {
 	"$CTL" init -o "$W/k0.hex" -k "$W/audit.key" 2>/dev/null
 }
 
+# need_faketime: libfaketime's path in FAKETIME_LIB, or skip.
+need_faketime() {
+	FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+	[ -n "$FAKETIME_LIB" ] || skip "libfaketime is not installed (make deps)"
+}
+
+# writer_at EPOCH-SECONDS ARGS...: the writer with its wall clock (only its
+# wall clock: the monotonic one is real) starting at that time, in UTC.
+# Under a sanitizer build (make check SAN=1) ASan must be told that the
+# preloaded libfaketime comes before it on purpose.
+writer_at() {
+	local t=$1; shift
+	ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS} \
+	TZ=UTC LD_PRELOAD=$FAKETIME_LIB FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		FAKETIME="@$(date -u -d "@$t" '+%F %T')" "$WRITER" "$@"
+}
+
 mirror_args() {
 	echo "-c localhost:$1 -C $PKI/ca.crt -E $PKI/131016.crt -K $PKI/131016.key"
 }

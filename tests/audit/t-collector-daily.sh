@@ -11,8 +11,7 @@
 # makes it certain).
 source tests/audit/lib.sh
 need_pki
-ft=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
-[ -n "$ft" ] || skip "libfaketime is not installed (make deps)"
+need_faketime
 command -v jq >/dev/null || skip "jq is not installed (make deps)"
 # The spool on a tmpfs of its own: retention looks at the spool's disk, and
 # the machine's may be fuller than the prune level.
@@ -24,14 +23,9 @@ port=$(pick_port)
 now=$(date +%s)
 midnight=$(( (now / 86400 + 1) * 86400 ))
 d1=$(date -u -d "@$(( midnight - 1 ))" +%F); d2=$(date -u -d "@$midnight" +%F)
-# Under a sanitizer build (make check SAN=1) ASan must be told that the
-# preloaded libfaketime comes before it on purpose.
 # shellcheck disable=SC2046
-ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS} \
-TZ=UTC LD_PRELOAD=$ft FAKETIME_DONT_FAKE_MONOTONIC=1 \
-	FAKETIME="@$(date -u -d "@$(( midnight - 3 ))" '+%F %T')" \
-	"$WRITER" -d "$W/disk/spool" -k "$W/audit.key" -n 1200 -r 200 -w 30 $(mirror_args "$port") \
-	>"$W/writer.out" 2>"$W/writer.err" &
+writer_at $(( midnight - 3 )) -d "$W/disk/spool" -k "$W/audit.key" -n 1200 -r 200 -w 30 \
+	$(mirror_args "$port") >"$W/writer.out" 2>"$W/writer.err" &
 writer=$!
 two_files() { [ "$(ls "$W/disk/spool"/audit-*.jsonl 2>/dev/null | wc -l)" -ge 2 ]; }
 wait_for 200 two_files || die "the writer did not pass midnight"

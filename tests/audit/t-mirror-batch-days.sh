@@ -14,23 +14,16 @@
 # exactly the day-1 records, and no message may mix the days.
 source tests/audit/lib.sh
 need_pki
-ft=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
-[ -n "$ft" ] || skip "libfaketime is not installed (make deps)"
+need_faketime
 chain_init
 port=$(pick_port)
 midnight=$(( ($(date +%s) / 86400 + 1) * 86400 ))
 d1=$(date -u -d "@$(( midnight - 1 ))" +%F)
 
-# at SECONDS ARGS...: the writer with its wall clock starting at that time
-# (the certificates are valid then: the next midnight is at most a day away).
-at() {
-	local t=$1; shift
-	# shellcheck disable=SC2046
-	ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS} \
-	TZ=UTC LD_PRELOAD=$ft FAKETIME_DONT_FAKE_MONOTONIC=1 \
-		FAKETIME="@$(date -u -d "@$t" '+%F %T')" \
-		"$WRITER" -d "$W/spool" -k "$W/audit.key" "$@"
-}
+# at SECONDS ARGS...: the writer on this test's spool, its clock at that
+# time (the certificates are valid then: the next midnight is at most a day
+# away).
+at() { local t=$1; shift; writer_at "$t" -d "$W/spool" -k "$W/audit.key" "$@"; }
 
 # Day 1: 10 records and the shutdown seal, never mirrored.
 at $(( midnight - 10 )) -n 10 >"$W/w1.out" 2>"$W/w1.err" || die "day-1 writer: $(cat "$W/w1.err")"
