@@ -458,8 +458,11 @@ int aw_append(struct audit *a, const char *event, const char *fields, size_t fie
 	if (now - a->last_sync_ms >= (int64_t)a->p.commit_ms)
 		aw_sync_spool(a);
 	rotate_if_due(a);
-	/* A burst fills a small disk faster than the timer looks at it. */
-	if (a->unchecked_bytes >= a->check_bytes)
+	/* A burst fills a small disk faster than the timer looks at it. Never
+	 * right after a seal: the disk notice would follow the seal in the
+	 * epoch it closed, and the chain would not verify (the next record,
+	 * in the next epoch or at the next tick, looks at the disk). */
+	if (a->unchecked_bytes >= a->check_bytes && strcmp(event, "seal") != 0)
 		aw_disk_check(a, now);
 	return 0;
 }
