@@ -2,7 +2,7 @@
 # this file holds what they share: flags, the build tree, and the phony goals.
 #
 #   make            all binaries            make check       every test
-#   make check SAN=1  tests under ASan+UBSan make bench     measurements
+#   make check SAN=1  tests under ASan+UBSan (SAN=thread: TSan) make bench     measurements
 #   make fuzz       bounded fuzz runs        make deps       install build deps
 #   make demo       the live demo            make install    PREFIX / DESTDIR / MANDIR
 
@@ -34,6 +34,12 @@ B       := build-san
 OPT     := -O1 -g -fno-omit-frame-pointer
 HARDEN  := -fsanitize=address,undefined -fno-sanitize-recover=all
 LDSAN   := -fsanitize=address,undefined
+endif
+ifeq ($(SAN),thread)
+B       := build-tsan
+OPT     := -O1 -g -fno-omit-frame-pointer
+HARDEN  := -fsanitize=thread
+LDSAN   := -fsanitize=thread
 endif
 INCS    := -I. -I$(B)
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(HARDEN) $(INCS) -MMD -MP $(CFLAGS)

@@ -3,7 +3,7 @@
 DEBS           += libssl-dev
 TUNNELS_SRCS   := tunnels/tls.c
 LIB_TUNNELS    := $(B)/tunnels/libtunnels.a
-LDLIBS_TUNNELS := -lssl -lcrypto
+LDLIBS_TUNNELS := -lssl -lcrypto -lpthread
 
 $(LIB_TUNNELS): $(TUNNELS_SRCS:%.c=$(B)/%.o)
 	$(AR) rcs $@ $^

@@ -12,6 +12,7 @@
 #include "tunnels/tls.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,9 @@ struct tls_ctx {
 	size_t n_crls;
 	bool crl_at_load;            /* crl_check_chain, not OpenSSL's CRL path */
 	node_code own_node;          /* from our own certificate; "" if none */
+	/* The client session cache: the relay's workers dial on threads of
+	 * their own, all with this context. */
+	pthread_mutex_t sess_mu;
 	struct sess_slot *sessions;
 	size_t n_sessions, cap_sessions;
 };
@@ -516,24 +520,43 @@ static struct sess_slot *sess_find(struct tls_ctx *ctx, const char *node, bool i
 
 static void sess_store(struct tls_ctx *ctx, const char *node, SSL_SESSION *sess)
 {
-	struct sess_slot *slot = sess_find(ctx, node, true);
+	SSL_SESSION *old = sess;
 
-	if (slot == NULL) {
-		SSL_SESSION_free(sess);
-		return;
+	pthread_mutex_lock(&ctx->sess_mu);
+	struct sess_slot *slot = sess_find(ctx, node, true);
+	if (slot != NULL) {
+		old = slot->sess;
+		slot->sess = sess;
 	}
-	SSL_SESSION_free(slot->sess);
-	slot->sess = sess;
+	pthread_mutex_unlock(&ctx->sess_mu);
+	SSL_SESSION_free(old);
 }
 
 static void sess_drop(struct tls_ctx *ctx, const char *node)
 {
-	struct sess_slot *slot = sess_find(ctx, node, false);
+	SSL_SESSION *old = NULL;
 
+	pthread_mutex_lock(&ctx->sess_mu);
+	struct sess_slot *slot = sess_find(ctx, node, false);
 	if (slot != NULL) {
-		SSL_SESSION_free(slot->sess);
+		old = slot->sess;
 		slot->sess = NULL;
 	}
+	pthread_mutex_unlock(&ctx->sess_mu);
+	SSL_SESSION_free(old);
+}
+
+/* A copy of the session cached for node, or NULL. */
+static SSL_SESSION *sess_copy(struct tls_ctx *ctx, const char *node)
+{
+	SSL_SESSION *copy = NULL;
+
+	pthread_mutex_lock(&ctx->sess_mu);
+	struct sess_slot *slot = sess_find(ctx, node, false);
+	if (slot != NULL && slot->sess != NULL)
+		copy = SSL_SESSION_dup(slot->sess);
+	pthread_mutex_unlock(&ctx->sess_mu);
+	return copy;
 }
 
 /* A new ticket (client side): keep it for the next dial to this node, but
@@ -947,6 +970,7 @@ struct tls_ctx *tls_ctx_new_at(const struct tls_params *params, char *err, size_
 		return NULL;
 	}
 	ctx->magic = TLS_CTX_MAGIC;
+	pthread_mutex_init(&ctx->sess_mu, NULL);
 	ctx->peer_ok = params->peer_ok;
 	ctx->peer_ok_arg = params->peer_ok_arg;
 	ctx->crl_policy = params->crl_policy;
@@ -975,6 +999,7 @@ void tls_ctx_free(struct tls_ctx *ctx)
 	for (size_t i = 0; i < ctx->cap_sessions; i++)
 		SSL_SESSION_free(ctx->sessions[i].sess);
 	free(ctx->sessions);
+	pthread_mutex_destroy(&ctx->sess_mu);
 	SSL_CTX_free(ctx->ssl_ctx);
 	for (size_t i = 0; i < ctx->n_crls; i++) {
 		X509_CRL_free(ctx->crls[i].crl);
@@ -1074,7 +1099,6 @@ struct tls_conn *tls_conn_accept(struct tls_ctx *ctx, int fd)
 struct tls_conn *tls_conn_connect(struct tls_ctx *ctx, int fd, const char *expected)
 {
 	struct tls_conn *conn;
-	struct sess_slot *slot;
 
 	if (!node_valid(expected))
 		return NULL;
@@ -1084,10 +1108,9 @@ struct tls_conn *tls_conn_connect(struct tls_ctx *ctx, int fd, const char *expec
 	memcpy(conn->expected, expected, sizeof(node_code));
 	/* Offer a copy: the connection's session is marked unresumable if the
 	 * connection ends without close_notify, and the cached one must not be. */
-	slot = sess_find(ctx, expected, false);
-	if (slot != NULL && slot->sess != NULL) {
-		SSL_SESSION *copy = SSL_SESSION_dup(slot->sess);
-		if (copy == NULL || SSL_set_session(conn->ssl, copy) != 1)
+	SSL_SESSION *copy = sess_copy(ctx, expected);
+	if (copy != NULL) {
+		if (SSL_set_session(conn->ssl, copy) != 1)
 			ERR_clear_error();   /* a full handshake then */
 		SSL_SESSION_free(copy);
 	}

@@ -11,8 +11,9 @@
  * Connections are non-blocking: every call that can block returns
  * TLS_WANT_READ/TLS_WANT_WRITE and is retried when the fd is ready.
  *
- * A tls_ctx and its connections belong to one thread (one event loop per
- * core, each with its own tls_ctx): the client session cache is not locked.
+ * A tls_ctx is shared by the relay's workers, each on its own thread: its
+ * client session cache is locked, the rest is read only once built. A
+ * connection belongs to the one thread that drives it.
  */
 #ifndef JGW_TLS_H
 #define JGW_TLS_H

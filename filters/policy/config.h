@@ -59,6 +59,9 @@ struct jgw_config {
 	char *control_group, *control_admin_group;
 	char *user, *group;               /* privilege drop; NULL: stay */
 	char *pid_file;
+	/* The relay's workers (threads, each its own loop); 0: one per online
+	 * CPU. Taken at start: a reload that changes it is refused. */
+	uint32_t workers;
 
 	/* Local servers of this site, per system; has_* false when absent. */
 	struct cfg_endpoint juki_server, fuhyo_server;

@@ -52,6 +52,7 @@ enum cfg_key {
 	CFG_K_L_TUNNELS, CFG_K_L_PER_PEER, CFG_K_L_PER_SOURCE, CFG_K_L_OUTSTANDING,
 	CFG_K_L_BUFFER,
 	CFG_K_L_SKEW,
+	CFG_K_WORKERS,
 	CFG_K_FW_ENABLED, CFG_K_FW_TABLE, CFG_K_FW_NFLOG, CFG_K_FW_RATE,
 	CFG_K_FW_BURST, CFG_K_FW_CONN_LIMIT, CFG_K_FW_KEEP, CFG_K_FW_DROP_INTERVAL,
 	CFG_K_FW_QUAR_LAN,
@@ -187,6 +188,7 @@ static void cfgyyerror(const CFGYYLTYPE *loc, void *scanner, struct cfg_file *f,
 %token RETAIN "retain" RETAIN_SIZE "retain-size" REQUIRE_ARCHIVE "require-archive"
 %token HA "ha" MEMBER "member" PARTNER "partner" SYNC_PORT "sync-port"
 %token DISK_ALARM "disk-alarm" DISK_LIMIT "disk-limit" DISK_POLICY "disk-policy"
+%token WORKERS "workers"
 
 %type <str> name
 %type <port> opt_port port opt_nts
@@ -232,6 +234,7 @@ stmt		: INCLUDE STRING ';'	{ cfgp_include(f, &@2, $2); }
 		| USER name ';'		{ cfgp_string(f, &@2, CFG_K_USER, $2); }
 		| GROUP name ';'	{ cfgp_string(f, &@2, CFG_K_GROUP, $2); }
 		| PID_FILE STRING ';'	{ cfgp_string(f, &@2, CFG_K_PIDFILE, $2); }
+		| WORKERS NUMBER ';'	{ cfgp_number(f, &@2, CFG_K_WORKERS, &$2); }
 		| SERVER WORD ADDR port ';'
 					{ cfgp_server(f, &@2, $2, &@3, $3, $4); }
 		| LAN_ALLOW '{' allow_list '}' opt_semi

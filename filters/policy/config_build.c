@@ -339,6 +339,7 @@ static const struct setting settings[CFG_K_MAX] = {
 	[CFG_K_L_PER_SOURCE] = { "limits per-source", KIND_COUNT, F(limits.per_source), 1, 1000000 },
 	[CFG_K_L_OUTSTANDING] = { "limits outstanding", KIND_COUNT, F(limits.outstanding), 1, 1000000 },
 	[CFG_K_L_BUFFER]    = { "limits buffer", KIND_SIZE32, F(limits.buffer_bytes), 4 * KIB, 64 * MIB },
+	[CFG_K_WORKERS]     = { "workers", KIND_COUNT, F(workers), 1, 64 },
 	[CFG_K_L_SKEW]      = { "limits skew", KIND_SKEW_MS, F(limits.skew_ms), MS_S, MS_D },
 	[CFG_K_FW_ENABLED]  = { "firewall enabled", KIND_BOOL, F(firewall.enabled), 0, 0 },
 	[CFG_K_FW_TABLE]    = { "firewall table", KIND_TABLE, F(firewall.table), 0, 0 },

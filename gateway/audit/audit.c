@@ -538,10 +538,19 @@ void aw_disk_check(struct audit *a, int64_t now_ms)
 	}
 }
 
-void audit_tick(struct audit *audit, int64_t now_ms)
+/* The lock of the public calls (writer.h); const ones lock too. */
+static void lock(const struct audit *a)
 {
-	if (!audit || audit->magic != AUDIT_MAGIC)
-		return;
+	pthread_mutex_lock((pthread_mutex_t *)&a->mu);
+}
+
+static void unlock(const struct audit *a)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)&a->mu);
+}
+
+static void tick_locked(struct audit *audit, int64_t now_ms)
+{
 	/* Commit and disk timers run on our monotonic clock, so a caller's
 	 * wall clock stepping back can never delay a group commit. The epoch
 	 * timer also honours the caller's clock moving ahead. */
@@ -578,25 +587,41 @@ void audit_tick(struct audit *audit, int64_t now_ms)
 		aw_epoch_change(audit, "epoch", epoch_now);
 }
 
+void audit_tick(struct audit *audit, int64_t now_ms)
+{
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return;
+	lock(audit);
+	tick_locked(audit, now_ms);
+	unlock(audit);
+}
+
 void audit_flush(struct audit *audit)
 {
-	if (audit && audit->magic == AUDIT_MAGIC)
-		aw_flush_batch(audit);
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return;
+	lock(audit);
+	aw_flush_batch(audit);
+	unlock(audit);
 }
 
 int audit_epoch_now(struct audit *audit)
 {
 	int64_t mono;
+	int rc;
 
 	if (!audit || audit->magic != AUDIT_MAGIC)
 		return -1;
+	lock(audit);
 	mono = audit_now_ms();
 	/* The timer runs from this change: the next one is an epoch later. */
-	return aw_epoch_change(audit, "operator", mono > audit->epoch_start_ms ? mono :
-			       audit->epoch_start_ms);
+	rc = aw_epoch_change(audit, "operator", mono > audit->epoch_start_ms ? mono :
+			     audit->epoch_start_ms);
+	unlock(audit);
+	return rc;
 }
 
-uint32_t audit_next_ms(const struct audit *audit)
+static uint32_t next_ms_locked(const struct audit *audit)
 {
 	int64_t now = audit_now_ms(), next = DISK_CHECK_MS;
 	if (audit->dirty)
@@ -613,10 +638,16 @@ uint32_t audit_next_ms(const struct audit *audit)
 	return next < 0 ? 0 : (uint32_t)next;
 }
 
-const char *audit_refusal(const struct audit *audit)
+uint32_t audit_next_ms(const struct audit *audit)
 {
-	if (!audit || audit->magic != AUDIT_MAGIC)
-		return "audit-unavailable";
+	lock(audit);
+	uint32_t next = next_ms_locked(audit);
+	unlock(audit);
+	return next;
+}
+
+static const char *refusal_locked(const struct audit *audit)
+{
 	if (!audit->p.fail_closed)
 		return NULL;
 	if (audit->spool_broken)
@@ -629,6 +660,16 @@ const char *audit_refusal(const struct audit *audit)
 	return NULL;
 }
 
+const char *audit_refusal(const struct audit *audit)
+{
+	if (!audit || audit->magic != AUDIT_MAGIC)
+		return "audit-unavailable";
+	lock(audit);
+	const char *why = refusal_locked(audit);
+	unlock(audit);
+	return why;
+}
+
 bool audit_admit(const struct audit *audit)
 {
 	return audit_refusal(audit) == NULL;
@@ -638,13 +679,17 @@ bool audit_writeahead(struct audit *audit)
 {
 	if (!audit || audit->magic != AUDIT_MAGIC)
 		return true;
+	lock(audit);
 	int rc = aw_flush_batch(audit);
-	return !audit->p.fail_closed || (rc == 0 && !audit->spool_broken);
+	bool ok = !audit->p.fail_closed || (rc == 0 && !audit->spool_broken);
+	unlock(audit);
+	return ok;
 }
 
 void audit_get_stats(const struct audit *audit, struct audit_stats *out)
 {
 	memset(out, 0, sizeof(*out));
+	lock(audit);
 	out->records = audit->records;
 	out->lost = audit->lost;
 	out->last_seq = audit->durable_seq;
@@ -674,5 +719,6 @@ void audit_get_stats(const struct audit *audit, struct audit_stats *out)
 	out->time_offset_us = audit->time_offset_us;
 	out->time_maxerror_us = audit->time_maxerror_us;
 	out->time_steps = audit->time_steps;
+	unlock(audit);
 }
 

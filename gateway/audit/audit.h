@@ -9,7 +9,9 @@
  * own thread and only reads the spool, so a collector that is away never
  * blocks the relay and never loses a record.
  *
- * Not thread-safe: one thread (the daemon's loop) calls everything here.
+ * Thread-safe: the daemon's loop and the relay's workers call it from their
+ * own threads. A record holds the audit's lock from begin to commit: build
+ * it without waiting on anything else, and always commit it.
  * Line format, chain, key handling and verify messages: docs/audit.md.
  */
 #ifndef JGW_AUDIT_H

@@ -94,10 +94,19 @@ static void field_done(struct audit_rec *rec, bool ok, size_t mark)
 	}
 }
 
+/* The audit whose record this thread holds open (and whose lock it holds
+ * until the commit): a second begin on the same thread must not wait for
+ * itself. */
+static _Thread_local struct audit *rec_open;
+
 struct audit_rec *audit_rec_begin(struct audit *audit, const char *event)
 {
 	if (!audit || audit->magic != AUDIT_MAGIC)
 		return NULL;
+	if (rec_open != audit) {
+		pthread_mutex_lock(&audit->mu);
+		rec_open = audit;
+	}
 	if (audit->rec.busy) {
 		/* A caller bug; refusing would silence the audit for good. */
 		log_err("audit: a %s record was never committed (counted as lost)",
@@ -106,6 +115,9 @@ struct audit_rec *audit_rec_begin(struct audit *audit, const char *event)
 	}
 	if (!aw_is_word(event, sizeof(audit->rec.event), false)) {
 		log_err("audit: invalid event name");
+		audit->rec.busy = false;
+		rec_open = NULL;
+		pthread_mutex_unlock(&audit->mu);
 		return NULL;
 	}
 	struct audit_rec *rec = &audit->rec;
@@ -194,10 +206,8 @@ void audit_rec_bool(struct audit_rec *rec, const char *key, bool value)
 	field_done(rec, ok, mark);
 }
 
-int audit_rec_commit(struct audit_rec *rec)
+static int commit_locked(struct audit_rec *rec)
 {
-	if (!rec || !rec->busy || !rec->owner || rec->owner->magic != AUDIT_MAGIC)
-		return -1;
 	struct audit *a = rec->owner;
 	rec->busy = false;
 	if (a->spool_broken || (a->disk_full && !a->p.fail_closed)) {
@@ -213,5 +223,18 @@ int audit_rec_commit(struct audit_rec *rec)
 		rec->len += sizeof(TRUNC_MARK) - 1;
 	}
 	return aw_append(a, rec->event, rec->fields, rec->len);
+}
+
+int audit_rec_commit(struct audit_rec *rec)
+{
+	/* Only the thread that began it holds it open. */
+	if (!rec || !rec->owner || rec_open != rec->owner || rec->owner->magic != AUDIT_MAGIC ||
+	    !rec->busy)
+		return -1;
+	struct audit *a = rec->owner;
+	int rc = commit_locked(rec);
+	rec_open = NULL;
+	pthread_mutex_unlock(&a->mu);
+	return rc;
 }
 

@@ -163,6 +163,7 @@ static void free_audit(struct audit *a)
 	}
 	EVP_MAC_CTX_free(a->hmac_ctx);
 	EVP_MAC_free(a->hmac);
+	pthread_mutex_destroy(&a->mu);
 	free(a->gw); free(a->spool_dir); free(a->key_file);
 	free(a->c_host); free(a->c_ca); free(a->c_cert); free(a->c_key);
 	OPENSSL_cleanse(a, sizeof(*a));
@@ -220,6 +221,7 @@ struct audit *audit_open(const struct audit_params *params, char *err, size_t er
 		return NULL;
 	}
 	a->magic = AUDIT_MAGIC;
+	pthread_mutex_init(&a->mu, NULL);
 	a->fd = a->dir_fd = -1;
 	if (params_copy(a, params, err, errlen) != 0)
 		goto fail;
@@ -301,6 +303,8 @@ void audit_close(struct audit *audit)
 {
 	if (!audit || audit->magic != AUDIT_MAGIC)
 		return;
+	/* The relay's workers are gone by now; the lock only orders memory. */
+	pthread_mutex_lock(&audit->mu);
 	audit->rec.busy = false;
 	if (audit->lost_unreported > 0 && !audit->spool_broken)
 		aw_report_loss(audit);
@@ -308,5 +312,6 @@ void audit_close(struct audit *audit)
 	aw_sync_spool(audit);
 	if (audit->mirror)
 		audit_mirror_stop(audit->mirror, 2000);
+	pthread_mutex_unlock(&audit->mu);
 	free_audit(audit);
 }

@@ -7,6 +7,7 @@
 #ifndef JGW_AUDIT_WRITER_H
 #define JGW_AUDIT_WRITER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,11 @@ struct audit_rec {
 
 struct audit {
 	uint32_t magic;
+	/* Everything below: the relay's workers write records from threads of
+	 * their own. Held from a record's begin to its commit (one record is
+	 * open at a time, and seq follows the order of commits), and in every
+	 * other public call. The mirror thread only reads the spool files. */
+	pthread_mutex_t mu;
 	struct audit_params p;
 	char *gw, *spool_dir, *key_file;
 	char *c_host, *c_ca, *c_cert, *c_key;

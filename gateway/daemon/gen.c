@@ -342,13 +342,15 @@ struct gen *gen_hold(const struct gen *gen)
 {
 	struct gen *g = (struct gen *)gen;
 
-	g->refs++;
+	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
 	return g;
 }
 
 void gen_put(struct gen *gen)
 {
-	if (!gen || --gen->refs > 0)
+	/* The last one out frees: acq_rel so that it sees every write the
+	 * other holders made before they let go. */
+	if (!gen || atomic_fetch_sub_explicit(&gen->refs, 1, memory_order_acq_rel) > 1)
 		return;
 	tls_ctx_free(gen->tls);
 	cfg_free(gen->cfg);

@@ -8,6 +8,7 @@
 #ifndef JGW_GEN_H
 #define JGW_GEN_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,7 +22,8 @@ struct gen {
 	struct jgw_config *cfg;        /* owned */
 	struct tls_ctx *tls;           /* owned */
 	struct insp_params insp;
-	unsigned refs;                 /* relay + live tunnels */
+	atomic_uint refs;              /* relay + live tunnels (workers take and
+	                                * drop them on their own threads) */
 };
 
 /* Build a generation from a loaded configuration (takes cfg on success):

@@ -83,6 +83,11 @@ void jgwd_first_error(void *arg, const char *msg)
 		snprintf(d->last_error, sizeof(d->last_error), "%s", msg);
 }
 
+unsigned jgwd_workers(const struct jgw_config *cfg)
+{
+	return cfg->workers ? cfg->workers : relay_default_workers();
+}
+
 /* ---- relay hooks ---- */
 
 static bool on_admit(void *arg, const char **why)
@@ -440,7 +445,7 @@ static int start(struct jgwd *d)
 	}
 	jgwd_fw_commit(d, cfg);
 	jgwd_quar_update(d, cfg);
-	d->relay = relay_new(d->loop, d->audit, &hooks);
+	d->relay = relay_new(d->loop, d->audit, &hooks, jgwd_workers(cfg));
 	if (!d->relay || relay_listen(d->relay, cfg, err, sizeof(err)) < 0) {
 		log_err("%s", d->relay ? err : "out of memory");
 		gen_put(gen);
@@ -471,8 +476,9 @@ static int start(struct jgwd *d)
 	relay_set_gen(d->relay, gen);
 	jgwd_audit_config(d, "load", cfg->sha256, 1, NULL, cfg, NULL);
 	gen_put(gen);
-	log_info("jgwd %s started: site %s, %zu peers, generation 1, sha256 %s", JGWD_VERSION,
-		 cfg->site, cfg->n_peers, cfg->sha256);
+	log_info("jgwd %s started: site %s, %zu peers, %u worker%s, generation 1, sha256 %s",
+		 JGWD_VERSION, cfg->site, cfg->n_peers, relay_workers(d->relay),
+		 relay_workers(d->relay) == 1 ? "" : "s", cfg->sha256);
 
 	ev_timer_init(&d->audit_timer, on_audit_timer, 0.0, 0.1);
 	d->audit_timer.data = d;

@@ -78,6 +78,9 @@ struct reload_req {
 
 /* jgwd.c */
 void jgwd_first_error(void *arg, const char *msg);
+/* The relay's workers a configuration asks for (`workers`, else one per
+ * online CPU). */
+unsigned jgwd_workers(const struct jgw_config *cfg);
 
 /* jgwd_config.c: one path for start, SIGHUP, reload, rollback; on any
  * failure the generation in force stays. */

@@ -193,6 +193,9 @@ int jgwd_reload(struct jgwd *d, const struct reload_req *rq, char *why, size_t w
 		    memcmp(&old->cfg->wan_listen.ss, &cfg->wan_listen.ss, cfg->wan_listen.len)))
 		log_warn("reload: listener addresses changed; they take effect at the next "
 			 "restart");
+	if (jgwd_workers(cfg) != relay_workers(d->relay))
+		log_warn("reload: workers %u in the file, %u running; the change takes effect at "
+			 "the next restart", jgwd_workers(cfg), relay_workers(d->relay));
 	d->generation++;
 	if (rq->confirm_s) {
 		d->trial.prev = gen_hold(old);

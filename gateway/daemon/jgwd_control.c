@@ -54,6 +54,7 @@ static void cmd_status(struct jgwd *d, const struct control_req *req, struct con
 	control_reply_i64(rep, "trial_remaining_s", d->trial.prev ?
 			  (int64_t)(ev_timer_remaining(d->loop, &d->trial.timer) + 0.999) : 0);
 	control_reply_i64(rep, "uptime_s", (int64_t)(ev_now(d->loop) - d->started));
+	control_reply_u64(rep, "workers", relay_workers(d->relay));
 	control_reply_u64(rep, "tunnels", rs.tunnels_open);
 	control_reply_u64(rep, "tunnels_egress", rs.egress_open);
 	control_reply_u64(rep, "tunnels_ingress", rs.ingress_open);
@@ -140,6 +141,7 @@ static void print_tunnel(void *arg, const struct relay_tunnel_info *info)
 
 	control_reply_begin_line(pc->rep, pc->json);
 	control_reply_u64(pc->rep, "tunnel", info->id);
+	control_reply_u64(pc->rep, "worker", info->worker);
 	control_reply_str(pc->rep, "side", info->side);
 	control_reply_str(pc->rep, "state", info->state);
 	control_reply_str(pc->rep, "peer", info->peer[0] ? info->peer : "-");
@@ -158,7 +160,8 @@ static void print_tunnel(void *arg, const struct relay_tunnel_info *info)
 static void print_address(struct jgwd *d, const char *node, const struct sockaddr *sa,
 			  struct control_reply *rep, bool json)
 {
-	const struct relay_addr_slot *s = relay_peer_addr(d->relay, node, sa);
+	struct relay_addr_slot slot;
+	const struct relay_addr_slot *s = relay_peer_addr(d->relay, node, sa, &slot) ? &slot : NULL;
 	char a[80];
 
 	control_reply_begin_line(rep, json);

@@ -22,6 +22,9 @@
 #include <ev.h>
 #include <limits.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +86,7 @@ struct flow {
 
 struct tunnel {
 	uint32_t magic;
-	struct relay *r;
+	struct worker *wk;           /* the one whose loop and thread it lives on */
 	struct tunnel *prev, *next;
 	struct gen *gen;
 	uint64_t id;
@@ -114,18 +117,29 @@ struct tunnel {
 	bool resumed;
 };
 
-struct relay {
+/*
+ * A worker: one event loop on a thread of its own, with its own listeners
+ * (SO_REUSEPORT: the kernel spreads new connections over the workers),
+ * its tunnels and its counters. Its thread holds mu whenever the loop runs
+ * callbacks and lets go only while the loop waits (libev's loop release
+ * callbacks): the daemon's thread takes mu to look at the worker or change
+ * it, then wakes the loop so that it sees changed watchers.
+ */
+struct worker {
+	struct relay *r;
+	unsigned index;
 	struct ev_loop *loop;
-	struct audit *audit;
-	struct relay_hooks hooks;
-	struct gen *gen;
+	pthread_t thread;
+	bool running;                /* the thread was started */
+	bool quit;                   /* under mu: leave the loop */
+	pthread_mutex_t mu;
+	ev_async wake;
+	ev_prepare flush;            /* the audit batch, before the loop waits */
+	struct gen *gen;             /* current for new tunnels (a reference) */
 	int lan_fd, wan_fd;
 	ev_io lan_io, wan_io;
 	struct tunnel *tunnels;
 	size_t n_tunnels;
-	struct relay_count peers;   /* live tunnels per peer node */
-	struct relay_count sources; /* live egress tunnels per LAN source address */
-	uint64_t id_base, id_next;
 	bool stopping;
 	struct relay_stats total, interval;
 	struct relay_tally rejects, denies;   /* by reason, since start (metrics) */
@@ -133,8 +147,41 @@ struct relay {
 	struct relay_addrs addrs;             /* per peer address: last success, error */
 	ev_tstamp last_accept_err;
 	ev_timer resume;             /* listeners paused after EMFILE */
+};
+
+/* A source's failure, waiting for the daemon's loop (relay_failed). */
+struct failure {
+	struct sockaddr_storage src;
+	bool lan;
+	bool has_peer;
+	node_code peer;
+	char cause[32];
+};
+#define FAILURE_QUEUE_MAX 4096
+
+struct relay {
+	struct ev_loop *loop;        /* the daemon's: hooks run there */
+	struct audit *audit;
+	struct relay_hooks hooks;
+	struct gen *gen;             /* current, as the daemon set it */
+	struct worker *workers;
+	unsigned n_workers;
+	bool stopping;
 	int fd_high;                 /* a connection accepted on this descriptor
 	                              * or above is refused (fd-limit) */
+	uint64_t id_base;
+	atomic_uint_fast64_t id_next;
+	/* Shared by the workers: limits are the gateway's, not a worker's. */
+	pthread_mutex_t count_mu;
+	struct relay_count peers;   /* live tunnels per peer node */
+	struct relay_count sources; /* live egress tunnels per LAN source address */
+	size_t n_tunnels;           /* live tunnels, every worker */
+	/* Failures of sources go to the daemon's hook on its own loop. */
+	pthread_mutex_t fail_mu;
+	struct failure *fails;
+	size_t n_fails;
+	uint64_t fails_dropped;
+	ev_async fail_async;
 };
 
 static void tunnel_run(struct tunnel *t);
@@ -143,9 +190,40 @@ static void tunnel_end(struct tunnel *t, const char *reason);
 static void tunnel_rearm(struct tunnel *t);
 static void flow_note_partial(struct tunnel *t, struct flow *f);
 
-static int64_t now_ms(const struct relay *r)
+static int64_t now_ms(const struct worker *wk)
 {
-	return (int64_t)(ev_now(r->loop) * 1000.0);
+	return (int64_t)(ev_now(wk->loop) * 1000.0);
+}
+
+/* A source failed authentication or inspection: queued for the daemon's
+ * loop (its quarantine and firewall are the daemon's, on its thread). A
+ * full queue drops the newest and counts them: a flood that fills it has
+ * been quarantined many times over by what is already queued. */
+static void relay_failed(struct relay *r, const struct sockaddr *src, bool lan, const char *peer,
+			 const char *cause)
+{
+	struct failure *f;
+
+	if (!r->hooks.failure)
+		return;
+	pthread_mutex_lock(&r->fail_mu);
+	if (r->n_fails >= FAILURE_QUEUE_MAX) {
+		r->fails_dropped++;
+		pthread_mutex_unlock(&r->fail_mu);
+		return;
+	}
+	f = &r->fails[r->n_fails++];
+	memset(f, 0, sizeof(*f));
+	memcpy(&f->src, src, src->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	       sizeof(struct sockaddr_in));
+	f->lan = lan;
+	if (peer) {
+		f->has_peer = true;
+		snprintf(f->peer, sizeof(f->peer), "%s", peer);
+	}
+	snprintf(f->cause, sizeof(f->cause), "%s", cause ? cause : "unknown");
+	pthread_mutex_unlock(&r->fail_mu);
+	ev_async_send(r->loop, &r->fail_async);
 }
 
 static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -184,7 +262,7 @@ static void audit_tunnel(struct tunnel *t, const char *state)
 	struct side *wan = &t->wan, *lan = &t->lan;
 	char a[80];
 
-	if (!t->r->audit || !(rec = audit_rec_begin(t->r->audit, "tunnel")))
+	if (!t->wk->r->audit || !(rec = audit_rec_begin(t->wk->r->audit, "tunnel")))
 		return;
 	audit_rec_u64(rec, "tunnel_id", t->id);
 	audit_rec_str(rec, "state", state);
@@ -213,7 +291,7 @@ static void audit_tunnel(struct tunnel *t, const char *state)
 		audit_rec_u64(rec, "frames_in", t->down.frames);
 		audit_rec_u64(rec, "frames_out", t->up.frames);
 		audit_rec_i64(rec, "duration_ms",
-			      (int64_t)((ev_now(t->r->loop) - t->start) * 1000.0));
+			      (int64_t)((ev_now(t->wk->loop) - t->start) * 1000.0));
 		if (t->reason)
 			audit_rec_str(rec, "reason", t->reason);
 	}
@@ -235,34 +313,34 @@ static void sink_u64(void *arg, const char *key, uint64_t value)
 static void on_frame(void *arg, const struct insp_frame *f)
 {
 	struct tunnel *t = arg;
-	struct relay *r = t->r;
+	struct worker *wk = t->wk;
 	struct audit_rec *rec;
 	bool allowed = f->allowed;
 	struct policy_verdict v;
 	struct policy_sink sink = { .str = sink_str, .u64 = sink_u64 };
 	const char *why;
 
-	t->last_frame = ev_now(r->loop);
-	relay_type_tally_add(&r->types, f->type, f->type_name != NULL, allowed);
+	t->last_frame = ev_now(wk->loop);
+	relay_type_tally_add(&wk->types, f->type, f->type_name != NULL, allowed);
 	if (allowed) {
 		t->framed = true;
 		if (f->dir == INSP_FROM_WAN)
 			t->down.frames++;
 		else
 			t->up.frames++;
-		r->total.frames_allowed++;
-		r->interval.frames_allowed++;
-		r->total.bytes_allowed += f->length;
-		r->interval.bytes_allowed += f->length;
+		wk->total.frames_allowed++;
+		wk->interval.frames_allowed++;
+		wk->total.bytes_allowed += f->length;
+		wk->interval.bytes_allowed += f->length;
 	} else {
-		r->total.frames_denied++;
-		r->interval.frames_denied++;
-		r->total.bytes_denied += f->length;
-		r->interval.bytes_denied += f->length;
-		relay_tally_add(&r->denies, insp_reason_name(f->reason));
+		wk->total.frames_denied++;
+		wk->interval.frames_denied++;
+		wk->total.bytes_denied += f->length;
+		wk->interval.bytes_denied += f->length;
+		relay_tally_add(&wk->denies, insp_reason_name(f->reason));
 	}
 	/* Nothing after the end is forwarded: no record either. */
-	if (t->dead || !r->audit || !(rec = audit_rec_begin(r->audit, "message")))
+	if (t->dead || !wk->r->audit || !(rec = audit_rec_begin(wk->r->audit, "message")))
 		return;
 	audit_rec_u64(rec, "tunnel_id", t->id);
 	policy_verdict_of(f, &v);
@@ -270,7 +348,7 @@ static void on_frame(void *arg, const struct insp_frame *f)
 	policy_message_fields(&v, &sink);
 	/* Write-ahead: a frame whose record is lost is never forwarded under
 	 * fail-closed (the tunnel ends; count-loss relays on, counted). */
-	if (audit_rec_commit(rec) != 0 && (why = audit_refusal(r->audit)))
+	if (audit_rec_commit(rec) != 0 && (why = audit_refusal(wk->r->audit)))
 		tunnel_end(t, why);
 }
 
@@ -359,10 +437,8 @@ static void flow_fail(struct tunnel *t, struct flow *f, const char *cause)
 	struct side *src = f->src;
 
 	tunnel_end(t, cause);
-	if (t->r->hooks.failure)
-		t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&src->addr,
-				    src == &t->lan,
-				    f->dir == INSP_FROM_WAN && t->peer[0] ? t->peer : NULL, cause);
+	relay_failed(t->wk->r, (struct sockaddr *)&src->addr, src == &t->lan,
+		     f->dir == INSP_FROM_WAN && t->peer[0] ? t->peer : NULL, cause);
 }
 
 /* One read from the flow's source: true when it made progress (bytes, in
@@ -389,7 +465,7 @@ static bool flow_read_once(struct tunnel *t, struct flow *f, size_t *got)
 		 * the kernel again (a read that would only say EAGAIN). */
 		if ((size_t)n < room && !(s->tls && tls_conn_has_pending(s->tls)))
 			blocked(s, EV_READ);
-		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->r), on_frame, t)) {
+		if (!insp_feed(t->insp, f->dir, p, (size_t)n, now_ms(t->wk), on_frame, t)) {
 			flow_fail(t, f, "inspection-deny");
 			return false;
 		}
@@ -402,7 +478,7 @@ static bool flow_read_once(struct tunnel *t, struct flow *f, size_t *got)
 		f->finished = true;
 		if (!t->first_eof)
 			t->first_eof = s == &t->lan ? "lan-closed" : "peer-closed";
-		if (!insp_finish(t->insp, f->dir, now_ms(t->r), on_frame, t)) {
+		if (!insp_finish(t->insp, f->dir, now_ms(t->wk), on_frame, t)) {
 			flow_fail(t, f, "inspection-deny");
 			return false;
 		}
@@ -477,8 +553,8 @@ static bool flow_write(struct tunnel *t, struct flow *f)
 	 * When the disk does not take them (fail-closed), the frames are
 	 * never forwarded: the tunnel ends, and its records wait in memory
 	 * for the disk. */
-	if (!audit_writeahead(t->r->audit)) {
-		const char *why = audit_refusal(t->r->audit);
+	if (!audit_writeahead(t->wk->r->audit)) {
+		const char *why = audit_refusal(t->wk->r->audit);
 
 		tunnel_end(t, why ? why : "audit-write-failed");
 		return false;
@@ -537,7 +613,7 @@ static bool side_connect(struct side *s, const struct cfg_endpoint *ep)
 static void side_close(struct tunnel *t, struct side *s)
 {
 	if (s->events)
-		ev_io_stop(t->r->loop, &s->io);
+		ev_io_stop(t->wk->loop, &s->io);
 	s->events = 0;
 	if (s->tls) {
 		tls_conn_free(s->tls);
@@ -606,7 +682,7 @@ static bool tunnel_current_ok(struct tunnel *t, const char *peer)
 {
 	const char *why;
 
-	if (t->gen == t->r->gen || !(why = gen_refuses(t->r->gen, t, peer)))
+	if (t->gen == t->wk->gen || !(why = gen_refuses(t->wk->gen, t, peer)))
 		return true;
 	tunnel_end(t, why);
 	return false;
@@ -616,17 +692,22 @@ static bool tunnel_current_ok(struct tunnel *t, const char *peer)
 static bool tunnel_peer_known(struct tunnel *t, const char *peer)
 {
 	const struct jgw_config *cfg = t->gen->cfg;
-	struct relay *r = t->r;
+	struct relay *r = t->wk->r;
+	const char *why = NULL;
 
 	/* Named before the limit is checked: the reject record says whose. */
 	memcpy(t->peer, peer, sizeof(t->peer));
 	t->peer[NODE_CODE_LEN] = '\0';
-	if (cfg->limits.per_peer && relay_count_get(&r->peers, peer) >= cfg->limits.per_peer) {
-		tunnel_end(t, "peer-limit");
-		return false;
-	}
-	if (!relay_count_inc(&r->peers, peer)) {
-		tunnel_end(t, "internal-error");
+	/* Checked and counted in one step: two workers must not both take
+	 * the last place. */
+	pthread_mutex_lock(&r->count_mu);
+	if (cfg->limits.per_peer && relay_count_get(&r->peers, peer) >= cfg->limits.per_peer)
+		why = "peer-limit";
+	else if (!relay_count_inc(&r->peers, peer))
+		why = "internal-error";
+	pthread_mutex_unlock(&r->count_mu);
+	if (why) {
+		tunnel_end(t, why);
 		return false;
 	}
 	t->peer_counted = true;
@@ -637,7 +718,7 @@ static bool tunnel_peer_known(struct tunnel *t, const char *peer)
 static void tunnel_set_state(struct tunnel *t, enum tun_state st)
 {
 	t->state = st;
-	t->state_since = ev_now(t->r->loop);
+	t->state_since = ev_now(t->wk->loop);
 	if (st == TS_WAIT_FIRST)
 		t->frames_since = t->last_frame = t->state_since;
 	tunnel_rearm(t);
@@ -647,9 +728,9 @@ static void tunnel_open(struct tunnel *t)
 {
 	tunnel_set_state(t, TS_RELAY);
 	t->opened = true;
-	relay_addr_ok(&t->r->addrs, t->peer, (const struct sockaddr *)&t->wan.addr, t->ingress);
-	t->r->total.tunnels_total++;
-	t->r->interval.tunnels_total++;
+	relay_addr_ok(&t->wk->addrs, t->peer, (const struct sockaddr *)&t->wan.addr, t->ingress);
+	t->wk->total.tunnels_total++;
+	t->wk->interval.tunnels_total++;
 	audit_tunnel(t, "open");
 	log_debug("tunnel %llu open: %s peer %s", (unsigned long long)t->id,
 		  t->ingress ? "ingress" : "egress", t->peer[0] ? t->peer : "-");
@@ -689,9 +770,8 @@ static bool step_handshake(struct tunnel *t)
 	int rc = wan_handshake(t, &reason);
 
 	if (rc <= 0) {
-		if (rc < 0 && t->r->hooks.failure)
-			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, false,
-					    NULL, reason);
+		if (rc < 0)
+			relay_failed(t->wk->r, (struct sockaddr *)&w->addr, false, NULL, reason);
 		return false;
 	}
 	tunnel_copy_cert(t);
@@ -705,9 +785,8 @@ static bool step_handshake(struct tunnel *t)
 		memcpy(t->peer, tls_conn_peer_node(w->tls), sizeof(t->peer));
 		t->peer[NODE_CODE_LEN] = '\0';
 		tunnel_end(t, "address-mismatch");
-		if (t->r->hooks.failure)
-			t->r->hooks.failure(t->r->hooks.arg, (struct sockaddr *)&w->addr, false,
-					    t->peer, "address-mismatch");
+		relay_failed(t->wk->r, (struct sockaddr *)&w->addr, false, t->peer,
+			     "address-mismatch");
 		return false;
 	}
 	if (!tunnel_peer_known(t, tls_conn_peer_node(w->tls)))
@@ -799,7 +878,7 @@ static bool step_connect(struct tunnel *t)
 		log_info("tunnel %llu: connect to %s failed: %s", (unsigned long long)t->id,
 			 addr_str(&s->addr, a, sizeof(a)), strerror(err));
 		if (!t->ingress)
-			relay_addr_error(&t->r->addrs, t->peer, (const struct sockaddr *)&s->addr,
+			relay_addr_error(&t->wk->addrs, t->peer, (const struct sockaddr *)&s->addr,
 					 false, "connect-failed");
 		side_close(t, s);
 		if (t->ingress) {
@@ -887,11 +966,11 @@ static void side_arm(struct tunnel *t, struct side *s, int ev)
 	if (ev == s->events)
 		return;
 	if (s->events)
-		ev_io_stop(t->r->loop, &s->io);
+		ev_io_stop(t->wk->loop, &s->io);
 	s->events = ev;
 	if (ev) {
 		ev_io_set(&s->io, s->fd, ev);
-		ev_io_start(t->r->loop, &s->io);
+		ev_io_start(t->wk->loop, &s->io);
 	}
 }
 
@@ -936,11 +1015,11 @@ static ev_tstamp tunnel_deadline(const struct tunnel *t, const char **why)
 static void tunnel_rearm(struct tunnel *t)
 {
 	const char *why;
-	ev_tstamp left = tunnel_deadline(t, &why) - ev_now(t->r->loop);
+	ev_tstamp left = tunnel_deadline(t, &why) - ev_now(t->wk->loop);
 
 	/* libev's "timer again" idiom: one timer, its repeat moved. */
 	t->timer.repeat = left > 0.01 ? left + 0.001 : 0.01;
-	ev_timer_again(t->r->loop, &t->timer);
+	ev_timer_again(t->wk->loop, &t->timer);
 }
 
 /* After a read: has a frame begun that is not whole yet? Its deadline may
@@ -952,41 +1031,43 @@ static void flow_note_partial(struct tunnel *t, struct flow *f)
 	if (!partial) {
 		f->partial_since = 0;
 	} else if (f->partial_since == 0) {
-		f->partial_since = ev_now(t->r->loop);
+		f->partial_since = ev_now(t->wk->loop);
 		tunnel_rearm(t);
 	}
 }
 
 static void tunnel_free(struct tunnel *t)
 {
-	struct relay *r = t->r;
+	struct worker *wk = t->wk;
+	struct relay *r = wk->r;
 
 	side_close(t, &t->lan);
 	side_close(t, &t->wan);
-	ev_timer_stop(r->loop, &t->timer);
+	ev_timer_stop(wk->loop, &t->timer);
 	insp_conn_free(t->insp);
 	relay_buf_free(&t->up.buf);
 	relay_buf_free(&t->down.buf);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
-		r->tunnels = t->next;
+		wk->tunnels = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
+	wk->n_tunnels--;
+	pthread_mutex_lock(&r->count_mu);
 	r->n_tunnels--;
 	if (t->peer_counted)
 		relay_count_dec(&r->peers, t->peer);
 	if (t->source[0])
 		relay_count_dec(&r->sources, t->source);
+	pthread_mutex_unlock(&r->count_mu);
 	if (t->ingress)
-		r->total.ingress_open--;
+		wk->total.ingress_open--;
 	else
-		r->total.egress_open--;
+		wk->total.egress_open--;
 	gen_put(t->gen);
 	t->magic = 0;
 	free(t);
-	if (r->stopping && r->n_tunnels == 0 && r->hooks.stopped)
-		r->hooks.stopped(r->hooks.arg);
 }
 
 /* Mark the tunnel as ending; tunnel_finish does the rest once the current
@@ -1001,7 +1082,7 @@ static void tunnel_end(struct tunnel *t, const char *reason)
 
 static void tunnel_finish(struct tunnel *t)
 {
-	struct relay *r = t->r;
+	struct worker *wk = t->wk;
 	char wa[80], la[80];
 
 	/* Best effort close_notify so the peer sees an orderly end. */
@@ -1010,18 +1091,18 @@ static void tunnel_finish(struct tunnel *t)
 	if (t->opened) {
 		audit_tunnel(t, "close");
 	} else {
-		r->total.tunnels_rejected++;
-		r->interval.tunnels_rejected++;
-		relay_tally_add(&r->rejects, t->reason ? t->reason : "unknown");
+		wk->total.tunnels_rejected++;
+		wk->interval.tunnels_rejected++;
+		relay_tally_add(&wk->rejects, t->reason ? t->reason : "unknown");
 		if (t->wan.addrlen)
-			relay_addr_error(&r->addrs, t->peer, (const struct sockaddr *)&t->wan.addr,
+			relay_addr_error(&wk->addrs, t->peer, (const struct sockaddr *)&t->wan.addr,
 					 t->ingress, t->reason ? t->reason : "unknown");
 		audit_tunnel(t, "reject");
 	}
-	r->total.bytes_in += t->down.bytes;
-	r->total.bytes_out += t->up.bytes;
-	r->interval.bytes_in += t->down.bytes;
-	r->interval.bytes_out += t->up.bytes;
+	wk->total.bytes_in += t->down.bytes;
+	wk->total.bytes_out += t->up.bytes;
+	wk->interval.bytes_in += t->down.bytes;
+	wk->interval.bytes_out += t->up.bytes;
 	/* A reject names who and where: the peer, the address at the WAN side
 	 * (the peer's, when there was one), and the LAN side's. */
 	log_info("tunnel %llu %s: %s peer %s addr %s lan %s reason %s in %llu out %llu bytes",
@@ -1033,7 +1114,7 @@ static void tunnel_finish(struct tunnel *t)
 		 (unsigned long long)t->up.bytes);
 	/* The records of this tunnel are in the spool file before its
 	 * connections are seen to close. */
-	audit_flush(r->audit);
+	audit_flush(wk->r->audit);
 	tunnel_free(t);
 }
 
@@ -1114,21 +1195,24 @@ static void side_init(struct tunnel *t, struct side *s)
 	s->io.data = s;
 }
 
-static struct tunnel *tunnel_new(struct relay *r, bool ingress, int fd,
-				 const struct sockaddr_storage *src, socklen_t srclen)
+/* counted: accept_one already counted it in r->n_tunnels (with its limit
+ * check, in one step). */
+static struct tunnel *tunnel_new(struct worker *wk, bool ingress, int fd,
+				 const struct sockaddr_storage *src, socklen_t srclen, bool counted)
 {
+	struct relay *r = wk->r;
 	struct tunnel *t = calloc(1, sizeof(*t));
-	size_t limit = RELAY_MAX_FRAME + r->gen->cfg->limits.buffer_bytes;
+	size_t limit = RELAY_MAX_FRAME + wk->gen->cfg->limits.buffer_bytes;
 
 	if (!t)
 		return NULL;
 	t->magic = TUNNEL_MAGIC;
-	t->r = r;
-	t->gen = r->gen;
-	t->gen->refs++;
-	t->id = r->id_base | (r->id_next++ & 0xffffffffu);
+	t->wk = wk;
+	t->gen = gen_hold(wk->gen);
+	t->id = r->id_base |
+		(atomic_fetch_add_explicit(&r->id_next, 1, memory_order_relaxed) & 0xffffffffu);
 	t->ingress = ingress;
-	t->start = ev_now(r->loop);
+	t->start = ev_now(wk->loop);
 	side_init(t, &t->lan);
 	side_init(t, &t->wan);
 	t->up = (struct flow){ .dir = INSP_FROM_LAN, .src = &t->lan, .dst = &t->wan };
@@ -1146,23 +1230,28 @@ static struct tunnel *tunnel_new(struct relay *r, bool ingress, int fd,
 	}
 	ev_init(&t->timer, on_timer);
 	t->timer.data = t;
-	t->next = r->tunnels;
-	if (r->tunnels)
-		r->tunnels->prev = t;
-	r->tunnels = t;
-	r->n_tunnels++;
+	t->next = wk->tunnels;
+	if (wk->tunnels)
+		wk->tunnels->prev = t;
+	wk->tunnels = t;
+	wk->n_tunnels++;
+	if (!counted) {
+		pthread_mutex_lock(&r->count_mu);
+		r->n_tunnels++;
+		pthread_mutex_unlock(&r->count_mu);
+	}
 	if (ingress)
-		r->total.ingress_open++;
+		wk->total.ingress_open++;
 	else
-		r->total.egress_open++;
+		wk->total.egress_open++;
 	return t;
 }
 
 /* Refuse a connection before a tunnel exists; audited as a reject. */
-static void refuse(struct relay *r, bool ingress, int fd, const struct sockaddr_storage *src,
+static void refuse(struct worker *wk, bool ingress, int fd, const struct sockaddr_storage *src,
 		   socklen_t srclen, const char *reason, bool failure)
 {
-	struct tunnel *t = r->gen ? tunnel_new(r, ingress, fd, src, srclen) : NULL;
+	struct tunnel *t = wk->gen ? tunnel_new(wk, ingress, fd, src, srclen, false) : NULL;
 
 	if (!t) {
 		close(fd);
@@ -1170,46 +1259,73 @@ static void refuse(struct relay *r, bool ingress, int fd, const struct sockaddr_
 	}
 	tunnel_end(t, reason);
 	tunnel_finish(t);
-	if (failure && r->hooks.failure)
-		r->hooks.failure(r->hooks.arg, (const struct sockaddr *)src, !ingress, NULL, reason);
+	if (failure)
+		relay_failed(wk->r, (const struct sockaddr *)src, !ingress, NULL, reason);
 }
 
-static void accept_one(struct relay *r, bool ingress, int fd, struct sockaddr_storage *src,
+/* The gateway's limits on live tunnels, for a new connection: checked and
+ * counted in one step under the workers' shared lock, so that two workers
+ * never both take the last place. NULL when admitted (then counted, and
+ * *source_counted says whether under host); else the reason. */
+static const char *count_admit(struct relay *r, const struct jgw_config *cfg, bool ingress,
+			       const char *host, bool *source_counted)
+{
+	const char *why = NULL;
+
+	*source_counted = false;
+	pthread_mutex_lock(&r->count_mu);
+	if (cfg->limits.tunnels && r->n_tunnels >= cfg->limits.tunnels) {
+		why = "tunnel-limit";
+	} else if (!ingress && relay_count_get(&r->sources, host) >= cfg->limits.per_source) {
+		/* One LAN address must not take every tunnel, the peers' included. */
+		why = "source-limit";
+	} else {
+		r->n_tunnels++;
+		if (!ingress && host[0])
+			*source_counted = relay_count_inc(&r->sources, host);
+	}
+	pthread_mutex_unlock(&r->count_mu);
+	return why;
+}
+
+static void accept_one(struct worker *wk, bool ingress, int fd, struct sockaddr_storage *src,
 		       socklen_t srclen)
 {
-	const struct jgw_config *cfg = r->gen->cfg;
+	struct relay *r = wk->r;
+	const struct jgw_config *cfg = wk->gen->cfg;
 	const char *why = NULL;
 	struct tunnel *t;
 	char host[RELAY_COUNT_KEY] = "";
+	bool source_counted;
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A stranger is a stranger whatever the load: name it first. */
 	if (!ingress && (why = policy_lan_source(cfg, (struct sockaddr *)src)) != NULL) {
-		refuse(r, ingress, fd, src, srclen, why, true);
+		refuse(wk, ingress, fd, src, srclen, why, true);
 		return;
 	}
 	if (r->hooks.admit && !r->hooks.admit(r->hooks.arg, &why)) {
-		refuse(r, ingress, fd, src, srclen, why ? why : "not-admitted", false);
+		refuse(wk, ingress, fd, src, srclen, why ? why : "not-admitted", false);
 		return;
 	}
-	if (cfg->limits.tunnels && r->n_tunnels >= cfg->limits.tunnels) {
-		refuse(r, ingress, fd, src, srclen, "tunnel-limit", false);
-		return;
-	}
-	/* One LAN address must not take every tunnel, the peers' included. */
 	if (!ingress)
 		host_str(src, host, sizeof(host));
-	if (!ingress && relay_count_get(&r->sources, host) >= cfg->limits.per_source) {
-		refuse(r, ingress, fd, src, srclen, "source-limit", false);
+	if ((why = count_admit(r, cfg, ingress, host, &source_counted)) != NULL) {
+		refuse(wk, ingress, fd, src, srclen, why, false);
 		return;
 	}
-	t = tunnel_new(r, ingress, fd, src, srclen);
+	t = tunnel_new(wk, ingress, fd, src, srclen, true);
 	if (!t) {
+		pthread_mutex_lock(&r->count_mu);
+		r->n_tunnels--;
+		if (source_counted)
+			relay_count_dec(&r->sources, host);
+		pthread_mutex_unlock(&r->count_mu);
 		close(fd);
 		return;
 	}
-	if (!ingress && host[0] && relay_count_inc(&r->sources, host))
+	if (source_counted)
 		memcpy(t->source, host, sizeof(t->source));
 	t->insp = insp_conn_new(&t->gen->insp, NULL);
 	if (!t->insp) {
@@ -1234,8 +1350,8 @@ static void accept_one(struct relay *r, bool ingress, int fd, struct sockaddr_st
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct relay *r = w->data;
-	bool ingress = w == &r->wan_io;
+	struct worker *wk = w->data;
+	bool ingress = w == &wk->wan_io;
 
 	(void)revents;
 	for (int i = 0; i < 64; i++) {
@@ -1248,78 +1364,252 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 			if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED)
 				return;
-			if (ev_now(loop) - r->last_accept_err > 1.0) {
-				r->last_accept_err = ev_now(loop);
+			if (ev_now(loop) - wk->last_accept_err > 1.0) {
+				wk->last_accept_err = ev_now(loop);
 				log_err("accept on the %s listener: %s", ingress ? "WAN" : "LAN",
 					strerror(e));
 			}
 			/* Out of descriptors or memory: the pending connection would
 			 * wake us again at once. Pause the listeners for a second. */
 			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-				ev_io_stop(loop, &r->lan_io);
-				ev_io_stop(loop, &r->wan_io);
-				ev_timer_set(&r->resume, 1.0, 0.0);
-				ev_timer_start(loop, &r->resume);
+				ev_io_stop(loop, &wk->lan_io);
+				ev_io_stop(loop, &wk->wan_io);
+				ev_timer_set(&wk->resume, 1.0, 0.0);
+				ev_timer_start(loop, &wk->resume);
 			}
 			return;
 		}
-		if (r->stopping || !r->gen) {
+		if (wk->stopping || !wk->gen) {
 			close(fd);
 			continue;
 		}
 		/* A tunnel needs a second descriptor, and the rest of the daemon
 		 * (control socket, audit files, netlink) must never find none. */
-		if (fd + 1 >= r->fd_high) {
-			refuse(r, ingress, fd, &src, sl, "fd-limit", false);
+		if (fd + 1 >= wk->r->fd_high) {
+			refuse(wk, ingress, fd, &src, sl, "fd-limit", false);
 			continue;
 		}
-		accept_one(r, ingress, fd, &src, sl);
+		accept_one(wk, ingress, fd, &src, sl);
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Workers                                                             */
+
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct worker *wk = w->data;
+
+	(void)revents;
+	if (wk->stopping)
+		return;
+	if (wk->lan_fd >= 0)
+		ev_io_start(loop, &wk->lan_io);
+	if (wk->wan_fd >= 0)
+		ev_io_start(loop, &wk->wan_io);
+}
+
+static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct worker *wk = w->data;
+
+	(void)revents;
+	if (wk->quit)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+/* Before the loop waits: the records of everything this iteration did go
+ * to the spool in one write (a busy loop makes one write per iteration,
+ * not per frame). */
+static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct worker *wk = w->data;
+
+	(void)loop;
+	(void)revents;
+	audit_flush(wk->r->audit);
+}
+
+static void loop_release(struct ev_loop *loop)
+{
+	struct worker *wk = ev_userdata(loop);
+
+	pthread_mutex_unlock(&wk->mu);
+}
+
+static void loop_acquire(struct ev_loop *loop)
+{
+	struct worker *wk = ev_userdata(loop);
+
+	pthread_mutex_lock(&wk->mu);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+
+	pthread_mutex_lock(&wk->mu);
+	ev_run(wk->loop, 0);
+	pthread_mutex_unlock(&wk->mu);
+	/* Its spare buffers are this thread's. */
+	relay_buf_drain_spares();
+	return NULL;
+}
+
+/* The daemon's thread looks at or changes a worker: lock it, and on the
+ * way out wake its loop so that it takes up changed watchers. */
+static void worker_lock(const struct worker *wk)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&wk->mu);
+}
+
+static void worker_unlock(const struct worker *wk)
+{
+	struct worker *w = (struct worker *)wk;
+
+	if (w->running)
+		ev_async_send(w->loop, &w->wake);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int worker_init(struct relay *r, struct worker *wk, unsigned index)
+{
+	wk->r = r;
+	wk->index = index;
+	wk->lan_fd = wk->wan_fd = -1;
+	wk->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (!wk->loop)
+		return -1;
+	pthread_mutex_init(&wk->mu, NULL);
+	ev_set_userdata(wk->loop, wk);
+	ev_set_loop_release_cb(wk->loop, loop_release, loop_acquire);
+	ev_async_init(&wk->wake, on_wake);
+	wk->wake.data = wk;
+	ev_async_start(wk->loop, &wk->wake);
+	ev_prepare_init(&wk->flush, on_flush);
+	wk->flush.data = wk;
+	ev_prepare_start(wk->loop, &wk->flush);
+	ev_io_init(&wk->lan_io, on_accept, -1, EV_READ);
+	ev_io_init(&wk->wan_io, on_accept, -1, EV_READ);
+	wk->lan_io.data = wk->wan_io.data = wk;
+	ev_timer_init(&wk->resume, on_resume, 1.0, 0.0);
+	wk->resume.data = wk;
+	return 0;
+}
+
+/* Threads take no signals: the daemon's loop handles them. */
+static int worker_start(struct worker *wk)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&wk->thread, NULL, worker_main, wk);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_err("relay: cannot start worker %u: %s", wk->index, strerror(rc));
+		return -1;
+	}
+	wk->running = true;
+	/* `top -H`, /proc/PID/task/TID/comm: which thread is which. */
+	char name[16];
+	snprintf(name, sizeof(name), "jgw-relay%u", wk->index);
+	pthread_setname_np(wk->thread, name);
+	return 0;
+}
+
+/* The daemon's loop: the failures the workers queued, to the hook. */
+static void on_failures(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct relay *r = w->data;
+	struct failure batch[64];
+	size_t n;
+	uint64_t dropped;
+
+	(void)loop;
+	(void)revents;
+	do {
+		pthread_mutex_lock(&r->fail_mu);
+		n = r->n_fails < 64 ? r->n_fails : 64;
+		memcpy(batch, r->fails, n * sizeof(batch[0]));
+		memmove(r->fails, r->fails + n, (r->n_fails - n) * sizeof(batch[0]));
+		r->n_fails -= n;
+		dropped = r->fails_dropped;
+		r->fails_dropped = 0;
+		pthread_mutex_unlock(&r->fail_mu);
+		if (dropped)
+			log_warn("relay: %llu source failures not counted toward quarantine "
+				 "(queue full)", (unsigned long long)dropped);
+		for (size_t i = 0; i < n; i++)
+			r->hooks.failure(r->hooks.arg, (const struct sockaddr *)&batch[i].src,
+					 batch[i].lan, batch[i].has_peer ? batch[i].peer : NULL,
+					 batch[i].cause);
+	} while (n == 64);
 }
 
 /* ------------------------------------------------------------------ */
 /* The relay                                                           */
 
-static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+unsigned relay_default_workers(void)
 {
-	struct relay *r = w->data;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	(void)revents;
-	if (r->stopping)
-		return;
-	if (r->lan_fd >= 0)
-		ev_io_start(loop, &r->lan_io);
-	if (r->wan_fd >= 0)
-		ev_io_start(loop, &r->wan_io);
+	if (n < 1)
+		return 1;
+	return n > RELAY_WORKERS_MAX ? RELAY_WORKERS_MAX : (unsigned)n;
 }
 
 struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
-			const struct relay_hooks *hooks)
+			const struct relay_hooks *hooks, unsigned n_workers)
 {
 	struct relay *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
+	if (n_workers < 1)
+		n_workers = 1;
+	if (n_workers > RELAY_WORKERS_MAX)
+		n_workers = RELAY_WORKERS_MAX;
 	r->loop = loop;
 	r->audit = audit;
 	if (hooks)
 		r->hooks = *hooks;
-	r->lan_fd = r->wan_fd = -1;
 	r->fd_high = INT_MAX;
 	r->id_base = (uint64_t)time(NULL) << 32;
-	r->id_next = 1;
-	ev_io_init(&r->lan_io, on_accept, -1, EV_READ);
-	ev_io_init(&r->wan_io, on_accept, -1, EV_READ);
-	r->lan_io.data = r->wan_io.data = r;
-	ev_timer_init(&r->resume, on_resume, 1.0, 0.0);
-	r->resume.data = r;
+	atomic_init(&r->id_next, 1);
+	pthread_mutex_init(&r->count_mu, NULL);
+	pthread_mutex_init(&r->fail_mu, NULL);
+	r->fails = calloc(FAILURE_QUEUE_MAX, sizeof(*r->fails));
+	r->workers = calloc(n_workers, sizeof(*r->workers));
+	if (!r->fails || !r->workers) {
+		relay_free(r);
+		return NULL;
+	}
+	ev_async_init(&r->fail_async, on_failures);
+	r->fail_async.data = r;
+	ev_async_start(loop, &r->fail_async);
+	ev_unref(loop);             /* it alone must not keep the loop running */
+	for (unsigned i = 0; i < n_workers; i++) {
+		if (worker_init(r, &r->workers[i], i) < 0) {
+			relay_free(r);
+			return NULL;
+		}
+		r->n_workers = i + 1;
+	}
 	return r;
 }
 
+unsigned relay_workers(const struct relay *r)
+{
+	return r->n_workers;
+}
+
 /* freebind: the address may not be here yet (a pair's virtual address,
- * which keepalived brings when this member becomes the master). */
+ * which keepalived brings when this member becomes the master). reuseport:
+ * one listener per worker on the same address. */
 static int listen_on(const struct cfg_endpoint *ep, const char *what, bool freebind,
-		     char *err, size_t errlen)
+		     bool reuseport, char *err, size_t errlen)
 {
 	int fd = socket(ep->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
@@ -1330,6 +1620,11 @@ static int listen_on(const struct cfg_endpoint *ep, const char *what, bool freeb
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		snprintf(err, errlen, "%s listener: SO_REUSEPORT: %s", what, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (freebind)
 		setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&ep->ss, ep->len) < 0 || listen(fd, 511) < 0) {
@@ -1357,61 +1652,102 @@ static int fd_high_mark(void)
 	return (int)(rl.rlim_cur - keep);
 }
 
+static void close_listener(struct worker *wk, ev_io *io, int *fd)
+{
+	ev_io_stop(wk->loop, io);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void close_listeners(struct relay *r)
+{
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct worker *wk = &r->workers[i];
+
+		close_listener(wk, &wk->lan_io, &wk->lan_fd);
+		close_listener(wk, &wk->wan_io, &wk->wan_fd);
+	}
+}
+
+/* Before the workers run: no locking. */
 int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_t errlen)
 {
+	bool many = r->n_workers > 1;
+
 	r->fd_high = fd_high_mark();
-	r->lan_fd = listen_on(&cfg->lan_listen, "LAN", cfg->ha.n_partners > 0, err, errlen);
-	if (r->lan_fd < 0)
-		return -1;
-	r->wan_fd = listen_on(&cfg->wan_listen, "WAN", false, err, errlen);
-	if (r->wan_fd < 0) {
-		close(r->lan_fd);
-		r->lan_fd = -1;
-		return -1;
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct worker *wk = &r->workers[i];
+
+		wk->lan_fd = listen_on(&cfg->lan_listen, "LAN", cfg->ha.n_partners > 0, many,
+				       err, errlen);
+		if (wk->lan_fd >= 0)
+			wk->wan_fd = listen_on(&cfg->wan_listen, "WAN", false, many, err, errlen);
+		if (wk->lan_fd < 0 || wk->wan_fd < 0) {
+			close_listeners(r);
+			return -1;
+		}
+		ev_io_set(&wk->lan_io, wk->lan_fd, EV_READ);
+		ev_io_set(&wk->wan_io, wk->wan_fd, EV_READ);
 	}
-	ev_io_set(&r->lan_io, r->lan_fd, EV_READ);
-	ev_io_set(&r->wan_io, r->wan_fd, EV_READ);
+	return 0;
+}
+
+static int worker_wan_listen(struct worker *wk, bool on, char *err, size_t errlen)
+{
+	if (!on) {
+		close_listener(wk, &wk->wan_io, &wk->wan_fd);
+		return 0;
+	}
+	if (wk->wan_fd >= 0 || !wk->gen || wk->stopping)
+		return 0;
+	wk->wan_fd = listen_on(&wk->gen->cfg->wan_listen, "WAN", false, wk->r->n_workers > 1,
+			       err, errlen);
+	if (wk->wan_fd < 0)
+		return -1;
+	ev_io_set(&wk->wan_io, wk->wan_fd, EV_READ);
+	ev_io_start(wk->loop, &wk->wan_io);
 	return 0;
 }
 
 int relay_wan_listen(struct relay *r, bool on, char *err, size_t errlen)
 {
-	if (!on) {
-		if (r->wan_fd >= 0) {
-			ev_io_stop(r->loop, &r->wan_io);
-			close(r->wan_fd);
-			r->wan_fd = -1;
-		}
-		return 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < r->n_workers && rc == 0; i++) {
+		worker_lock(&r->workers[i]);
+		rc = worker_wan_listen(&r->workers[i], on, err, errlen);
+		worker_unlock(&r->workers[i]);
 	}
-	if (r->wan_fd >= 0 || !r->gen || r->stopping)
-		return 0;
-	r->wan_fd = listen_on(&r->gen->cfg->wan_listen, "WAN", false, err, errlen);
-	if (r->wan_fd < 0)
-		return -1;
-	ev_io_set(&r->wan_io, r->wan_fd, EV_READ);
-	ev_io_start(r->loop, &r->wan_io);
-	return 0;
+	if (rc < 0 && on) {
+		/* All or none: a worker without its listener would leave the
+		 * connections the kernel hands it. */
+		for (unsigned i = 0; i < r->n_workers; i++) {
+			worker_lock(&r->workers[i]);
+			worker_wan_listen(&r->workers[i], false, NULL, 0);
+			worker_unlock(&r->workers[i]);
+		}
+	}
+	return rc;
 }
 
-void relay_set_gen(struct relay *r, struct gen *gen)
+static void worker_set_gen(struct worker *wk, struct gen *gen)
 {
-	struct gen *old = r->gen;
+	struct gen *old = wk->gen;
 	struct tunnel *t, *next;
 
-	gen->refs++;
-	r->gen = gen;
-	r->total.generation = gen->generation;
+	wk->gen = gen_hold(gen);
+	wk->total.generation = gen->generation;
 	if (!old) {
-		if (r->lan_fd >= 0)
-			ev_io_start(r->loop, &r->lan_io);
-		if (r->wan_fd >= 0)
-			ev_io_start(r->loop, &r->wan_io);
+		if (wk->lan_fd >= 0)
+			ev_io_start(wk->loop, &wk->lan_io);
+		if (wk->wan_fd >= 0)
+			ev_io_start(wk->loop, &wk->wan_io);
 		return;
 	}
 	gen_put(old);
 	/* Handshakes in progress are checked when they complete. */
-	for (t = r->tunnels; t; t = next) {
+	for (t = wk->tunnels; t; t = next) {
 		const char *why = gen_refuses(gen, t, t->peer);
 
 		next = t->next;
@@ -1424,25 +1760,57 @@ void relay_set_gen(struct relay *r, struct gen *gen)
 	}
 }
 
-size_t relay_check_crl(struct relay *r, int64_t now_s)
+void relay_set_gen(struct relay *r, struct gen *gen)
 {
-	const struct gen *gen = r->gen;
+	struct gen *old = r->gen;
+
+	r->gen = gen_hold(gen);
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct worker *wk = &r->workers[i];
+
+		worker_lock(wk);
+		worker_set_gen(wk, gen);
+		worker_unlock(wk);
+		/* The first generation starts the workers (after the privilege
+		 * drop: they run as the daemon's account). */
+		if (!old && !wk->running && worker_start(wk) < 0)
+			log_err("relay: worker %u does not run; its listener's "
+				"connections wait", i);
+	}
+	gen_put(old);
+}
+
+static size_t worker_check_crl(struct worker *wk)
+{
 	struct tunnel *t, *next;
 	size_t closed = 0;
 
-	if (!gen || gen->cfg->tls.crl_policy != CFG_CRL_FAIL_CLOSED ||
-	    tls_ctx_crl_remaining(gen->tls, now_s) > 0)
-		return 0;
 	/* Only tunnels whose peer was proven: a handshake still running fails
 	 * on its own (identity_check), and a tunnel without TLS yet will run
 	 * one. */
-	for (t = r->tunnels; t; t = next) {
+	for (t = wk->tunnels; t; t = next) {
 		next = t->next;
 		if (t->wan.tls && tls_conn_peer_node(t->wan.tls)) {
 			tunnel_end(t, "crl-stale");
 			tunnel_finish(t);
 			closed++;
 		}
+	}
+	return closed;
+}
+
+size_t relay_check_crl(struct relay *r, int64_t now_s)
+{
+	const struct gen *gen = r->gen;
+	size_t closed = 0;
+
+	if (!gen || gen->cfg->tls.crl_policy != CFG_CRL_FAIL_CLOSED ||
+	    tls_ctx_crl_remaining(gen->tls, now_s) > 0)
+		return 0;
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		worker_lock(&r->workers[i]);
+		closed += worker_check_crl(&r->workers[i]);
+		worker_unlock(&r->workers[i]);
 	}
 	if (closed)
 		log_warn("CRL stale (fail-closed): %zu tunnel%s closed", closed, closed == 1 ? "" : "s");
@@ -1451,33 +1819,63 @@ size_t relay_check_crl(struct relay *r, int64_t now_s)
 
 size_t relay_peer_tunnels(const struct relay *r, const char *node)
 {
-	return relay_count_get(&r->peers, node);
+	pthread_mutex_lock((pthread_mutex_t *)&r->count_mu);
+	size_t n = relay_count_get(&r->peers, node);
+	pthread_mutex_unlock((pthread_mutex_t *)&r->count_mu);
+	return n;
 }
 
-const struct relay_tally *relay_rejects(const struct relay *r)
+void relay_rejects(const struct relay *r, struct relay_tally *out)
 {
-	return &r->rejects;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		worker_lock(&r->workers[i]);
+		relay_tally_merge(out, &r->workers[i].rejects);
+		worker_unlock(&r->workers[i]);
+	}
 }
 
-const struct relay_tally *relay_denies(const struct relay *r)
+void relay_denies(const struct relay *r, struct relay_tally *out)
 {
-	return &r->denies;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		worker_lock(&r->workers[i]);
+		relay_tally_merge(out, &r->workers[i].denies);
+		worker_unlock(&r->workers[i]);
+	}
 }
 
-const struct relay_type_tally *relay_types(const struct relay *r)
+void relay_types(const struct relay *r, struct relay_type_tally *out)
 {
-	return &r->types;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		worker_lock(&r->workers[i]);
+		relay_type_tally_merge(out, &r->workers[i].types);
+		worker_unlock(&r->workers[i]);
+	}
 }
 
-const struct relay_addr_slot *relay_peer_addr(const struct relay *r, const char *node,
-					      const struct sockaddr *sa)
+bool relay_peer_addr(const struct relay *r, const char *node, const struct sockaddr *sa,
+		     struct relay_addr_slot *out)
 {
-	return relay_addr_get(&r->addrs, node, sa);
+	bool found = false;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		worker_lock(&r->workers[i]);
+		const struct relay_addr_slot *s = relay_addr_get(&r->workers[i].addrs, node, sa);
+		if (s) {
+			relay_addr_merge(out, s);
+			found = true;
+		}
+		worker_unlock(&r->workers[i]);
+	}
+	return found;
 }
 
-bool relay_close(struct relay *r, uint64_t id, const char *reason)
+static bool worker_close(struct worker *wk, uint64_t id, const char *reason)
 {
-	for (struct tunnel *t = r->tunnels; t; t = t->next) {
+	for (struct tunnel *t = wk->tunnels; t; t = t->next) {
 		if (t->id != id || t->dead)
 			continue;
 		log_info("tunnel %llu to %s closed by an operator", (unsigned long long)id,
@@ -1489,36 +1887,67 @@ bool relay_close(struct relay *r, uint64_t id, const char *reason)
 	return false;
 }
 
+bool relay_close(struct relay *r, uint64_t id, const char *reason)
+{
+	bool done = false;
+
+	for (unsigned i = 0; i < r->n_workers && !done; i++) {
+		worker_lock(&r->workers[i]);
+		done = worker_close(&r->workers[i], id, reason);
+		worker_unlock(&r->workers[i]);
+	}
+	return done;
+}
+
 const struct gen *relay_current(const struct relay *r)
 {
 	return r->gen;
 }
 
+static void worker_stop(struct worker *wk)
+{
+	wk->stopping = true;
+	ev_timer_stop(wk->loop, &wk->resume);
+	close_listener(wk, &wk->lan_io, &wk->lan_fd);
+	close_listener(wk, &wk->wan_io, &wk->wan_fd);
+	while (wk->tunnels) {
+		tunnel_end(wk->tunnels, "shutdown");
+		tunnel_finish(wk->tunnels);
+	}
+}
+
 void relay_stop(struct relay *r)
 {
-	struct tunnel *t, *next;
-
 	if (r->stopping)
 		return;
 	r->stopping = true;
-	ev_timer_stop(r->loop, &r->resume);
-	ev_io_stop(r->loop, &r->lan_io);
-	ev_io_stop(r->loop, &r->wan_io);
-	if (r->lan_fd >= 0)
-		close(r->lan_fd);
-	if (r->wan_fd >= 0)
-		close(r->wan_fd);
-	r->lan_fd = r->wan_fd = -1;
-	if (!r->tunnels) {
-		if (r->hooks.stopped)
-			r->hooks.stopped(r->hooks.arg);
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		worker_lock(&r->workers[i]);
+		worker_stop(&r->workers[i]);
+		worker_unlock(&r->workers[i]);
+	}
+	if (r->hooks.stopped)
+		r->hooks.stopped(r->hooks.arg);
+}
+
+/* Its thread is gone (or never ran): the daemon's thread owns it now. */
+static void worker_free(struct worker *wk)
+{
+	if (!wk->loop)
 		return;
+	ev_timer_stop(wk->loop, &wk->resume);
+	while (wk->tunnels) {
+		tunnel_end(wk->tunnels, "shutdown");
+		tunnel_finish(wk->tunnels);
 	}
-	for (t = r->tunnels; t; t = next) {
-		next = t->next;
-		tunnel_end(t, "shutdown");
-		tunnel_finish(t);
-	}
+	close_listener(wk, &wk->lan_io, &wk->lan_fd);
+	close_listener(wk, &wk->wan_io, &wk->wan_fd);
+	ev_async_stop(wk->loop, &wk->wake);
+	ev_prepare_stop(wk->loop, &wk->flush);
+	gen_put(wk->gen);
+	relay_addrs_free(&wk->addrs);
+	ev_loop_destroy(wk->loop);
+	pthread_mutex_destroy(&wk->mu);
 }
 
 void relay_free(struct relay *r)
@@ -1526,72 +1955,115 @@ void relay_free(struct relay *r)
 	if (!r)
 		return;
 	r->hooks.stopped = NULL;
-	ev_timer_stop(r->loop, &r->resume);
-	while (r->tunnels) {
-		tunnel_end(r->tunnels, "shutdown");
-		tunnel_finish(r->tunnels);
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct worker *wk = &r->workers[i];
+
+		if (!wk->running)
+			continue;
+		worker_lock(wk);
+		wk->quit = true;
+		worker_unlock(wk);
+		pthread_join(wk->thread, NULL);
+		wk->running = false;
 	}
-	ev_io_stop(r->loop, &r->lan_io);
-	ev_io_stop(r->loop, &r->wan_io);
-	if (r->lan_fd >= 0)
-		close(r->lan_fd);
-	if (r->wan_fd >= 0)
-		close(r->wan_fd);
+	for (unsigned i = 0; i < r->n_workers; i++)
+		worker_free(&r->workers[i]);
+	if (ev_is_active(&r->fail_async)) {
+		ev_ref(r->loop);
+		ev_async_stop(r->loop, &r->fail_async);
+	}
 	gen_put(r->gen);
 	relay_count_free(&r->peers);
-	relay_addrs_free(&r->addrs);
 	relay_count_free(&r->sources);
+	pthread_mutex_destroy(&r->count_mu);
+	pthread_mutex_destroy(&r->fail_mu);
+	free(r->fails);
+	free(r->workers);
 	free(r);
 	relay_buf_drain_spares();
 }
 
-static void add_live(const struct relay *r, struct relay_stats *out)
+static void add_live(const struct worker *wk, struct relay_stats *out)
 {
-	out->tunnels_open = r->n_tunnels;
-	out->egress_open = r->total.egress_open;
-	out->ingress_open = r->total.ingress_open;
-	out->generation = r->gen ? r->gen->generation : 0;
-	out->buffered_bytes = 0;
-	for (const struct tunnel *t = r->tunnels; t; t = t->next)
+	out->tunnels_open += wk->n_tunnels;
+	out->egress_open += wk->total.egress_open;
+	out->ingress_open += wk->total.ingress_open;
+	for (const struct tunnel *t = wk->tunnels; t; t = t->next)
 		out->buffered_bytes += t->up.buf.cap + t->down.buf.cap;
+}
+
+/* Counters of out, summed over the workers (generation is the relay's). */
+static void stats_add(struct relay_stats *out, const struct relay_stats *in)
+{
+	out->tunnels_total += in->tunnels_total;
+	out->tunnels_rejected += in->tunnels_rejected;
+	out->frames_allowed += in->frames_allowed;
+	out->frames_denied += in->frames_denied;
+	out->bytes_allowed += in->bytes_allowed;
+	out->bytes_denied += in->bytes_denied;
+	out->bytes_in += in->bytes_in;
+	out->bytes_out += in->bytes_out;
 }
 
 void relay_get_stats(const struct relay *r, struct relay_stats *out)
 {
-	*out = r->total;
-	/* Live tunnels' bytes so far count too, not only the closed ones'. */
-	for (const struct tunnel *t = r->tunnels; t; t = t->next) {
-		out->bytes_in += t->down.bytes;
-		out->bytes_out += t->up.bytes;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		const struct worker *wk = &r->workers[i];
+
+		worker_lock(wk);
+		stats_add(out, &wk->total);
+		/* Live tunnels' bytes so far count too, not only the closed ones'. */
+		for (const struct tunnel *t = wk->tunnels; t; t = t->next) {
+			out->bytes_in += t->down.bytes;
+			out->bytes_out += t->up.bytes;
+		}
+		add_live(wk, out);
+		worker_unlock(wk);
 	}
-	add_live(r, out);
+	out->generation = r->gen ? r->gen->generation : 0;
 }
 
 void relay_take_interval(struct relay *r, struct relay_stats *out)
 {
-	*out = r->interval;
-	add_live(r, out);
-	memset(&r->interval, 0, sizeof(r->interval));
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct worker *wk = &r->workers[i];
+
+		worker_lock(wk);
+		stats_add(out, &wk->interval);
+		add_live(wk, out);
+		memset(&wk->interval, 0, sizeof(wk->interval));
+		worker_unlock(wk);
+	}
+	out->generation = r->gen ? r->gen->generation : 0;
 }
 
 void relay_foreach(const struct relay *r, relay_tunnel_fn fn, void *arg)
 {
 	char a[80];
 
-	for (const struct tunnel *t = r->tunnels; t; t = t->next) {
-		struct relay_tunnel_info info = {
-			.id = t->id,
-			.side = t->ingress ? "wan" : "lan",
-			.state = state_names[t->state],
-			.peer = t->peer,
-			.peer_addr = t->wan.addrlen ? addr_str(&t->wan.addr, a, sizeof(a)) : "-",
-			.generation = t->gen->generation,
-			.bytes_in = t->down.bytes,
-			.bytes_out = t->up.bytes,
-			.frames_in = t->down.frames,
-			.frames_out = t->up.frames,
-			.age_ms = (int64_t)((ev_now(r->loop) - t->start) * 1000.0),
-		};
-		fn(arg, &info);
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		const struct worker *wk = &r->workers[i];
+
+		worker_lock(wk);
+		for (const struct tunnel *t = wk->tunnels; t; t = t->next) {
+			struct relay_tunnel_info info = {
+				.id = t->id,
+				.worker = wk->index,
+				.side = t->ingress ? "wan" : "lan",
+				.state = state_names[t->state],
+				.peer = t->peer,
+				.peer_addr = t->wan.addrlen ? addr_str(&t->wan.addr, a, sizeof(a)) : "-",
+				.generation = t->gen->generation,
+				.bytes_in = t->down.bytes,
+				.bytes_out = t->up.bytes,
+				.frames_in = t->down.frames,
+				.frames_out = t->up.frames,
+				.age_ms = (int64_t)((ev_now(wk->loop) - t->start) * 1000.0),
+			};
+			fn(arg, &info);
+		}
+		worker_unlock(wk);
 	}
 }

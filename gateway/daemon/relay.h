@@ -3,9 +3,15 @@
  * mTLS, ingress relays to the local servers, inspection of every frame in
  * both directions, bounded buffers with backpressure, timeouts and limits.
  *
- * The relay runs in one libev loop. It knows nothing of nftables or of the
- * control socket: failures per source go out through relay_hooks, and the
- * daemon decides about quarantine. Every tunnel and every frame verdict is
+ * The relay runs in workers (`workers N`): each a libev loop on a thread of
+ * its own with its own listeners on the same addresses (SO_REUSEPORT: the
+ * kernel spreads new connections over them), its own tunnels and counters.
+ * What the gateway's limits count (tunnels per peer, per source, in all)
+ * is shared under one lock; the audit trail is one chain (audit.h locks
+ * it). Every relay_* call below is the daemon's, on its own loop's thread:
+ * it locks each worker in turn. The relay knows nothing of nftables or of
+ * the control socket: failures per source go out through relay_hooks, on
+ * the daemon's loop, and the daemon decides about quarantine. Every tunnel and every frame verdict is
  * an audit record (docs/audit.md); nothing of a frame's fields is ever logged.
  *
  * A configuration generation (relay_gen) bundles a loaded configuration with
@@ -54,7 +60,8 @@ void relay_buf_consume(struct relay_buf *b, size_t n);
  * stay small. */
 void relay_buf_trim(struct relay_buf *b);
 void relay_buf_free(struct relay_buf *b);   /* wipes */
-/* Free the wiped blocks kept for reuse (at relay_free). */
+/* Free the wiped blocks this thread kept for reuse (as a worker ends, and
+ * at relay_free). */
 void relay_buf_drain_spares(void);
 
 /* Bytes read from a socket at a time, and at most in one turn of a flow
@@ -106,6 +113,8 @@ struct relay_tally {
 	size_t used;
 };
 void relay_tally_add(struct relay_tally *t, const char *name);
+/* Add src's counts into dst (the workers' tallies summed). */
+void relay_tally_merge(struct relay_tally *dst, const struct relay_tally *src);
 
 #define RELAY_TYPE_SLOTS 64
 struct relay_type_slot {
@@ -118,6 +127,7 @@ struct relay_type_tally {
 	uint64_t other_allowed, other_denied;   /* unknown types, or no slot left */
 };
 void relay_type_tally_add(struct relay_type_tally *t, uint16_t type, bool known, bool allowed);
+void relay_type_tally_merge(struct relay_type_tally *dst, const struct relay_type_tally *src);
 
 /* ---- Each peer address's last success and last error (relay_addr.c):
  * a tunnel that opened, or one that ended before it did, with a known peer
@@ -144,6 +154,8 @@ void relay_addr_error(struct relay_addrs *t, const char *node, const struct sock
 		      bool ingress, const char *reason);
 const struct relay_addr_slot *relay_addr_get(const struct relay_addrs *t, const char *node,
 					     const struct sockaddr *sa);
+/* Two workers' view of one address: the later success and the later error. */
+void relay_addr_merge(struct relay_addr_slot *dst, const struct relay_addr_slot *src);
 void relay_addrs_free(struct relay_addrs *t);
 
 /* ---- The relay ---- */
@@ -151,12 +163,14 @@ void relay_addrs_free(struct relay_addrs *t);
 struct relay_hooks {
 	/* A source failed authentication or inspection (cause: the audit
 	 * reason name); lan: it is on the site's LAN side. The daemon counts
-	 * it toward quarantine. */
+	 * it toward quarantine. Called on the daemon's loop (the workers queue
+	 * it there). */
 	void (*failure)(void *arg, const struct sockaddr *src, bool lan, const char *peer,
 			const char *cause);
 	/* Every tunnel is closed after relay_stop(). */
 	void (*stopped)(void *arg);
-	/* May a new tunnel start? (audit disk limit; false: fail closed) */
+	/* May a new tunnel start? (audit disk limit; false: fail closed)
+	 * Called on a worker's thread: it must be thread-safe. */
 	bool (*admit)(void *arg, const char **why);
 	void *arg;
 };
@@ -173,8 +187,15 @@ struct relay_stats {
 
 struct relay;
 
+/* Workers: at most RELAY_WORKERS_MAX; the default is one per online CPU. */
+#define RELAY_WORKERS_MAX 64
+unsigned relay_default_workers(void);
+
+/* loop: the daemon's (the hooks run on it). The workers' threads start at
+ * the first relay_set_gen(). */
 struct relay *relay_new(struct ev_loop *loop, struct audit *audit,
-			const struct relay_hooks *hooks);
+			const struct relay_hooks *hooks, unsigned n_workers);
+unsigned relay_workers(const struct relay *r);
 /* Bind and listen on the LAN and WAN listeners of gen's configuration. */
 int relay_listen(struct relay *r, const struct jgw_config *cfg, char *err, size_t errlen);
 /* Close (on false) or open again the WAN listener: a member of a pair in
@@ -193,16 +214,16 @@ const struct gen *relay_current(const struct relay *r);
 size_t relay_check_crl(struct relay *r, int64_t now_s);
 /* Live tunnels with this peer node (O(1): `jgwctl peers`). */
 size_t relay_peer_tunnels(const struct relay *r, const char *node);
-/* Since start: connections that ended before their tunnel opened, by the
- * reason of their record; denied frames by inspection reason; frames by
- * type and verdict (metrics). */
-const struct relay_tally *relay_rejects(const struct relay *r);
-const struct relay_tally *relay_denies(const struct relay *r);
-const struct relay_type_tally *relay_types(const struct relay *r);
+/* Since start, every worker's summed into out: connections that ended
+ * before their tunnel opened, by the reason of their record; denied frames
+ * by inspection reason; frames by type and verdict (metrics). */
+void relay_rejects(const struct relay *r, struct relay_tally *out);
+void relay_denies(const struct relay *r, struct relay_tally *out);
+void relay_types(const struct relay *r, struct relay_type_tally *out);
 /* The last success and error at a peer's address (IP; the port is not
- * compared); NULL when none was seen. */
-const struct relay_addr_slot *relay_peer_addr(const struct relay *r, const char *node,
-					      const struct sockaddr *sa);
+ * compared), in out; false when none was seen. */
+bool relay_peer_addr(const struct relay *r, const char *node, const struct sockaddr *sa,
+		     struct relay_addr_slot *out);
 /* End one tunnel now (audited with reason); false when no tunnel has id. */
 bool relay_close(struct relay *r, uint64_t id, const char *reason);
 /* Stop accepting and end every tunnel now (TLS close_notify, a close
@@ -217,6 +238,7 @@ void relay_take_interval(struct relay *r, struct relay_stats *out);
 /* One call per live tunnel, for `jgwctl peers`. */
 struct relay_tunnel_info {
 	uint64_t id;
+	unsigned worker;                 /* the worker that holds it, from 0 */
 	const char *side;                /* "lan" (egress) or "wan" (ingress) */
 	const char *state;
 	const char *peer;                /* "" while unknown */

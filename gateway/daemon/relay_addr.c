@@ -123,6 +123,23 @@ const struct relay_addr_slot *relay_addr_get(const struct relay_addrs *t, const 
 	return s;
 }
 
+void relay_addr_merge(struct relay_addr_slot *dst, const struct relay_addr_slot *src)
+{
+	if (!dst->used) {
+		*dst = *src;
+		return;
+	}
+	if (src->ok_s > dst->ok_s) {
+		dst->ok_s = src->ok_s;
+		dst->ok_ingress = src->ok_ingress;
+	}
+	if (src->err_s > dst->err_s) {
+		dst->err_s = src->err_s;
+		dst->err_ingress = src->err_ingress;
+		dst->err_reason = src->err_reason;
+	}
+}
+
 void relay_addrs_free(struct relay_addrs *t)
 {
 	free(t->slot);

@@ -21,16 +21,17 @@
  * malloc/free of 64-256 KiB blocks then cost page faults on every cycle.
  * A few wiped blocks are kept for reuse instead. An idle tunnel still holds
  * no buffer, and the spares hold no frame bytes (wiped up to their
- * high-water mark before they are kept). One event loop: no locking.
+ * high-water mark before they are kept). Each thread (each worker's loop)
+ * keeps its own spares: no locking.
  */
 #define SPARE_MAX     8
 #define SPARE_CAP_MAX ((size_t)256 * 1024)
 
-static struct {
+static _Thread_local struct {
 	uint8_t *data;
 	size_t cap;
 } spare[SPARE_MAX];
-static size_t n_spare;
+static _Thread_local size_t n_spare;
 
 /* A block of cap bytes: a spare of exactly that size, else a new one (the
  * sizes a buffer grows through repeat, so exact matches are the rule). The

@@ -3,7 +3,9 @@
 # authenticated TLS 1.3 relay pairs between a municipality (千代田区) and its
 # prefecture (東京都), in one run, on the same namespaces and certificates:
 #
-#   jgw      jgwd → jgwd, every frame inspected and audited, nftables on
+#   jgw      jgwd → jgwd, every frame inspected and audited, nftables on,
+#            RELAY_WORKERS workers each (default 2)
+#   jgw1     the same with one worker each, for the workers' gain
 #   stunnel  stunnel4 client → stunnel4 server (no inspection)
 #   haproxy  haproxy (ssl to server) → haproxy (ssl bind)   (no inspection)
 #
@@ -150,9 +152,21 @@ measure() {
 }
 
 # ---- jgw ----
-# jgw_pair NAME BUILD: jgwd of that build tree at both ends, measured as NAME.
+WORKERS=${RELAY_WORKERS:-2}
+# jgw_workers N: both sites' configuration runs N workers ("-": no
+# statement, the build's own default).
+jgw_workers() {
+	local s
+	for s in chiyoda tokyo; do
+		sed -i '/^workers [0-9]*;$/d' "$(ns_conf "$s")"
+		[ "$1" = - ] || echo "workers $1;" >>"$(ns_conf "$s")"
+	done
+}
+# jgw_pair NAME BUILD WORKERS: jgwd of that build tree at both ends, with
+# that many workers, measured as NAME.
 jgw_pair() {
 	local name=$1
+	jgw_workers "$3"
 	B=$2 pair_jgwd_start
 	measure "$name" 10.16.0.1:7000 10.77.0.13:7443 "$(cat "$NS_WORK/chiyoda/jgwd.pid")" \
 		"$(cat "$NS_WORK/tokyo/jgwd.pid")"
@@ -160,13 +174,18 @@ jgw_pair() {
 }
 # RELAY_BASE=DIR: also measure the jgwd of another build tree (an earlier
 # commit's), first, as the pair "base": a before/after in one run.
-PAIRS=(jgw stunnel haproxy)
+PAIRS=(jgw1 jgw stunnel haproxy)
 if [ -n "${RELAY_BASE:-}" ]; then
 	[ -x "$RELAY_BASE/jgwd" ] || die "$RELAY_BASE/jgwd is not built"
-	PAIRS=(base jgw stunnel haproxy)
-	jgw_pair base "$(cd "$RELAY_BASE" && pwd)"
+	PAIRS=(base jgw1 jgw stunnel haproxy)
+	# An earlier build may not know `workers`: its own default then.
+	jgw_workers "$WORKERS"
+	base_workers=$WORKERS
+	"$RELAY_BASE/jgwctl" check "$(ns_conf tokyo)" >/dev/null 2>&1 || base_workers=-
+	jgw_pair base "$(cd "$RELAY_BASE" && pwd)" "$base_workers"
 fi
-jgw_pair jgw "$B"
+jgw_pair jgw1 "$B" 1
+jgw_pair jgw "$B" "$WORKERS"
 resumed=$(ns_audit tokyo | jq -r 'select(.event == "tunnel" and .state == "open") | .resumed' | sort | uniq -c |
 	awk '{printf "%s%s=%s", sep, $2, $1; sep=" "}')
 
@@ -216,6 +235,7 @@ ratio() {   # A B: A / B to two places; "-" when either was not measured
 }
 {
 	echo "bench-relay: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${SECONDS_RUN}s per run," \
+		"jgw with $WORKERS workers, jgw1 with 1," \
 		"$CONNS connections x window 64, mix $MIX (realistic: R batches of 1-100 records + T notices)," \
 		"$IDLE idle tunnels"
 	printf '%-8s %12s %8s %10s %8s %8s %11s %13s %10s %14s\n' pair frames/s MB/s CPU-s/GB \
@@ -230,6 +250,11 @@ ratio() {   # A B: A / B to two places; "-" when either was not measured
 		"tunnels $(ratio "${R[jgw.cps]}" "${R[stunnel.cps]}")," \
 		"full handshakes $(ratio "${R[jgw.hs]}" "${R[stunnel.hs]}")," \
 		"memory $(ratio "${R[jgw.idle_kb]}" "${R[stunnel.idle_kb]}")"
+	echo "ratios jgw/jgw1 ($WORKERS workers / 1): frames $(ratio "${R[jgw.fps]}" "${R[jgw1.fps]}")," \
+		"CPU per GB $(ratio "${R[jgw.cpu_gb]}" "${R[jgw1.cpu_gb]}")," \
+		"tunnels $(ratio "${R[jgw.cps]}" "${R[jgw1.cps]}")," \
+		"full handshakes $(ratio "${R[jgw.hs]}" "${R[jgw1.hs]}")," \
+		"memory $(ratio "${R[jgw.idle_kb]}" "${R[jgw1.idle_kb]}")"
 	echo "added latency per frame, jgw - stunnel: p50 $((R[jgw.p50] - R[stunnel.p50])) us," \
 		"p99 $((R[jgw.p99] - R[stunnel.p99])) us"
 	echo "ratios jgw/haproxy: frames $(ratio "${R[jgw.fps]}" "${R[haproxy.fps]}")," \
@@ -275,7 +300,7 @@ pair_json() {   # NAME: one pair's figures as a JSON object
 		  kb_per_idle_tunnel: ($i|num)}'
 }
 {
-	echo "{\"seconds\": $SECONDS_RUN"
+	echo "{\"seconds\": $SECONDS_RUN, \"workers\": $WORKERS"
 	for n in "${PAIRS[@]}"; do echo ", \"$n\": $(pair_json "$n")"; done
 	echo "}"
 } | jq . >"$OUT/relay.json"

@@ -29,11 +29,19 @@ skip() { echo "$*"; exit 77; }
 # shellcheck source=tests/lib/wait.sh
 . "$REPO/tests/lib/wait.sh"
 
-# asleep_in_epoll PID: the process's main thread is asleep in epoll_wait —
-# an idle event loop. A loop that spins is never found there: its
-# epoll_wait returns at once, without sleeping.
+# asleep_in_epoll PID: each event loop of the process — its main thread's
+# and every relay worker's (threads named jgw-relayN) — is asleep in
+# epoll_wait. A loop that spins is never found there: its epoll_wait
+# returns at once, without sleeping.
 asleep_in_epoll() {
-	[ "$(awk '{ print $3 }' "/proc/$1/stat")" = S ] && grep -q epoll "/proc/$1/wchan"
+	local task loops=0
+	for task in /proc/"$1"/task/*; do
+		[ "${task##*/}" = "$1" ] || [[ $(cat "$task/comm" 2>/dev/null) == jgw-relay* ]] || continue
+		[ "$(sed 's/.*) //' "$task/stat" | awk '{ print $1 }')" = S ] &&
+			grep -q epoll "$task/wchan" || return 1
+		loops=$((loops + 1))
+	done
+	[ "$loops" -ge 2 ]   # the daemon's loop and at least one worker's
 }
 
 # idle_loop PID: found asleep in epoll_wait at 15 or more of 20 looks (an

@@ -1,10 +1,17 @@
 # large-batch — the largest batches the catalog allows (1000 records, well
 # past one TLS record and past the per-direction buffer) cross a
 # prefecture → 機構 pair back to back, followed by small frames on the same
-# connection: nothing stalls and every frame is answered.
+# connection: nothing stalls and every frame is answered. Both gateways run
+# one worker (`workers 1`: the relay on one thread, its listeners without
+# SO_REUSEPORT); the other cases run the default, one per CPU.
 source "$(dirname "$0")/lib.sh"
 e2e_need
+e2e_conf_hook() { printf 'workers 1;\n' >>"$2"; }
 e2e_up tokyo jlis
+for s in tokyo jlis; do
+	n=$("$B/jgwctl" -s "$NS_WORK/$s/run/control.sock" --json status | jq -r .workers)
+	[ "$n" = 1 ] || fail "$s runs $n workers, not the 1 configured"
+done
 
 e2e_send_ok tokyo --to 000000 --type honnin-tsuchi-kiko --records 1000 --count 3 --timeout 20 >/dev/null
 e2e_send_ok tokyo --to 000000 --type fuhyo-honnin-tsuchi-kiko --records 1000 --count 2 --timeout 20 >/dev/null
