@@ -17,11 +17,11 @@ check-e2e: binaries
 TSAN_DIR = $(abspath build-tsan)/tsan
 check-threads:
 	rm -rf $(TSAN_DIR) && mkdir -p $(TSAN_DIR) && chmod 1777 $(TSAN_DIR)
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(TSAN_DIR)/report" \
-		$(MAKE) --no-print-directory SAN=thread check-e2e
-	@if ls $(TSAN_DIR)/report.* >/dev/null 2>&1; then cat $(TSAN_DIR)/report.*; \
-		echo "check-threads: ThreadSanitizer reported the above"; exit 1; fi
-	@echo "check-threads: no ThreadSanitizer report"
+	@rc=0; TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(TSAN_DIR)/report" \
+		$(MAKE) --no-print-directory SAN=thread check-e2e || rc=1; \
+	if ls $(TSAN_DIR)/report.* >/dev/null 2>&1; then cat $(TSAN_DIR)/report.*; \
+		echo "check-threads: ThreadSanitizer reported the above"; exit 1; fi; \
+	[ $$rc = 0 ] && echo "check-threads: no ThreadSanitizer report"; exit $$rc
 
 # RELAY_SECONDS per throughput run (default 5); results in $(B)/bench/relay.*
 bench-relay: binaries
