@@ -518,12 +518,14 @@ static struct sess_slot *sess_find(struct tls_ctx *ctx, const char *node, bool i
 	return &ctx->sessions[i];
 }
 
-static void sess_store(struct tls_ctx *ctx, const char *node, SSL_SESSION *sess)
+/* Put sess (NULL: none) in node's slot, under the lock; the session it
+ * replaced is freed outside it (a slot that cannot be made: sess itself). */
+static void sess_put(struct tls_ctx *ctx, const char *node, SSL_SESSION *sess)
 {
 	SSL_SESSION *old = sess;
 
 	pthread_mutex_lock(&ctx->sess_mu);
-	struct sess_slot *slot = sess_find(ctx, node, true);
+	struct sess_slot *slot = sess_find(ctx, node, sess != NULL);
 	if (slot != NULL) {
 		old = slot->sess;
 		slot->sess = sess;
@@ -532,18 +534,14 @@ static void sess_store(struct tls_ctx *ctx, const char *node, SSL_SESSION *sess)
 	SSL_SESSION_free(old);
 }
 
+static void sess_store(struct tls_ctx *ctx, const char *node, SSL_SESSION *sess)
+{
+	sess_put(ctx, node, sess);
+}
+
 static void sess_drop(struct tls_ctx *ctx, const char *node)
 {
-	SSL_SESSION *old = NULL;
-
-	pthread_mutex_lock(&ctx->sess_mu);
-	struct sess_slot *slot = sess_find(ctx, node, false);
-	if (slot != NULL) {
-		old = slot->sess;
-		slot->sess = NULL;
-	}
-	pthread_mutex_unlock(&ctx->sess_mu);
-	SSL_SESSION_free(old);
+	sess_put(ctx, node, NULL);
 }
 
 /* A copy of the session cached for node, or NULL. */

@@ -1825,33 +1825,17 @@ size_t relay_peer_tunnels(const struct relay *r, const char *node)
 	return n;
 }
 
-void relay_rejects(const struct relay *r, struct relay_tally *out)
+void relay_tallies(const struct relay *r, struct relay_tallies *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < r->n_workers; i++) {
-		worker_lock(&r->workers[i]);
-		relay_tally_merge(out, &r->workers[i].rejects);
-		worker_unlock(&r->workers[i]);
-	}
-}
+		const struct worker *wk = &r->workers[i];
 
-void relay_denies(const struct relay *r, struct relay_tally *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < r->n_workers; i++) {
-		worker_lock(&r->workers[i]);
-		relay_tally_merge(out, &r->workers[i].denies);
-		worker_unlock(&r->workers[i]);
-	}
-}
-
-void relay_types(const struct relay *r, struct relay_type_tally *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < r->n_workers; i++) {
-		worker_lock(&r->workers[i]);
-		relay_type_tally_merge(out, &r->workers[i].types);
-		worker_unlock(&r->workers[i]);
+		worker_lock(wk);
+		relay_tally_merge(&out->rejects, &wk->rejects);
+		relay_tally_merge(&out->denies, &wk->denies);
+		relay_type_tally_merge(&out->types, &wk->types);
+		worker_unlock(wk);
 	}
 }
 

@@ -214,12 +214,14 @@ const struct gen *relay_current(const struct relay *r);
 size_t relay_check_crl(struct relay *r, int64_t now_s);
 /* Live tunnels with this peer node (O(1): `jgwctl peers`). */
 size_t relay_peer_tunnels(const struct relay *r, const char *node);
-/* Since start, every worker's summed into out: connections that ended
- * before their tunnel opened, by the reason of their record; denied frames
- * by inspection reason; frames by type and verdict (metrics). */
-void relay_rejects(const struct relay *r, struct relay_tally *out);
-void relay_denies(const struct relay *r, struct relay_tally *out);
-void relay_types(const struct relay *r, struct relay_type_tally *out);
+/* Since start, every worker's summed: connections that ended before their
+ * tunnel opened, by the reason of their record; denied frames by inspection
+ * reason; frames by type and verdict (metrics). */
+struct relay_tallies {
+	struct relay_tally rejects, denies;
+	struct relay_type_tally types;
+};
+void relay_tallies(const struct relay *r, struct relay_tallies *out);
 /* The last success and error at a peer's address (IP; the port is not
  * compared), in out; false when none was seen. */
 bool relay_peer_addr(const struct relay *r, const char *node, const struct sockaddr *sa,
