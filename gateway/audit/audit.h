@@ -10,8 +10,8 @@
  * blocks the relay and never loses a record.
  *
  * Thread-safe: the daemon's loop and the relay's workers call it from their
- * own threads. A record holds the audit's lock from begin to commit: build
- * it without waiting on anything else, and always commit it.
+ * own threads. A record is built in a buffer of the calling thread (one open
+ * per thread) and takes the audit's lock only to be committed.
  * Line format, chain, key handling and verify messages: docs/audit.md.
  */
 #ifndef JGW_AUDIT_H
@@ -68,10 +68,10 @@ void audit_close(struct audit *audit);
 
 /* Build and commit one record. Values are escaped here (invalid UTF-8
  * becomes U+FFFD); keys are literals of [a-z0-9_]. One record is open at a
- * time: beginning another drops the open one (counted as lost). Fields that
- * do not fit a 4 KiB line, or have an invalid name, are left out and the
- * record carries "truncated":true. NULL from begin: no audit (the other
- * calls accept NULL and do nothing; commit returns -1). */
+ * time in a thread: beginning another drops the open one (counted as lost).
+ * Fields that do not fit a 4 KiB line, or have an invalid name, are left
+ * out and the record carries "truncated":true. NULL from begin: no audit
+ * (the other calls accept NULL and do nothing; commit returns -1). */
 struct audit_rec *audit_rec_begin(struct audit *audit, const char *event);
 void audit_rec_str(struct audit_rec *rec, const char *key, const char *value);
 void audit_rec_u64(struct audit_rec *rec, const char *key, uint64_t value);

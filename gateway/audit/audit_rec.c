@@ -94,33 +94,30 @@ static void field_done(struct audit_rec *rec, bool ok, size_t mark)
 	}
 }
 
-/* The audit whose record this thread holds open (and whose lock it holds
- * until the commit): a second begin on the same thread must not wait for
- * itself. */
-static _Thread_local struct audit *rec_open;
+/* The record this thread is building. Its fields are escaped and laid out
+ * without the audit's lock (the relay's workers build theirs side by side);
+ * only the commit — seq, mac, the append — takes it, so seq follows the
+ * order of commits. One record open at a time per thread. */
+static _Thread_local struct audit_rec thread_rec;
 
 struct audit_rec *audit_rec_begin(struct audit *audit, const char *event)
 {
+	struct audit_rec *rec = &thread_rec;
+
 	if (!audit || audit->magic != AUDIT_MAGIC)
 		return NULL;
-	if (rec_open != audit) {
-		pthread_mutex_lock(&audit->mu);
-		rec_open = audit;
-	}
-	if (audit->rec.busy) {
+	if (rec->busy && rec->owner && rec->owner->magic == AUDIT_MAGIC) {
 		/* A caller bug; refusing would silence the audit for good. */
-		log_err("audit: a %s record was never committed (counted as lost)",
-		        audit->rec.event);
-		aw_lose(audit);
+		log_err("audit: a %s record was never committed (counted as lost)", rec->event);
+		pthread_mutex_lock(&rec->owner->mu);
+		aw_lose(rec->owner);
+		pthread_mutex_unlock(&rec->owner->mu);
 	}
-	if (!aw_is_word(event, sizeof(audit->rec.event), false)) {
+	rec->busy = false;
+	if (!aw_is_word(event, sizeof(rec->event), false)) {
 		log_err("audit: invalid event name");
-		audit->rec.busy = false;
-		rec_open = NULL;
-		pthread_mutex_unlock(&audit->mu);
 		return NULL;
 	}
-	struct audit_rec *rec = &audit->rec;
 	rec->owner = audit;
 	rec->busy = true;
 	rec->truncated = false;
@@ -227,13 +224,11 @@ static int commit_locked(struct audit_rec *rec)
 
 int audit_rec_commit(struct audit_rec *rec)
 {
-	/* Only the thread that began it holds it open. */
-	if (!rec || !rec->owner || rec_open != rec->owner || rec->owner->magic != AUDIT_MAGIC ||
-	    !rec->busy)
+	if (!rec || !rec->busy || !rec->owner || rec->owner->magic != AUDIT_MAGIC)
 		return -1;
 	struct audit *a = rec->owner;
+	pthread_mutex_lock(&a->mu);
 	int rc = commit_locked(rec);
-	rec_open = NULL;
 	pthread_mutex_unlock(&a->mu);
 	return rc;
 }

@@ -305,7 +305,6 @@ void audit_close(struct audit *audit)
 		return;
 	/* The relay's workers are gone by now; the lock only orders memory. */
 	pthread_mutex_lock(&audit->mu);
-	audit->rec.busy = false;
 	if (audit->lost_unreported > 0 && !audit->spool_broken)
 		aw_report_loss(audit);
 	aw_epoch_change(audit, "shutdown", audit_now_ms());

@@ -62,9 +62,10 @@ struct audit_rec {
 struct audit {
 	uint32_t magic;
 	/* Everything below: the relay's workers write records from threads of
-	 * their own. Held from a record's begin to its commit (one record is
-	 * open at a time, and seq follows the order of commits), and in every
-	 * other public call. The mirror thread only reads the spool files. */
+	 * their own. Held while a record is committed (its seq, mac and append:
+	 * seq follows the order of commits) and in every other public call; a
+	 * record is built outside it, in a buffer of its thread (audit_rec.c).
+	 * The mirror thread only reads the spool files. */
 	pthread_mutex_t mu;
 	struct audit_params p;
 	char *gw, *spool_dir, *key_file;
@@ -111,7 +112,6 @@ struct audit {
 	/* Timestamp: the seconds part is formatted once per second. */
 	time_t ts_sec;
 	char ts_prefix[20];
-	struct audit_rec rec;
 	struct audit_mirror *mirror;
 	/* The UTC date ("YYYY-MM-DD") of the last record in the open file: a
 	 * file ends at each day boundary, so the collector's day files start
