@@ -1,6 +1,7 @@
 /*
  * test_relay.c — the pure parts of the daemon: the bounded relay buffer,
- * the backpressure rule, the live tunnel counts per peer, and the control
+ * the backpressure rule, the live tunnel counts per peer, the workers'
+ * counts summed (tallies, per-address last success and error), and the control
  * protocol (parse, format, and one real round trip over a unix socket
  * between control_server and control_call).
  */
@@ -272,6 +273,87 @@ static void test_peercount_basic(void **state)
 	assert_int_equal(pc.used, 2);
 	relay_count_free(&pc);
 	assert_int_equal(relay_count_get(&pc, "130001"), 0);
+}
+
+/* ---- the workers' counts, summed for the daemon ---- */
+
+static uint64_t tally_of(const struct relay_tally *t, const char *name)
+{
+	for (size_t i = 0; i < t->used; i++)
+		if (strcmp(t->slot[i].name, name) == 0)
+			return t->slot[i].n;
+	return 0;
+}
+
+/* Counts under the same name add up; a name the sum has no slot left for
+ * counts under "other", as it would have had one worker seen it. */
+static void test_tally_merge(void **state)
+{
+	struct relay_tally a = { 0 }, b = { 0 }, sum = { 0 }, full = { 0 };
+	char name[16];
+
+	(void)state;
+	relay_tally_add(&a, "tls-error");
+	relay_tally_add(&a, "tls-error");
+	relay_tally_add(&a, "peer-limit");
+	relay_tally_add(&b, "peer-limit");
+	relay_tally_add(&b, "fd-limit");
+	relay_tally_merge(&sum, &a);
+	relay_tally_merge(&sum, &b);
+	assert_int_equal(tally_of(&sum, "tls-error"), 2);
+	assert_int_equal(tally_of(&sum, "peer-limit"), 2);
+	assert_int_equal(tally_of(&sum, "fd-limit"), 1);
+	assert_int_equal(sum.used, 3);
+
+	for (int i = 0; i < RELAY_TALLY_SLOTS - 1; i++) {
+		snprintf(name, sizeof(name), "reason-%d", i);
+		relay_tally_add(&full, name);
+	}
+	relay_tally_merge(&full, &a);
+	assert_int_equal(tally_of(&full, "other"), 3);
+	assert_int_equal(full.used, RELAY_TALLY_SLOTS);
+}
+
+static void test_type_tally_merge(void **state)
+{
+	struct relay_type_tally a = { 0 }, b = { 0 }, sum = { 0 };
+
+	(void)state;
+	relay_type_tally_add(&a, 0x0101, true, true);
+	relay_type_tally_add(&a, 0x0101, true, true);
+	relay_type_tally_add(&a, 0x7777, false, false);   /* unknown type */
+	relay_type_tally_add(&b, 0x0101, true, false);
+	relay_type_tally_add(&b, 0x0103, true, true);
+	relay_type_tally_merge(&sum, &a);
+	relay_type_tally_merge(&sum, &b);
+	assert_int_equal(sum.used, 2);
+	assert_int_equal(sum.slot[0].type, 0x0101);
+	assert_int_equal(sum.slot[0].allowed, 2);
+	assert_int_equal(sum.slot[0].denied, 1);
+	assert_int_equal(sum.slot[1].type, 0x0103);
+	assert_int_equal(sum.slot[1].allowed, 1);
+	assert_int_equal(sum.other_allowed, 0);
+	assert_int_equal(sum.other_denied, 1);
+}
+
+/* One address seen by two workers: the later success and the later error,
+ * each with its own side and reason. */
+static void test_addr_merge(void **state)
+{
+	struct relay_addr_slot sum = { 0 };
+	struct relay_addr_slot w0 = { .used = true, .ok_ingress = true, .ok_s = 100,
+				      .err_s = 300, .err_reason = "tls-error" };
+	struct relay_addr_slot w1 = { .used = true, .ok_ingress = false, .ok_s = 200,
+				      .err_ingress = true, .err_s = 50, .err_reason = "peer-limit" };
+
+	(void)state;
+	relay_addr_merge(&sum, &w0);
+	relay_addr_merge(&sum, &w1);
+	assert_int_equal(sum.ok_s, 200);
+	assert_false(sum.ok_ingress);
+	assert_int_equal(sum.err_s, 300);
+	assert_false(sum.err_ingress);
+	assert_string_equal(sum.err_reason, "tls-error");
 }
 
 /* A 機構 directory: 1,788 peers, thousands of tunnels. Counts stay exact
@@ -663,6 +745,9 @@ int main(void)
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_peercount_basic),
 		cmocka_unit_test(test_peercount_scale),
+		cmocka_unit_test(test_tally_merge),
+		cmocka_unit_test(test_type_tally_merge),
+		cmocka_unit_test(test_addr_merge),
 		cmocka_unit_test(test_parse_simple),
 		cmocka_unit_test(test_parse_quarantine),
 		cmocka_unit_test(test_parse_errors),
