@@ -222,6 +222,14 @@ static int commit_locked(struct audit_rec *rec)
 	return aw_append(a, rec->event, rec->fields, rec->len);
 }
 
+void aw_rec_forget(const struct audit *a)
+{
+	if (thread_rec.owner == a) {
+		thread_rec.busy = false;
+		thread_rec.owner = NULL;
+	}
+}
+
 int audit_rec_commit(struct audit_rec *rec)
 {
 	if (!rec || !rec->busy || !rec->owner || rec->owner->magic != AUDIT_MAGIC)

@@ -304,6 +304,7 @@ void audit_close(struct audit *audit)
 	if (!audit || audit->magic != AUDIT_MAGIC)
 		return;
 	/* The relay's workers are gone by now; the lock only orders memory. */
+	aw_rec_forget(audit);
 	pthread_mutex_lock(&audit->mu);
 	if (audit->lost_unreported > 0 && !audit->spool_broken)
 		aw_report_loss(audit);

@@ -140,6 +140,9 @@ struct audit {
 bool aw_is_word(const char *s, size_t max, bool upper_ok);
 size_t aw_fmt_u64(char out[20], uint64_t v);
 void aw_lose(struct audit *a);
+/* The audit is being closed: this thread's open record, if it is one of
+ * its records, is dropped (the relay's threads are gone by then). */
+void aw_rec_forget(const struct audit *a);
 /* Append one line: 0 (written, or kept in the batch) or -1 (lost). */
 int aw_append(struct audit *a, const char *event, const char *fields, size_t fields_len);
 /* A record of the writer itself (seal, loss and disk notices). */
