@@ -20,7 +20,7 @@ trap 'umount_spool; e2e_cleanup' EXIT
 # 1.5 MiB taken by something else: freed at the end to give the spool room.
 head -c $((1536 * 1024)) /dev/zero >"$spool/filler"
 e2e_start chiyoda tokyo
-status() { "$B/jgwctl" -s "$NS_WORK/tokyo/run/control.sock" status; }
+status() { e2e_ctl tokyo status; }
 
 ip netns exec "$(ns_srv chiyoda)" "$B/jgw-node" load --connect "$(ns_lan_gw chiyoda):7000" \
 	--from 131016 --to 130001 --mix honnin-tsuchi --records 20 --duration 60 --window 16 \

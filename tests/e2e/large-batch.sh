@@ -9,7 +9,7 @@ e2e_need
 e2e_conf_hook() { printf 'workers 1;\n' >>"$2"; }
 e2e_up tokyo jlis
 for s in tokyo jlis; do
-	n=$("$B/jgwctl" -s "$NS_WORK/$s/run/control.sock" --json status | jq -r .workers)
+	n=$(e2e_ctl "$s" --json status | jq -r .workers)
 	[ "$n" = 1 ] || fail "$s runs $n workers, not the 1 configured"
 done
 

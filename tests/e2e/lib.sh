@@ -99,6 +99,9 @@ e2e_topology() {
 	done
 }
 
+# e2e_ctl SITE ARGS... — jgwctl on that site's control socket.
+e2e_ctl() { local s=$1; shift; "$B/jgwctl" -s "$NS_WORK/$s/run/control.sock" "$@"; }
+
 # e2e_start SITE... — the site servers and jgwd of each site.
 e2e_start() {
 	local s

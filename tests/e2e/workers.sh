@@ -13,7 +13,7 @@ e2e_conf_hook() {
 	return 0
 }
 e2e_up chiyoda tokyo
-ns_ctl() { local s=$1; shift; "$B/jgwctl" -s "$NS_WORK/$s/run/control.sock" --json "$@"; }
+ns_ctl() { e2e_ctl "$@" --json; }
 
 for s in chiyoda tokyo; do
 	n=$(ns_ctl "$s" status | jq -r .workers)
