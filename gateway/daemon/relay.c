@@ -1456,8 +1456,10 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* The daemon's thread looks at or changes a worker: lock it, and on the
- * way out wake its loop so that it takes up changed watchers. */
+/* The daemon's thread looks at or changes a worker under its lock. A
+ * look (stats, metrics, peers) leaves the loop asleep; a change (listeners,
+ * tunnels closed, a new generation, quit) wakes it on the way out, so that
+ * it takes up changed watchers. */
 static void worker_lock(const struct worker *wk)
 {
 	pthread_mutex_lock((pthread_mutex_t *)&wk->mu);
@@ -1465,11 +1467,14 @@ static void worker_lock(const struct worker *wk)
 
 static void worker_unlock(const struct worker *wk)
 {
-	struct worker *w = (struct worker *)wk;
+	pthread_mutex_unlock((pthread_mutex_t *)&wk->mu);
+}
 
-	if (w->running)
-		ev_async_send(w->loop, &w->wake);
-	pthread_mutex_unlock(&w->mu);
+static void worker_unlock_wake(struct worker *wk)
+{
+	if (wk->running)
+		ev_async_send(wk->loop, &wk->wake);
+	pthread_mutex_unlock(&wk->mu);
 }
 
 static int worker_init(struct relay *r, struct worker *wk, unsigned index)
@@ -1717,7 +1722,7 @@ int relay_wan_listen(struct relay *r, bool on, char *err, size_t errlen)
 	for (unsigned i = 0; i < r->n_workers && rc == 0; i++) {
 		worker_lock(&r->workers[i]);
 		rc = worker_wan_listen(&r->workers[i], on, err, errlen);
-		worker_unlock(&r->workers[i]);
+		worker_unlock_wake(&r->workers[i]);
 	}
 	if (rc < 0 && on) {
 		/* All or none: a worker without its listener would leave the
@@ -1725,7 +1730,7 @@ int relay_wan_listen(struct relay *r, bool on, char *err, size_t errlen)
 		for (unsigned i = 0; i < r->n_workers; i++) {
 			worker_lock(&r->workers[i]);
 			worker_wan_listen(&r->workers[i], false, NULL, 0);
-			worker_unlock(&r->workers[i]);
+			worker_unlock_wake(&r->workers[i]);
 		}
 	}
 	return rc;
@@ -1770,7 +1775,7 @@ void relay_set_gen(struct relay *r, struct gen *gen)
 
 		worker_lock(wk);
 		worker_set_gen(wk, gen);
-		worker_unlock(wk);
+		worker_unlock_wake(wk);
 		/* The first generation starts the workers (after the privilege
 		 * drop: they run as the daemon's account). */
 		if (!old && !wk->running && worker_start(wk) < 0)
@@ -1810,7 +1815,7 @@ size_t relay_check_crl(struct relay *r, int64_t now_s)
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		worker_lock(&r->workers[i]);
 		closed += worker_check_crl(&r->workers[i]);
-		worker_unlock(&r->workers[i]);
+		worker_unlock_wake(&r->workers[i]);
 	}
 	if (closed)
 		log_warn("CRL stale (fail-closed): %zu tunnel%s closed", closed, closed == 1 ? "" : "s");
@@ -1878,7 +1883,7 @@ bool relay_close(struct relay *r, uint64_t id, const char *reason)
 	for (unsigned i = 0; i < r->n_workers && !done; i++) {
 		worker_lock(&r->workers[i]);
 		done = worker_close(&r->workers[i], id, reason);
-		worker_unlock(&r->workers[i]);
+		worker_unlock_wake(&r->workers[i]);
 	}
 	return done;
 }
@@ -1908,7 +1913,7 @@ void relay_stop(struct relay *r)
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		worker_lock(&r->workers[i]);
 		worker_stop(&r->workers[i]);
-		worker_unlock(&r->workers[i]);
+		worker_unlock_wake(&r->workers[i]);
 	}
 	if (r->hooks.stopped)
 		r->hooks.stopped(r->hooks.arg);
@@ -1946,7 +1951,7 @@ void relay_free(struct relay *r)
 			continue;
 		worker_lock(wk);
 		wk->quit = true;
-		worker_unlock(wk);
+		worker_unlock_wake(wk);
 		pthread_join(wk->thread, NULL);
 		wk->running = false;
 	}
